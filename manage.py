@@ -1,0 +1,24 @@
+#!/usr/bin/env python
+"""Django's command-line utility. Start-up errors (a bad setting, a database server that cannot
+start) end with one line on stderr and exit code 2, not a traceback."""
+
+import os
+import sys
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "todo_project.settings")
+    from django.core.management import execute_from_command_line
+
+    from todo.db.embedded_postgres import EmbeddedPostgresError
+    from todo_project.config import ConfigError
+
+    try:
+        execute_from_command_line(sys.argv)
+    except (ConfigError, EmbeddedPostgresError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

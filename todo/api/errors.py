@@ -1,0 +1,63 @@
+"""One error shape for every API error:
+{"statusCode": 400, "message": "...", "errors": [{"source": {...}, "title": "...", "detail": "..."}]}
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+
+class ApiError(exceptions.APIException):
+    """An application error with an HTTP status, rendered in the common shape."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int = status.HTTP_400_BAD_REQUEST,
+        errors: list[dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(detail=message)
+        self.status_code = status_code
+        self.message = message
+        self.errors = errors or []
+
+
+def error_body(status_code: int, message: str, errors: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"statusCode": status_code, "message": message, "errors": errors}
+
+
+def _field_errors(detail: Any, prefix: str = "") -> list[dict[str, Any]]:
+    """Flatten DRF's nested validation detail into one entry per field."""
+    if isinstance(detail, dict):
+        out: list[dict[str, Any]] = []
+        for key, value in detail.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            out.extend(_field_errors(value, name))
+        return out
+    if isinstance(detail, list):
+        if all(not isinstance(item, (dict, list)) for item in detail):
+            text = " ".join(str(item) for item in detail)
+            return [{"source": {"pointer": prefix or "body"}, "title": "Invalid value", "detail": text}]
+        out = []
+        for index, item in enumerate(detail):
+            out.extend(_field_errors(item, f"{prefix}[{index}]"))
+        return out
+    return [{"source": {"pointer": prefix or "body"}, "title": "Invalid value", "detail": str(detail)}]
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF exception handler rendering every API error in the common shape."""
+    if isinstance(exc, ApiError):
+        return Response(error_body(exc.status_code, exc.message, exc.errors), status=exc.status_code)
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _field_errors(exc.detail)
+        return Response(error_body(400, "Invalid request", errors), status=400)
+    if isinstance(exc, exceptions.APIException):
+        message = str(exc.detail) if not isinstance(exc.detail, (dict, list)) else exc.default_detail
+        body = error_body(exc.status_code, str(message), [])
+        return Response(body, status=exc.status_code)
+    return None

