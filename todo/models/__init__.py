@@ -1,0 +1,1 @@
+from todo.models.postgres import *  # noqa: F403  (Django finds the app's models here)

@@ -1,0 +1,42 @@
+"""The engine's error types. Driver errors are translated into these at the boundary."""
+
+from __future__ import annotations
+
+
+class DualWriteError(Exception):
+    """Base of every error the dual-write engine raises on purpose."""
+
+
+class UnknownCollectionError(DualWriteError, LookupError):
+    """A collection name that has no mapping."""
+
+    def __init__(self, collection: str, known: list[str]) -> None:
+        self.collection = collection
+        super().__init__(f"unknown collection {collection!r}; known: {', '.join(sorted(known))}")
+
+
+class InvalidMongoIdError(DualWriteError, ValueError):
+    """A document id that is not a 24-hex ObjectId."""
+
+    def __init__(self, value: object) -> None:
+        shown = repr(value)[:40] if isinstance(value, str) else type(value).__name__
+        super().__init__(f"mongo_id must be a 24-hex ObjectId, got {shown}")
+
+
+class MappingError(DualWriteError, ValueError):
+    """A document value that the mapping cannot store faithfully.
+
+    Names the collection, the document id and the field; never the value itself (document contents
+    stay out of logs).
+    """
+
+    def __init__(self, collection: str, mongo_id: str | None, field: str, problem: str) -> None:
+        self.collection = collection
+        self.mongo_id = mongo_id
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{collection} {mongo_id or '<no id>'}: field {field!r}: {problem}")
+
+
+class MappingDeclarationError(DualWriteError):
+    """A collection mapping that does not match its model (found when the registry is built)."""

@@ -1,0 +1,160 @@
+"""Declarative collection → table mapping, validated once against the Django models.
+
+A collection is declared once as data: its table (a Django model), its fields with their value
+types, nested objects that become a child-table row, and arrays that become junction rows. The
+same declaration drives document → rows (dual-write, backfill), rows → document (Postgres
+repositories, shadow reads) and the canonical comparison (verify). There is no per-collection code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import models
+
+from dualwrite.errors import MappingDeclarationError, UnknownCollectionError
+from dualwrite.types import ValueType
+
+# Document key holding the per-document version the MongoDB write bumps atomically.
+VERSION_FIELD = "_v"
+# Columns every mirror table carries besides its mapped fields.
+MIRROR_COLUMNS = (
+    "id",
+    "mongo_id",
+    "source_version",
+    "source_deleted",
+    "sync_status",
+    "sync_error",
+    "last_sync_at",
+    "extra",
+)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One document key stored in one column.
+
+    `default` is the value a missing (or null) key takes, as the domain defines it; when it is
+    None the column is nullable.
+    """
+
+    source: str
+    column: str
+    type: ValueType
+    default: Any = None
+
+
+@dataclass(frozen=True)
+class EmbeddedTable:
+    """A nested object stored as at most one row of a child table (null → no row)."""
+
+    source: str
+    model: type[models.Model]
+    parent_column: str
+    fields: tuple[Field, ...]
+
+    @property
+    def table(self) -> str:
+        return str(self.model._meta.db_table)
+
+
+@dataclass(frozen=True)
+class ArrayTable:
+    """An array stored as one junction row per distinct item, its order kept in `position_column`.
+
+    Duplicate items are stored once (the junction pair is unique): the canonical form of the array
+    keeps the first occurrence of each item.
+    """
+
+    source: str
+    model: type[models.Model]
+    parent_column: str
+    item_column: str
+    item_type: ValueType
+    position_column: str = "position"
+
+    @property
+    def table(self) -> str:
+        return str(self.model._meta.db_table)
+
+
+Child = EmbeddedTable | ArrayTable
+
+
+@dataclass(frozen=True)
+class CollectionMapping:
+    """How one MongoDB collection maps to its mirror table and child tables."""
+
+    collection: str
+    model: type[models.Model]
+    fields: tuple[Field, ...]
+    children: tuple[Child, ...] = ()
+    extra_column: str = "extra"
+    by_source: dict[str, Field] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_source", {f.source: f for f in self.fields})
+        self._validate()
+
+    @property
+    def table(self) -> str:
+        return str(self.model._meta.db_table)
+
+    @property
+    def sources(self) -> set[str]:
+        """Document keys the mapping stores in columns or child tables."""
+        return set(self.by_source) | {child.source for child in self.children}
+
+    def _validate(self) -> None:
+        problems: list[str] = []
+        seen: set[str] = set()
+        for source in [f.source for f in self.fields] + [c.source for c in self.children]:
+            if source in seen:
+                problems.append(f"document key {source!r} declared twice")
+            seen.add(source)
+        if {"_id", VERSION_FIELD} & seen:
+            problems.append("_id and the version field are handled by the engine, not declared")
+        problems += _missing_columns(self.model, [f.column for f in self.fields] + list(MIRROR_COLUMNS))
+        for child in self.children:
+            if isinstance(child, EmbeddedTable):
+                wanted = [child.parent_column] + [f.column for f in child.fields]
+            else:
+                wanted = [child.parent_column, child.item_column, child.position_column]
+            problems += _missing_columns(child.model, wanted)
+        if problems:
+            raise MappingDeclarationError(f"mapping of {self.collection!r}: " + "; ".join(problems))
+
+
+def _missing_columns(model: type[models.Model], columns: Iterable[str]) -> list[str]:
+    have = {f.column for f in model._meta.concrete_fields}
+    table = model._meta.db_table
+    return [f"{table} has no column {column!r}" for column in columns if column not in have]
+
+
+class MappingRegistry:
+    """All collection mappings, looked up by collection name."""
+
+    def __init__(self, mappings: Iterable[CollectionMapping]) -> None:
+        self._mappings: dict[str, CollectionMapping] = {}
+        for mapping in mappings:
+            if mapping.collection in self._mappings:
+                raise MappingDeclarationError(f"collection {mapping.collection!r} mapped twice")
+            self._mappings[mapping.collection] = mapping
+
+    def get(self, collection: str) -> CollectionMapping:
+        try:
+            return self._mappings[collection]
+        except KeyError:
+            raise UnknownCollectionError(collection, list(self._mappings)) from None
+
+    def __iter__(self) -> Iterator[CollectionMapping]:
+        return iter(self._mappings.values())
+
+    def __contains__(self, collection: object) -> bool:
+        return collection in self._mappings
+
+    @property
+    def collections(self) -> list[str]:
+        return list(self._mappings)

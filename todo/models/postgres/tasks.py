@@ -1,0 +1,64 @@
+from django.db import models
+
+from todo.models.enums import TaskPriority, TaskStatus
+from todo.models.postgres.base import MirrorModel, mirror_constraints, one_of
+
+
+class PostgresTask(MirrorModel):
+    display_id = models.TextField(null=True)
+    title = models.TextField(null=True)
+    description = models.TextField(null=True)
+    priority = models.IntegerField(choices=TaskPriority.choices, default=TaskPriority.LOW)
+    status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.TODO)
+    is_acknowledged = models.BooleanField(default=False)
+    is_deleted = models.BooleanField(default=False)
+    started_at = models.DateTimeField(null=True)
+    due_at = models.DateTimeField(null=True)
+    created_at = models.DateTimeField(null=True)
+    updated_at = models.DateTimeField(null=True)
+    created_by = models.CharField(max_length=24, null=True)
+    updated_by = models.CharField(max_length=24, null=True)
+
+    class Meta:
+        db_table = "postgres_tasks"
+        constraints = mirror_constraints(
+            one_of("priority", TaskPriority.values, nullable=False),
+            one_of("status", TaskStatus.values, nullable=False),
+        )
+        indexes = [
+            models.Index(fields=["status"], name="postgres_tasks_status_idx"),
+            models.Index(fields=["priority"], name="postgres_tasks_priority_idx"),
+            models.Index(fields=["due_at"], name="postgres_tasks_due_at_idx"),
+            models.Index(fields=["created_by"], name="postgres_tasks_created_by_idx"),
+        ]
+
+
+class PostgresTaskLabel(models.Model):
+    """One row per (task, label) pair of a task's `labels` array."""
+
+    task = models.ForeignKey(
+        PostgresTask, to_field="mongo_id", db_column="task_mongo_id", on_delete=models.CASCADE
+    )
+    label_mongo_id = models.CharField(max_length=24)
+    position = models.IntegerField()
+
+    class Meta:
+        db_table = "postgres_task_labels"
+        constraints = [
+            models.UniqueConstraint(fields=["task", "label_mongo_id"], name="postgres_task_labels_pair_uniq")
+        ]
+        indexes = [models.Index(fields=["label_mongo_id"], name="postgres_task_labels_label_idx")]
+
+
+class PostgresDeferredDetails(models.Model):
+    """The `deferredDetails` object of a deferred task (one row per deferred task)."""
+
+    task = models.OneToOneField(
+        PostgresTask, to_field="mongo_id", db_column="task_mongo_id", on_delete=models.CASCADE
+    )
+    deferred_at = models.DateTimeField(null=True)
+    deferred_till = models.DateTimeField(null=True)
+    deferred_by = models.CharField(max_length=24, null=True)
+
+    class Meta:
+        db_table = "postgres_deferred_details"

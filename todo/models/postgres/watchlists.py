@@ -1,0 +1,18 @@
+from django.db import models
+
+from todo.models.postgres.base import MirrorModel, mirror_constraints, unique_live
+
+
+class PostgresWatchlist(MirrorModel):
+    task_id = models.CharField(max_length=24, null=True)
+    user_id = models.CharField(max_length=24, null=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(null=True)
+    created_by = models.CharField(max_length=24, null=True)
+    updated_at = models.DateTimeField(null=True)
+    updated_by = models.CharField(max_length=24, null=True)
+
+    class Meta:
+        db_table = "postgres_watchlists"
+        constraints = mirror_constraints(unique_live("user_id", "task_id"))
+        indexes = [models.Index(fields=["task_id"], name="postgres_watchlists_task_idx")]
