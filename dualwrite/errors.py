@@ -40,3 +40,15 @@ class MappingError(DualWriteError, ValueError):
 
 class MappingDeclarationError(DualWriteError):
     """A collection mapping that does not match its model (found when the registry is built)."""
+
+
+class InvalidDocumentError(DualWriteError, ValueError):
+    """`data` that cannot be written as given (not an object, operator keys, a different _id)."""
+
+
+class InvalidOperationError(DualWriteError, ValueError):
+    """A batch operation that is malformed; raised before any operation of the batch is applied."""
+
+    def __init__(self, index: int, reason: str) -> None:
+        self.index = index
+        super().__init__(f"operation {index}: {reason}")

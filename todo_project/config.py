@@ -41,6 +41,13 @@ class EnvConfig(BaseModel):
     # Base delay in seconds between retries; doubles each attempt, with jitter.
     DUAL_WRITE_RETRY_DELAY: float = Field(default=5.0, ge=0, le=86400)
 
+    # Dotted path of a callable(event: dict) called when a write is given up on (CRITICAL).
+    DUAL_WRITE_ALERT_HOOK: str | None = Field(default=None, pattern=r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$")
+    # Seconds a retry worker holds a claimed record before another worker may take it.
+    DUAL_WRITE_LEASE_SECONDS: float = Field(default=30.0, gt=0, le=3600)
+    # Run the retry worker as a thread of `manage.py serve` (required with the in-process MongoDB).
+    DUAL_WRITE_WORKER_IN_PROCESS: bool = True
+
     # PostgreSQL host; unset starts an embedded PostgreSQL under DATA_DIR.
     POSTGRES_HOST: str | None = None
     # PostgreSQL port (5432 for an external server, 54329 for the embedded one).
@@ -68,7 +75,7 @@ class EnvConfig(BaseModel):
     # Log level of the service's own loggers.
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
-    @field_validator("POSTGRES_HOST", "MONGODB_URI", "SECRET_KEY", mode="before")
+    @field_validator("POSTGRES_HOST", "MONGODB_URI", "SECRET_KEY", "DUAL_WRITE_ALERT_HOOK", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -114,6 +121,9 @@ _ACCEPTS = {
     "DUAL_WRITE_ENABLED": "true or false",
     "DUAL_WRITE_RETRY_ATTEMPTS": "an integer from 1 to 100",
     "DUAL_WRITE_RETRY_DELAY": "a number of seconds from 0 to 86400",
+    "DUAL_WRITE_ALERT_HOOK": "a dotted path such as myproject.alerts.page_oncall",
+    "DUAL_WRITE_LEASE_SECONDS": "a number of seconds above 0 and at most 3600",
+    "DUAL_WRITE_WORKER_IN_PROCESS": "true or false",
     "POSTGRES_PORT": "an integer from 1 to 65535",
     "POSTGRES_NAME": "a name of 1 to 63 characters",
     "POSTGRES_USER": "a name of 1 to 63 characters",

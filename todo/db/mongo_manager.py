@@ -7,7 +7,9 @@ through pymongo; unset, the in-process `mongomock` stand-in is used through the 
 
 from __future__ import annotations
 
+import functools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +17,8 @@ from django.conf import settings
 from pymongo import ASCENDING, MongoClient
 from pymongo.collection import Collection
 from pymongo.database import Database
+
+from dualwrite.queue import QUEUE_COLLECTION, QUEUE_INDEXES
 
 # Timeouts (ms) so that an unreachable server fails fast instead of hanging a request.
 SERVER_SELECTION_TIMEOUT_MS = 2000
@@ -50,7 +54,47 @@ INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec("user_roles", ("user_id", "team_id")),
     IndexSpec("audit_logs", ("team_id", "timestamp")),
     IndexSpec("team_creation_invite_codes", ("code",), unique=True),
+    *(IndexSpec(QUEUE_COLLECTION, keys, unique=unique) for keys, unique in QUEUE_INDEXES),
 )
+
+# pymongo Collection methods that read-modify-write; the in-process stand-in runs each under one
+# lock so that they are atomic between threads, as they are on a real server.
+_STAND_IN_WRITES = (
+    "insert_one",
+    "insert_many",
+    "update_one",
+    "update_many",
+    "replace_one",
+    "delete_one",
+    "delete_many",
+    "find_one_and_update",
+    "find_one_and_replace",
+    "find_one_and_delete",
+    "bulk_write",
+    "create_index",
+)
+_stand_in_lock = threading.RLock()
+_stand_in_patched = False
+_stand_in_store: Any = None
+
+
+def _serialise_stand_in_writes() -> None:
+    global _stand_in_patched
+    if _stand_in_patched:
+        return
+    import mongomock.collection
+
+    def locked(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with _stand_in_lock:
+                return method(*args, **kwargs)
+
+        return wrapper
+
+    for name in _STAND_IN_WRITES:
+        setattr(mongomock.collection.Collection, name, locked(getattr(mongomock.collection.Collection, name)))
+    _stand_in_patched = True
 
 
 class DatabaseManager:
@@ -91,9 +135,15 @@ class DatabaseManager:
 
     def _connect(self) -> MongoClient[dict[str, Any]]:
         if self.uri is None:
-            import mongomock
+            import mongomock.store
 
-            return mongomock.MongoClient(tz_aware=True)  # type: ignore[return-value]
+            global _stand_in_store
+            _serialise_stand_in_writes()
+            if _stand_in_store is None:
+                _stand_in_store = mongomock.store.ServerStore()
+            # One store per process: every client of the stand-in sees the same data, as every
+            # client of a real server does.
+            return mongomock.MongoClient(tz_aware=True, _store=_stand_in_store)  # type: ignore[return-value]
         return MongoClient(
             self.uri,
             tz_aware=True,

@@ -1,0 +1,75 @@
+"""The retry worker: claims due queue records under a lease and re-applies them.
+
+Several workers may run at once (threads or processes): a record is leased by one of them, and a
+crashed worker's lease expires after `lease_seconds`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from dataclasses import dataclass
+
+from django.db import connections
+
+from dualwrite.engine import DualWriteEngine, RetryOutcome
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class DrainReport:
+    succeeded: int = 0
+    failed: int = 0
+    postponed: int = 0
+
+    @property
+    def processed(self) -> int:
+        return self.succeeded + self.failed
+
+
+class RetryWorker:
+    def __init__(
+        self, engine: DualWriteEngine, *, lease_seconds: float = 30.0, name: str | None = None
+    ) -> None:
+        self.engine = engine
+        self.lease_seconds = lease_seconds
+        self.owner = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    def run_once(self, limit: int = 500) -> DrainReport:
+        """Process up to `limit` due records; returns what was done."""
+        report = DrainReport()
+        try:
+            for _ in range(limit):
+                record = self.engine.queue.claim_due(self.owner, self.lease_seconds)
+                if record is None:
+                    break
+                outcome = self.engine.retry_record(record, self.owner)
+                if outcome is RetryOutcome.APPLIED:
+                    report.succeeded += 1
+                elif outcome is RetryOutcome.FAILED:
+                    report.failed += 1
+                else:  # a store is unreachable: end the round, try again after the poll interval
+                    report.postponed += 1
+                    break
+        finally:
+            connections.close_all()  # hand pooled connections back between rounds
+        return report
+
+    def run(self, stop: threading.Event, poll_interval: float = 1.0) -> None:
+        """Drain due records until `stop` is set, sleeping `poll_interval` when idle."""
+        logger.info("retry worker %s started", self.owner)
+        while not stop.is_set():
+            try:
+                report = self.run_once()
+            except Exception:  # the worker must outlive a bad round; it is logged in full
+                logger.exception("retry worker round failed")
+                report = DrainReport()
+            if report.processed:
+                logger.info("retry worker: %d applied, %d failed", report.succeeded, report.failed)
+            if report.processed == 0:
+                stop.wait(poll_interval)
+        logger.info("retry worker %s stopped", self.owner)

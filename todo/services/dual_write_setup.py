@@ -1,0 +1,51 @@
+"""Builds the dual-write engine, retry queue and worker from settings (the one place that wires
+the generic engine to this app's mapping, MongoDB connection manager and alert hook)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+from pymongo.collection import Collection
+
+from dualwrite.engine import AlertHook, DualWriteEngine
+from dualwrite.policy import RetryPolicy
+from dualwrite.queue import QUEUE_COLLECTION, RetryQueue
+from dualwrite.worker import RetryWorker
+from todo.db.mongo_manager import DatabaseManager
+from todo.mappings import get_registry
+
+
+def _collection(name: str) -> Collection[dict[str, Any]]:
+    return DatabaseManager.get().get_collection(name)
+
+
+def retry_policy() -> RetryPolicy:
+    return RetryPolicy(
+        attempts=settings.DUAL_WRITE_RETRY_ATTEMPTS, base_delay=settings.DUAL_WRITE_RETRY_DELAY
+    )
+
+
+def build_queue() -> RetryQueue:
+    return RetryQueue(lambda: _collection(QUEUE_COLLECTION), retry_policy())
+
+
+def _alert_hook() -> AlertHook | None:
+    path = settings.DUAL_WRITE_ALERT_HOOK
+    return None if path is None else import_string(path)
+
+
+def build_engine() -> DualWriteEngine:
+    return DualWriteEngine(
+        registry=get_registry(),
+        source=_collection,
+        queue=build_queue(),
+        policy=retry_policy(),
+        enabled=settings.DUAL_WRITE_ENABLED,
+        alert=_alert_hook(),
+    )
+
+
+def build_worker(engine: DualWriteEngine | None = None, name: str | None = None) -> RetryWorker:
+    return RetryWorker(engine or build_engine(), lease_seconds=settings.DUAL_WRITE_LEASE_SECONDS, name=name)
