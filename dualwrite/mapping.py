@@ -93,9 +93,14 @@ class CollectionMapping:
     children: tuple[Child, ...] = ()
     extra_column: str = "extra"
     by_source: dict[str, Field] = field(init=False, repr=False, compare=False)
+    _sources: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_source", {f.source: f for f in self.fields})
+        # Computed once: the transform asks for every key of every document (hot in backfill).
+        object.__setattr__(
+            self, "_sources", frozenset(self.by_source) | {child.source for child in self.children}
+        )
         self._validate()
 
     @property
@@ -103,9 +108,9 @@ class CollectionMapping:
         return str(self.model._meta.db_table)
 
     @property
-    def sources(self) -> set[str]:
+    def sources(self) -> frozenset[str]:
         """Document keys the mapping stores in columns or child tables."""
-        return set(self.by_source) | {child.source for child in self.children}
+        return self._sources
 
     def _validate(self) -> None:
         problems: list[str] = []
