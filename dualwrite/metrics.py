@@ -27,6 +27,23 @@ WRITE_LATENCY = Histogram(
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
 
+BACKFILL_DOCUMENTS = Counter(
+    "dualwrite_backfill_documents_total",
+    "Documents handled by backfill, by collection and outcome (written, kept: Postgres held a newer"
+    " version or a tombstone, rejected: the mapping cannot hold it)",
+    ["collection", "outcome"],
+)
+VERIFY_DOCUMENTS = Counter(
+    "dualwrite_verify_documents_total",
+    "Documents compared by verify, by collection",
+    ["collection"],
+)
+SHADOW_READ_MISMATCHES = Counter(
+    "dualwrite_shadow_read_mismatches_total",
+    "Shadow reads whose Postgres answer differed from MongoDB's, by collection and field",
+    ["collection", "field"],
+)
+
 
 class LatencySample:
     """The most recent write latencies (seconds), for percentiles."""
@@ -61,6 +78,21 @@ def count(collection: str, operation: str, event: str, amount: int = 1) -> None:
 def observe(collection: str, seconds: float) -> None:
     WRITE_LATENCY.labels(collection).observe(seconds)
     LATENCIES.add(seconds)
+
+
+def count_backfill(collection: str, outcome: str, amount: int) -> None:
+    if amount:
+        BACKFILL_DOCUMENTS.labels(collection, outcome).inc(amount)
+
+
+def count_verified(collection: str, amount: int) -> None:
+    if amount:
+        VERIFY_DOCUMENTS.labels(collection).inc(amount)
+
+
+def count_shadow_mismatch(collection: str, field: str) -> None:
+    """For shadow reads (phase 2): one field of one read differed."""
+    SHADOW_READ_MISMATCHES.labels(collection, field).inc()
 
 
 def event_counts() -> dict[str, dict[str, dict[str, int]]]:

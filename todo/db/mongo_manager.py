@@ -18,7 +18,10 @@ from pymongo import ASCENDING, MongoClient
 from pymongo.collection import Collection
 from pymongo.database import Database
 
+from dualwrite.checkpoint import CHECKPOINT_COLLECTION, CHECKPOINT_INDEXES
+from dualwrite.history import HISTORY_COLLECTION, HISTORY_INDEXES
 from dualwrite.queue import QUEUE_COLLECTION, QUEUE_INDEXES
+from dualwrite.reports import REPORT_COLLECTION, REPORT_INDEXES
 
 # Timeouts (ms) so that an unreachable server fails fast instead of hanging a request.
 SERVER_SELECTION_TIMEOUT_MS = 2000
@@ -55,6 +58,9 @@ INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec("audit_logs", ("team_id", "timestamp")),
     IndexSpec("team_creation_invite_codes", ("code",), unique=True),
     *(IndexSpec(QUEUE_COLLECTION, keys, unique=unique) for keys, unique in QUEUE_INDEXES),
+    *(IndexSpec(CHECKPOINT_COLLECTION, keys, unique=unique) for keys, unique in CHECKPOINT_INDEXES),
+    *(IndexSpec(REPORT_COLLECTION, keys, unique=unique) for keys, unique in REPORT_INDEXES),
+    *(IndexSpec(HISTORY_COLLECTION, keys, unique=unique) for keys, unique in HISTORY_INDEXES),
 )
 
 # pymongo Collection methods that read-modify-write; the in-process stand-in runs each under one

@@ -1,22 +1,39 @@
-"""`manage.py dualwrite <worker|retry|cleanup>`: thin wrappers over the engine.
+"""`manage.py dualwrite <worker|retry|cleanup|backfill|verify|status>`: thin wrappers over the engine.
 
-Operator mistakes end with one line and a non-zero exit (CommandError), never a traceback.
+Operator mistakes end with one line and a non-zero exit (CommandError), never a traceback; the
+operations commands (backfill, verify, status) check their arguments and that both stores answer
+before they change anything, and exit 2 for a mistake. `verify` exits 1 when it finds drift.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import signal
 import threading
 from typing import Any
 
+import psycopg
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
+from pymongo.errors import PyMongoError
 
+from dualwrite.backfill import MAX_BATCH_SIZE
+from dualwrite.checkpoint import Shard
 from dualwrite.errors import DualWriteError
+from dualwrite.mapping import CollectionMapping
 from dualwrite.queue import QUEUE_COLLECTION
 from dualwrite.transform import normalise_mongo_id
+from todo.management.progress import Progress
+from todo.mappings import get_registry
 from todo.services.dual_write_setup import build_engine, build_worker
+from todo.services.health_service import check_health
+from todo.services.operations_setup import build_backfiller, build_status, build_verifier, history_sampler
+
+# Exit code of an operator mistake in the operations commands (verify: 0 equal, 1 drift).
+MISTAKE = 2
+STORE_ERRORS = (DatabaseError, psycopg.Error, PyMongoError)
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -29,11 +46,33 @@ def parse_duration(text: str) -> dt.timedelta:
     return dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
+def parse_since(text: str) -> dt.datetime:
+    """An ISO-8601 date-time (naive is UTC) or an age such as 24h (that long ago)."""
+    if _DURATION.match(text.strip()):
+        return dt.datetime.now(dt.UTC) - parse_duration(text)
+    try:
+        moment = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise CommandError(
+            f"invalid --since {text[:40]!r}: use an ISO-8601 date-time or an age such as 24h",
+            returncode=MISTAKE,
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return str(value)
+
+
 class Command(BaseCommand):
-    help = "Dual-write operations: worker, retry, cleanup."
+    help = "Dual-write operations: worker, retry, cleanup, backfill, verify, status."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        sub = parser.add_subparsers(dest="action", required=True, metavar="{worker,retry,cleanup}")
+        sub = parser.add_subparsers(
+            dest="action", required=True, metavar="{worker,retry,cleanup,backfill,verify,status}"
+        )
         worker = sub.add_parser("worker", help="re-apply recorded failures until stopped")
         worker.add_argument("--once", action="store_true", help="drain what is due, then exit")
         worker.add_argument("--poll-interval", type=float, default=1.0)
@@ -45,12 +84,154 @@ class Command(BaseCommand):
         retry.add_argument("--in", dest="in_collection", help="collection of --id")
         cleanup = sub.add_parser("cleanup", help="purge resolved failure records")
         cleanup.add_argument("--older-than", default="30d", help="age such as 30d, 12h (default 30d)")
+        backfill = sub.add_parser("backfill", help="copy existing MongoDB documents into Postgres")
+        backfill.add_argument("--collection", help="one collection (default: all)")
+        backfill.add_argument(
+            "--batch-size", type=int, default=5000, help="documents per batch (default 5000)"
+        )
+        backfill.add_argument("--shard", default="0/1", help="i/N: this run's share of the _id range")
+        backfill.add_argument("--restart", action="store_true", help="ignore a saved position")
+        verify = sub.add_parser("verify", help="compare MongoDB with Postgres; exit 1 on drift")
+        verify.add_argument("--collection", help="one collection (default: all)")
+        verify.add_argument("--repair", action="store_true", help="mend from MongoDB, then verify again")
+        verify.add_argument("--since", help="only documents created since (ISO date-time or age, e.g. 24h)")
+        verify.add_argument("--json", action="store_true", help="print a machine-readable report")
+        status = sub.add_parser("status", help="per collection: documents, rows, backlog, last verify")
+        status.add_argument("--json", action="store_true", help="print JSON")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             getattr(self, f"_{options['action']}")(options)
         except DualWriteError as exc:
             raise CommandError(str(exc)) from None
+
+    # -- operations: backfill, verify, status --------------------------------------------------
+    def _mappings(self, options: dict[str, Any]) -> list[CollectionMapping]:
+        registry = get_registry()
+        if options.get("collection"):
+            try:
+                return [registry.get(options["collection"])]
+            except DualWriteError as exc:
+                raise CommandError(str(exc), returncode=MISTAKE) from None
+        return list(registry)
+
+    def _require_stores(self, action: str) -> None:
+        report = check_health()
+        for name, component in report.components.items():
+            if component.status != "UP":
+                raise CommandError(
+                    f"cannot {action}: {name} is down: {component.reason}; nothing was changed",
+                    returncode=MISTAKE,
+                )
+
+    def _backfill(self, options: dict[str, Any]) -> None:
+        try:
+            shard = Shard.parse(options["shard"])
+        except DualWriteError as exc:
+            raise CommandError(str(exc), returncode=MISTAKE) from None
+        if not 1 <= options["batch_size"] <= MAX_BATCH_SIZE:
+            raise CommandError(f"--batch-size must be from 1 to {MAX_BATCH_SIZE}", returncode=MISTAKE)
+        mappings = self._mappings(options)
+        self._require_stores("backfill")
+        backfiller = build_backfiller(options["batch_size"])
+        for mapping in mappings:
+            progress = Progress(self.stdout, f"backfill {mapping.collection} {shard}")
+            try:
+                report = backfiller.run(mapping, shard=shard, restart=options["restart"], progress=progress)
+            except STORE_ERRORS as exc:
+                raise CommandError(
+                    f"backfill of {mapping.collection} stopped: {type(exc).__name__}; its position is saved,"
+                    " run the same command again to resume"
+                ) from None
+            finally:
+                progress.close()
+            resumed = f", resumed after {report.resumed_after}" if report.resumed_after else ""
+            self.stdout.write(
+                f"{mapping.collection} {report.shard}: {report.processed} documents, {report.written} written,"
+                f" {report.kept} kept (newer in Postgres), {report.rejected} rejected"
+                f" in {report.seconds:.1f} s{resumed}"
+            )
+
+    def _verify(self, options: dict[str, Any]) -> None:
+        since = parse_since(options["since"]) if options["since"] else None
+        mappings = self._mappings(options)
+        self._require_stores("verify")
+        verifier = build_verifier()
+        reports = []
+        for mapping in mappings:
+            progress = Progress(
+                self.stderr if options["json"] else self.stdout, f"verify {mapping.collection}"
+            )
+            try:
+                report = verifier.run(mapping, since=since, repair=options["repair"], progress=progress)
+            except STORE_ERRORS as exc:
+                raise CommandError(f"verify of {mapping.collection} stopped: {type(exc).__name__}") from None
+            finally:
+                progress.close()
+            reports.append(report)
+            if not options["json"]:
+                self._print_verify(report)
+        drifting = [r.collection for r in reports if not r.equal]
+        if options["json"]:
+            body = {"equal": not drifting, "collections": [r.as_dict() for r in reports]}
+            self.stdout.write(json.dumps(body, default=_json_default, indent=2))
+        if drifting:
+            raise CommandError(f"drift in {len(drifting)} collection(s): {', '.join(drifting)}", returncode=1)
+
+    def _print_verify(self, report: Any) -> None:
+        head = f"{report.collection}: {report.documents} documents, {report.rows} rows"
+        if report.found_before_repair is not None:
+            found = sum(report.found_before_repair.values())
+            head += f"; repair: {found} found, {report.repaired} mended"
+        if report.equal:
+            self.stdout.write(f"{head}: equal")
+            return
+        counts = ", ".join(f"{kind} {n}" for kind, n in report.counts.items() if n)
+        fields = ", ".join(report.fields)
+        self.stdout.write(
+            f"{head}: DRIFT {report.drift} ({counts})" + (f"; fields: {fields}" if fields else "")
+        )
+        for drift in report.samples[:10]:
+            named = f" [{', '.join(drift.fields)}]" if drift.fields else ""
+            self.stdout.write(f"  {drift.kind} {drift.mongo_id}{named}")
+
+    def _status(self, options: dict[str, Any]) -> None:
+        self._require_stores("read the status")
+        try:
+            rows = [s.as_dict() for s in build_status().collections()]
+        except STORE_ERRORS as exc:
+            raise CommandError(f"status unavailable: {type(exc).__name__}") from None
+        if options["json"]:
+            self.stdout.write(json.dumps(rows, default=_json_default, indent=2))
+            return
+        header = (
+            "collection",
+            "documents",
+            "rows",
+            "tombstones",
+            "pending",
+            "failed",
+            "oldest pending",
+            "last verify",
+        )
+        lines = [header]
+        for row in rows:
+            age = row["oldest_pending_age_seconds"]
+            verify = row["last_verify"]
+            verdict = (
+                "never" if verify is None else ("equal" if verify["equal"] else f"drift {verify['drift']}")
+            )
+            if verify is not None and verify.get("finished_at"):
+                verdict += f" at {verify['finished_at']:%Y-%m-%d %H:%M}"
+            lines.append((
+                row["collection"], str(row["documents"]), str(row["rows"]), str(row["tombstones"]),
+                str(row["pending"]), str(row["failed"]), "-" if age is None else f"{age:.0f} s", verdict,
+            ))  # fmt: skip
+        widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+        for line in lines:
+            self.stdout.write(
+                "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+            )
 
     def _worker(self, options: dict[str, Any]) -> None:
         worker = build_worker()
@@ -64,7 +245,11 @@ class Command(BaseCommand):
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
         self.stdout.write(f"retry worker {worker.owner} running; Ctrl-C to stop")
-        worker.run(stop, poll_interval=options["poll_interval"])
+        history_stop = history_sampler().start()
+        try:
+            worker.run(stop, poll_interval=options["poll_interval"])
+        finally:
+            history_stop.set()
 
     def _retry(self, options: dict[str, Any]) -> None:
         engine = build_engine()

@@ -1,0 +1,206 @@
+"""The bulk path of the Postgres sink, for backfill and repair: COPY into staging, then one merge.
+
+Each batch is COPYed (binary) into session-private temporary staging tables shaped like the
+mirror tables, then ONE statement merges it: the same version guard as `PostgresSink.upsert` (a
+row is only replaced by an equal or higher version, never when it is a tombstone) and the same
+rewrite of the child rows of exactly the rows it applied. One statement is atomic, so a killed run
+leaves every document either fully written or untouched.
+
+`force=True` is the repair path: MongoDB is the truth, so the row is replaced whatever its version
+and a tombstone is cleared. Live writes never use it.
+
+`write_stream` overlaps the work: while Postgres merges batch k (a pipelined statement), the
+caller's iterator produces batch k+1 (MongoDB read and transform) in this same thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import psycopg
+from django.db import connections
+
+from dualwrite.mapping import Child, CollectionMapping
+from dualwrite.sink import SYNCED, _child_columns, _child_key, _q
+from dualwrite.transform import RowSet
+
+T = TypeVar("T")
+
+
+@dataclass
+class Batch(Generic[T]):
+    """Rows to write plus whatever the caller needs back with the outcome (e.g. a position)."""
+
+    rowsets: list[RowSet]
+    tag: T
+    applied: set[str] = field(default_factory=set)
+
+
+def _stage_name(table: str) -> str:
+    return f"dw_stage_{table}"[:63]
+
+
+def _main_columns(mapping: CollectionMapping) -> list[str]:
+    return ["mongo_id", "source_version", *(f.column for f in mapping.fields), mapping.extra_column]
+
+
+def _latest(rowsets: Sequence[RowSet]) -> list[RowSet]:
+    """One rowset per id, the highest version (one statement cannot update a row twice)."""
+    latest: dict[str, RowSet] = {}
+    for rowset in rowsets:
+        held = latest.get(rowset.mongo_id)
+        if held is None or rowset.version >= held.version:
+            latest[rowset.mongo_id] = rowset
+    return list(latest.values())
+
+
+class _Session:
+    """Staging tables of one mapping on one connection; dropped when the session ends."""
+
+    def __init__(self, mapping: CollectionMapping, raw: Any) -> None:
+        self.mapping = mapping
+        self.raw = raw
+        self.main_columns = _main_columns(mapping)
+        self.tables: list[tuple[str, str, list[str]]] = [(mapping.table, _stage_name(mapping.table), [])]
+        self.tables[0][2].extend(self.main_columns)
+        for child in mapping.children:
+            self.tables.append((child.table, _stage_name(child.table), _child_columns(child)))
+        self.types: dict[str, list[int]] = {}
+
+    def create(self) -> None:
+        with self.raw.cursor() as cursor:
+            for table, stage, columns in self.tables:
+                cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{_q(stage)}")
+                cursor.execute(
+                    f"CREATE TEMPORARY TABLE {_q(stage)} AS SELECT {', '.join(map(_q, columns))}"
+                    f" FROM {_q(table)} WITH NO DATA"
+                )
+                cursor.execute(
+                    "SELECT atttypid FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0"
+                    " AND NOT attisdropped ORDER BY attnum",
+                    [f"pg_temp.{_q(stage)}"],
+                )
+                self.types[stage] = [int(row[0]) for row in cursor.fetchall()]
+
+    def drop(self) -> None:
+        with self.raw.cursor() as cursor:
+            for _table, stage, _columns in self.tables:
+                cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{_q(stage)}")
+
+    def stage(self, rowsets: list[RowSet]) -> None:
+        """Replace the staging tables' contents with these rows (binary COPY)."""
+        mapping = self.mapping
+        data_columns = self.main_columns[2:]
+        with self.raw.cursor() as cursor:
+            cursor.execute("TRUNCATE " + ", ".join(f"pg_temp.{_q(stage)}" for _t, stage, _c in self.tables))
+            main_stage = self.tables[0][1]
+            with cursor.copy(f"COPY pg_temp.{_q(main_stage)} FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(self.types[main_stage])
+                for rs in rowsets:
+                    copy.write_row([rs.mongo_id, rs.version, *(rs.row[c] for c in data_columns)])
+            for child, (_table, stage, columns) in zip(mapping.children, self.tables[1:], strict=True):
+                with cursor.copy(f"COPY pg_temp.{_q(stage)} FROM STDIN (FORMAT BINARY)") as copy:
+                    copy.set_types(self.types[stage])
+                    for rs in rowsets:
+                        for row in rs.children.get(child.table, []):
+                            copy.write_row([row[c] for c in columns])
+
+    def merge_sql(self, force: bool) -> str:
+        mapping = self.mapping
+        table, stage = _q(mapping.table), _q(self.tables[0][1])
+        columns = self.main_columns
+        names = ", ".join(map(_q, columns))
+        updates = ", ".join(f"{_q(c)} = EXCLUDED.{_q(c)}" for c in columns[1:])
+        guard = (
+            ""
+            if force
+            else f" WHERE NOT {table}.source_deleted AND {table}.source_version <= EXCLUDED.source_version"
+        )
+        sql = [
+            f"WITH up AS (INSERT INTO {table} ({names}, source_deleted, sync_status, sync_error, last_sync_at)"
+            f" SELECT {names}, false, '{SYNCED}', NULL, now() FROM pg_temp.{stage}"
+            f" ON CONFLICT (mongo_id) DO UPDATE SET {updates}, source_deleted = false,"
+            f" sync_status = '{SYNCED}', sync_error = NULL, last_sync_at = now(){guard}"
+            " RETURNING mongo_id)"
+        ]
+        for index, child in enumerate(mapping.children):
+            sql.append(self._child_sql(index, child, self.tables[index + 1][1]))
+        sql.append(" SELECT mongo_id FROM up")
+        return "".join(sql)
+
+    @staticmethod
+    def _child_sql(index: int, child: Child, stage_name: str) -> str:
+        columns = _child_columns(child)
+        key = _child_key(child)
+        table, stage, parent = _q(child.table), f"pg_temp.{_q(stage_name)}", _q(child.parent_column)
+        names = ", ".join(map(_q, columns))
+        key_names = ", ".join(map(_q, key))
+        non_key = [c for c in columns if c not in key]
+        on_conflict = (
+            "DO UPDATE SET " + ", ".join(f"{_q(c)} = EXCLUDED.{_q(c)}" for c in non_key)
+            if non_key
+            else "DO NOTHING"
+        )
+        # Rows that are gone are deleted, rows that stay or are new are upserted: disjoint sets.
+        return (
+            f", del{index} AS (DELETE FROM {table} t WHERE t.{parent} IN (SELECT mongo_id FROM up)"
+            f" AND ({', '.join('t.' + _q(k) for k in key)}) NOT IN (SELECT {key_names} FROM {stage}))"
+            f", ins{index} AS (INSERT INTO {table} ({names}) SELECT {names} FROM {stage}"
+            f" WHERE {parent} IN (SELECT mongo_id FROM up) ON CONFLICT ({key_names}) {on_conflict})"
+        )
+
+
+class BulkLoader:
+    """Writes large numbers of RowSets of one collection (see module docstring)."""
+
+    def __init__(self, using: str = "default") -> None:
+        self.using = using
+
+    @contextmanager
+    def _session(self, mapping: CollectionMapping) -> Iterator[_Session]:
+        connection = connections[self.using]
+        connection.ensure_connection()
+        session = _Session(mapping, connection.connection)
+        session.create()
+        try:
+            yield session
+        finally:
+            try:
+                session.drop()
+            except psycopg.Error:  # the connection broke; a new one starts without staging tables
+                if not connection.in_atomic_block:
+                    connection.close()
+
+    def write(
+        self, mapping: CollectionMapping, rowsets: Sequence[RowSet], *, force: bool = False
+    ) -> set[str]:
+        """Write one batch; return the mongo_ids whose rows now hold the given version."""
+        batch: Batch[None] = Batch(list(rowsets), None)
+        for done in self.write_stream(mapping, [batch], force=force):
+            return done.applied
+        return set()
+
+    def write_stream(
+        self, mapping: CollectionMapping, batches: Iterable[Batch[T]], *, force: bool = False
+    ) -> Iterator[Batch[T]]:
+        """Write each batch, yielding it with `applied` filled in, in order. The next batch is
+        drawn from `batches` while Postgres merges the current one."""
+        with self._session(mapping) as session:
+            sql = session.merge_sql(force)
+            source = iter(batches)
+            current = next(source, None)
+            while current is not None:
+                rowsets = _latest(current.rowsets)
+                if not rowsets:
+                    following = next(source, None)
+                else:
+                    session.stage(rowsets)
+                    with session.raw.pipeline(), session.raw.cursor() as cursor:
+                        cursor.execute(sql)
+                        following = next(source, None)  # read and transform while Postgres merges
+                        current.applied = {row[0] for row in cursor.fetchall()}
+                yield current
+                current = following

@@ -1,0 +1,141 @@
+"""Status of every mapped collection: documents, rows, retry backlog, last verify, backfill."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connections
+from pymongo.collection import Collection
+
+from dualwrite.checkpoint import CheckpointStore
+from dualwrite.mapping import MappingRegistry
+from dualwrite.queue import FAILED, PENDING, UNRESOLVED, RetryQueue
+from dualwrite.reports import ReportStore
+from dualwrite.sink import _q
+
+
+@dataclass
+class Backlog:
+    pending: int = 0
+    failed: int = 0
+    oldest_pending_age_seconds: float | None = None
+
+
+@dataclass
+class CollectionStatus:
+    collection: str
+    documents: int  # MongoDB (the server's estimate: no collection scan)
+    rows: int  # live Postgres rows
+    tombstones: int  # Postgres rows of deleted documents
+    backlog: Backlog
+    last_verify: dict[str, Any] | None
+    backfill: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        verify = None
+        if self.last_verify is not None:
+            verify = {
+                k: self.last_verify.get(k) for k in ("equal", "drift", "counts", "finished_at", "repair")
+            }
+        return {
+            "collection": self.collection,
+            "documents": self.documents,
+            "rows": self.rows,
+            "tombstones": self.tombstones,
+            "pending": self.backlog.pending,
+            "failed": self.backlog.failed,
+            "oldest_pending_age_seconds": self.backlog.oldest_pending_age_seconds,
+            "last_verify": verify,
+            "backfill": self.backfill,
+        }
+
+
+class StatusReader:
+    def __init__(
+        self,
+        *,
+        registry: MappingRegistry,
+        source: Callable[[str], Collection[dict[str, Any]]],
+        queue: RetryQueue,
+        reports: ReportStore,
+        checkpoints: CheckpointStore,
+        using: str = "default",
+    ) -> None:
+        self.registry = registry
+        self.source = source
+        self.queue = queue
+        self.reports = reports
+        self.checkpoints = checkpoints
+        self.using = using
+
+    def backlog(self) -> dict[str, Backlog]:
+        """Unresolved retry records per collection, with the age of the oldest PENDING one."""
+        now = dt.datetime.now(dt.UTC)
+        out: dict[str, Backlog] = {}
+        pipeline = [
+            {"$match": {"status": {"$in": UNRESOLVED}}},
+            {
+                "$group": {
+                    "_id": {"status": "$status", "collection": "$collection"},
+                    "n": {"$sum": 1},
+                    "oldest": {"$min": "$created_at"},
+                }
+            },
+        ]
+        for group in self.queue.coll.aggregate(pipeline):
+            backlog = out.setdefault(group["_id"]["collection"], Backlog())
+            if group["_id"]["status"] == PENDING:
+                backlog.pending = int(group["n"])
+                oldest = group["oldest"]
+                if oldest.tzinfo is None:
+                    oldest = oldest.replace(tzinfo=dt.UTC)
+                backlog.oldest_pending_age_seconds = max(0.0, (now - oldest).total_seconds())
+            elif group["_id"]["status"] == FAILED:
+                backlog.failed = int(group["n"])
+        return out
+
+    def last_reports(self) -> dict[str, dict[str, Any]]:
+        return self.reports.latest_all(self.registry.collections)
+
+    def row_counts(self) -> dict[str, tuple[int, int]]:
+        """(live rows, tombstones) per collection."""
+        counts: dict[str, tuple[int, int]] = {}
+        with connections[self.using].cursor() as cursor:
+            for mapping in self.registry:
+                cursor.execute(
+                    "SELECT count(*) FILTER (WHERE NOT source_deleted), count(*) FILTER (WHERE source_deleted)"
+                    f" FROM {_q(mapping.table)}"
+                )
+                live, dead = cursor.fetchone()
+                counts[mapping.collection] = (int(live), int(dead))
+        return counts
+
+    def collections(self) -> list[CollectionStatus]:
+        backlog = self.backlog()
+        reports = self.last_reports()
+        rows = self.row_counts()
+        positions: dict[str, list[dict[str, Any]]] = {}
+        for checkpoint in self.checkpoints.positions():
+            positions.setdefault(checkpoint.collection, []).append(
+                {
+                    "shard": checkpoint.shard,
+                    "status": checkpoint.status,
+                    "processed": checkpoint.processed,
+                    "updated_at": checkpoint.updated_at,
+                }
+            )
+        return [
+            CollectionStatus(
+                collection=mapping.collection,
+                documents=int(self.source(mapping.collection).estimated_document_count()),
+                rows=rows[mapping.collection][0],
+                tombstones=rows[mapping.collection][1],
+                backlog=backlog.get(mapping.collection, Backlog()),
+                last_verify=reports.get(mapping.collection),
+                backfill=positions.get(mapping.collection, []),
+            )
+            for mapping in self.registry
+        ]

@@ -1,0 +1,323 @@
+"""Verify (and repair): compare every MongoDB document with its Postgres rows through the mapping.
+
+The comparison is of canonical forms, not counts: `canonical_document(mapping, document)` against
+`rows_to_document(mapping, row, children)`, plus the version. It streams in constant memory: a
+MongoDB cursor sorted by `_id` is merge-joined with the live rows in mongo_id order
+(`dualwrite.scan`). Kinds of drift:
+
+- missing: a document without a live row (no row, or a tombstone);
+- extra: a live row without a document;
+- different: both exist and differ; the differing field names are reported (`_v` for the version);
+- invalid: a document the mapping cannot hold (it cannot be mirrored until it is fixed).
+
+`repair=True` mends from MongoDB, the truth until postgres_only, in batches during the pass:
+documents are re-read and written (first through the normal version guard, then, for rows the
+guard refused, through the explicit force path); extra rows whose document is still absent get a
+tombstone. Then a second full pass verifies again, and its result is the report's result.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ASCENDING
+from pymongo.collection import Collection
+
+from dualwrite import metrics
+from dualwrite.bulk import BulkLoader
+from dualwrite.checkpoint import LEGACY_IDS, MIN_OBJECT_ID
+from dualwrite.errors import DualWriteError, MappingError
+from dualwrite.mapping import VERSION_FIELD, CollectionMapping
+from dualwrite.reports import ReportStore
+from dualwrite.scan import Children, Row, scan_live_rows
+from dualwrite.sink import PostgresSink
+from dualwrite.transform import canonical_document, document_to_rows, normalise_mongo_id, rows_to_document
+
+logger = logging.getLogger(__name__)
+
+MISSING, EXTRA, DIFFERENT, INVALID = "missing", "extra", "different", "invalid"
+KINDS = (MISSING, EXTRA, DIFFERENT, INVALID)
+
+ProgressHook = Callable[[int, int | None], None]
+
+
+@dataclass(frozen=True)
+class Drift:
+    kind: str
+    mongo_id: str
+    fields: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "mongo_id": self.mongo_id, "fields": list(self.fields)}
+
+
+@dataclass
+class VerifyReport:
+    collection: str
+    since: dt.datetime | None = None
+    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    finished_at: dt.datetime | None = None
+    documents: int = 0  # MongoDB documents compared
+    rows: int = 0  # live Postgres rows compared
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    fields: dict[str, int] = field(default_factory=dict)  # differing field → documents
+    samples: list[Drift] = field(default_factory=list)  # the first `sample_limit` drifts
+    found_before_repair: dict[str, int] | None = None  # repair runs: what the first pass found
+    repaired: int = 0
+    seconds: float = 0.0
+
+    @property
+    def drift(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def equal(self) -> bool:
+        return self.drift == 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "collection": self.collection,
+            "equal": self.equal,
+            "drift": self.drift,
+            "counts": dict(self.counts),
+            "fields": dict(sorted(self.fields.items())),
+            "documents": self.documents,
+            "rows": self.rows,
+            "samples": [d.as_dict() for d in self.samples],
+            "since": self.since,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "seconds": round(self.seconds, 3),
+            "repair": self.found_before_repair is not None,
+            "found_before_repair": self.found_before_repair,
+            "repaired": self.repaired,
+        }
+
+
+def differing_fields(expected: dict[str, Any], actual: dict[str, Any]) -> tuple[str, ...]:
+    """Top-level document keys whose values differ (a key missing on one side differs)."""
+    return tuple(sorted(k for k in expected.keys() | actual.keys() if expected.get(k) != actual.get(k)))
+
+
+class _Repairer:
+    """Collects drifting ids and mends them from MongoDB in batches."""
+
+    def __init__(
+        self,
+        mapping: CollectionMapping,
+        coll: Collection[dict[str, Any]],
+        loader: BulkLoader,
+        sink: PostgresSink,
+        batch_size: int,
+    ) -> None:
+        self.mapping, self.coll, self.loader, self.sink = mapping, coll, loader, sink
+        self.batch_size = batch_size
+        self.pending: dict[str, int | None] = {}  # mongo_id → version of its live row, None: none
+        self.repaired = 0
+
+    def add(self, mongo_id: str, row_version: int | None) -> None:
+        self.pending[mongo_id] = row_version
+        if len(self.pending) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        pending, self.pending = self.pending, {}
+        # Re-read now: the document as it is at this moment is what Postgres must hold.
+        keys: list[Any] = [ObjectId(i) for i in pending] + list(pending)  # legacy string ids too
+        current = {normalise_mongo_id(d["_id"]): d for d in self.coll.find({"_id": {"$in": keys}})}
+        rowsets = []
+        for document in current.values():
+            try:
+                rowsets.append(document_to_rows(self.mapping, document))
+            except MappingError as exc:
+                logger.error("verify --repair cannot map %s", exc)
+        applied = self.loader.write(self.mapping, rowsets) if rowsets else set()
+        refused = [rs for rs in rowsets if rs.mongo_id not in applied]
+        if refused:  # same-or-higher version or a tombstone, yet MongoDB disagrees: MongoDB wins
+            applied |= self.loader.write(self.mapping, refused, force=True)
+        gone = {i: v for i, v in pending.items() if i not in current and v is not None}
+        if gone:
+            applied |= self.sink.tombstone(self.mapping, gone)
+        self.repaired += len(applied)
+
+
+class Verifier:
+    def __init__(
+        self,
+        *,
+        source: Callable[[str], Collection[dict[str, Any]]],
+        reports: ReportStore | None = None,
+        loader: BulkLoader | None = None,
+        sink: PostgresSink | None = None,
+        page_size: int = 2000,
+        sample_limit: int = 100,
+    ) -> None:
+        self.source = source
+        self.reports = reports
+        self.loader = loader or BulkLoader()
+        self.sink = sink or PostgresSink()
+        self.page_size = page_size
+        self.sample_limit = sample_limit
+
+    # -- whole runs ---------------------------------------------------------------------------
+    def run(
+        self,
+        mapping: CollectionMapping,
+        *,
+        since: dt.datetime | None = None,
+        repair: bool = False,
+        progress: ProgressHook | None = None,
+    ) -> VerifyReport:
+        """Verify one collection (documents created at or after `since`, by their ObjectId time,
+        when given); with `repair`, mend and verify again. The report is stored."""
+        if not repair:
+            report = self._pass(mapping, since, None, progress)
+        else:
+            coll = self.source(mapping.collection)
+            repairer = _Repairer(mapping, coll, self.loader, self.sink, self.page_size)
+            first = self._pass(mapping, since, repairer, progress)
+            repairer.flush()
+            report = self._pass(mapping, since, None, progress) if first.drift else first
+            report.found_before_repair = dict(first.counts)
+            report.repaired = repairer.repaired
+            report.started_at = first.started_at
+        if self.reports is not None:
+            self.reports.save(report.as_dict())
+        return report
+
+    def _pass(
+        self,
+        mapping: CollectionMapping,
+        since: dt.datetime | None,
+        repairer: _Repairer | None,
+        progress: ProgressHook | None,
+    ) -> VerifyReport:
+        coll = self.source(mapping.collection)
+        lower = MIN_OBJECT_ID if since is None else ObjectId.from_datetime(since)
+        query = {"_id": {"$gte": lower}}
+        total = coll.count_documents(query)
+        documents = coll.find(query).sort("_id", ASCENDING).batch_size(self.page_size)
+        rows = scan_live_rows(mapping, lower=str(lower), page_size=self.page_size, using=self.sink.using)
+        report = VerifyReport(mapping.collection, since=since)
+        started = time.perf_counter()
+        legacy: set[str] = set()
+        if since is None:  # documents with a (legacy) string _id are checked one by one first
+            legacy = self._legacy(mapping, coll, report, repairer)
+        self.compare(mapping, documents, rows, report=report, repairer=repairer, skip=legacy, progress=progress, total=total)  # fmt: skip
+        report.seconds = time.perf_counter() - started
+        report.finished_at = dt.datetime.now(dt.UTC)
+        return report
+
+    def _legacy(
+        self,
+        mapping: CollectionMapping,
+        coll: Collection[dict[str, Any]],
+        report: VerifyReport,
+        repairer: _Repairer | None,
+    ) -> set[str]:
+        seen: set[str] = set()
+        for document in coll.find(LEGACY_IDS):
+            try:
+                mongo_id = normalise_mongo_id(document["_id"])
+            except DualWriteError:
+                report.documents += 1
+                self._note(report, Drift(INVALID, str(document["_id"])[:40], ("_id",)), None, None)
+                continue
+            seen.add(mongo_id)
+            found = self.sink.fetch(mapping, [mongo_id]).get(mongo_id)
+            live = found if found is not None and not found[0]["source_deleted"] else None
+            self._compare_one(mapping, report, mongo_id, document, live, repairer)
+        return seen
+
+    # -- the merge join ----------------------------------------------------------------------
+    def compare(
+        self,
+        mapping: CollectionMapping,
+        documents: Iterable[dict[str, Any]],
+        rows: Iterable[tuple[Row, Children]],
+        *,
+        report: VerifyReport | None = None,
+        repairer: _Repairer | None = None,
+        skip: set[str] | None = None,
+        progress: ProgressHook | None = None,
+        total: int | None = None,
+    ) -> VerifyReport:
+        """Merge-join documents sorted by _id with live rows sorted by mongo_id."""
+        report = report or VerifyReport(mapping.collection)
+        skip = skip or set()
+        docs = _keyed_documents(documents)
+        live = ((row["mongo_id"], (row, children)) for row, children in rows if row["mongo_id"] not in skip)
+        doc = next(docs, None)
+        found = next(live, None)
+        reported = 0
+        while doc is not None or found is not None:
+            if found is None or (doc is not None and doc[0] < found[0]):
+                assert doc is not None
+                self._compare_one(mapping, report, doc[0], doc[1], None, repairer)
+                doc = next(docs, None)
+            elif doc is None or found[0] < doc[0]:
+                report.rows += 1
+                self._note(report, Drift(EXTRA, found[0]), repairer, int(found[1][0]["source_version"]))
+                found = next(live, None)
+            else:
+                self._compare_one(mapping, report, doc[0], doc[1], found[1], repairer)
+                doc, found = next(docs, None), next(live, None)
+            if progress is not None and report.documents - reported >= self.page_size:
+                reported = report.documents
+                progress(reported, total)
+        if progress is not None:
+            progress(report.documents, total)
+        metrics.count_verified(mapping.collection, report.documents)
+        return report
+
+    def _compare_one(
+        self,
+        mapping: CollectionMapping,
+        report: VerifyReport,
+        mongo_id: str,
+        document: dict[str, Any],
+        live: tuple[Row, Children] | None,
+        repairer: _Repairer | None,
+    ) -> None:
+        report.documents += 1
+        if live is not None:
+            report.rows += 1
+        try:
+            expected = canonical_document(mapping, document)
+        except MappingError as exc:
+            self._note(report, Drift(INVALID, mongo_id, (exc.field,)), None, None)
+            return
+        if live is None:
+            self._note(report, Drift(MISSING, mongo_id), repairer, None)
+            return
+        row, children = live
+        fields = differing_fields(expected, rows_to_document(mapping, row, children))
+        version = document.get(VERSION_FIELD, 0)
+        if row["source_version"] != version:
+            fields = (*fields, VERSION_FIELD)
+        if fields:
+            self._note(report, Drift(DIFFERENT, mongo_id, fields), repairer, int(row["source_version"]))
+
+    def _note(
+        self, report: VerifyReport, drift: Drift, repairer: _Repairer | None, row_version: int | None
+    ) -> None:
+        report.counts[drift.kind] += 1
+        for name in drift.fields:
+            report.fields[name] = report.fields.get(name, 0) + 1
+        if len(report.samples) < self.sample_limit:
+            report.samples.append(drift)
+        if repairer is not None and drift.kind != INVALID:
+            repairer.add(drift.mongo_id, row_version)
+
+
+def _keyed_documents(documents: Iterable[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for document in documents:
+        yield str(document["_id"]), document

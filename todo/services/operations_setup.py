@@ -1,0 +1,78 @@
+"""Builds the operations tools (backfill, verify, status, history) from settings: the one place
+that wires the generic engine's operations to this app's mapping and MongoDB connection manager."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+from pymongo.collection import Collection
+
+from dualwrite.backfill import DEFAULT_BATCH_SIZE, Backfiller
+from dualwrite.checkpoint import CHECKPOINT_COLLECTION, CheckpointStore
+from dualwrite.errors import MappingError
+from dualwrite.history import HISTORY_COLLECTION, HistorySampler, WriteHistory
+from dualwrite.mapping import CollectionMapping
+from dualwrite.operations import UPDATE
+from dualwrite.policy import ErrorKind
+from dualwrite.reports import REPORT_COLLECTION, ReportStore
+from dualwrite.status import StatusReader
+from dualwrite.verify import Verifier
+from todo.db.mongo_manager import DatabaseManager
+from todo.mappings import get_registry
+from todo.services.dual_write_setup import build_queue
+
+logger = logging.getLogger(__name__)
+
+
+def _collection(name: str) -> Collection[dict[str, Any]]:
+    return DatabaseManager.get().get_collection(name)
+
+
+def build_checkpoints() -> CheckpointStore:
+    return CheckpointStore(lambda: _collection(CHECKPOINT_COLLECTION))
+
+
+def build_reports() -> ReportStore:
+    return ReportStore(lambda: _collection(REPORT_COLLECTION))
+
+
+def build_history() -> WriteHistory:
+    return WriteHistory(lambda: _collection(HISTORY_COLLECTION))
+
+
+def _record_rejected(mapping: CollectionMapping, error: MappingError) -> None:
+    """A document backfill cannot map goes to the retry queue as FAILED, like a live write."""
+    if error.mongo_id is None:
+        return
+    build_queue().record_failure(mapping.collection, error.mongo_id, UPDATE, str(error), ErrorKind.PERMANENT)
+
+
+def build_backfiller(batch_size: int = DEFAULT_BATCH_SIZE) -> Backfiller:
+    return Backfiller(
+        source=_collection,
+        checkpoints=build_checkpoints(),
+        batch_size=batch_size,
+        on_reject=_record_rejected,
+    )
+
+
+def build_verifier() -> Verifier:
+    return Verifier(source=_collection, reports=build_reports())
+
+
+def build_status() -> StatusReader:
+    return StatusReader(
+        registry=get_registry(),
+        source=_collection,
+        queue=build_queue(),
+        reports=build_reports(),
+        checkpoints=build_checkpoints(),
+    )
+
+
+@functools.cache
+def history_sampler() -> HistorySampler:
+    """This process's sampler of its engine counters into the write history."""
+    return HistorySampler(build_history())
