@@ -31,7 +31,7 @@ from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from dualwrite import metrics
-from dualwrite.errors import DualWriteError, InvalidDocumentError, MappingError
+from dualwrite.errors import DualWriteError, InvalidDocumentError, MappingError, PostgresUnavailable
 from dualwrite.mapping import VERSION_FIELD, CollectionMapping, MappingRegistry
 from dualwrite.operations import CREATE, DELETE, UPDATE, Operation, apply_set
 from dualwrite.policy import ErrorKind, RetryPolicy, classify, describe
@@ -45,10 +45,6 @@ logger = logging.getLogger(__name__)
 DB_ERRORS: tuple[type[BaseException], ...] = (django_db.Error, psycopg.Error, PoolTimeout, DualWriteError)
 
 SYNCED, SKIPPED, REJECTED = "SYNCED", "SKIPPED", "REJECTED"
-
-
-class PostgresUnavailable(DualWriteError):
-    """Postgres failed moments ago; writes go straight to the retry queue for a short while."""
 
 
 class RetryOutcome(StrEnum):
@@ -234,6 +230,7 @@ class DualWriteEngine:
     def retry_document(self, collection: str, mongo_id: str, owner: str, lease_seconds: float) -> bool:
         """Manual retry of one document: re-apply it now from MongoDB, whatever its schedule."""
         mapping, oid = self._target(collection, mongo_id)
+        self._breaker_until = 0.0  # an operator asked to try now: do not wait out the breaker
         record = self.queue.claim_document(mapping.collection, str(oid), owner, lease_seconds)
         if record is not None:
             return self.retry_record(record, owner) is RetryOutcome.APPLIED
@@ -438,9 +435,8 @@ class DualWriteEngine:
     def _mark_row(self, mapping: CollectionMapping, mongo_id: str, status: str, error: str) -> None:
         """Best effort: show the status on the row too (the queue stays the record)."""
         try:
-            self.sink.set_status(mapping, mongo_id, status, error)
+            self._write(mapping.collection, lambda: self.sink.set_status(mapping, mongo_id, status, error))
         except DB_ERRORS as exc:
-            self._discard_connection()
             logger.warning(
                 "could not mark %s %s %s (%s)", mapping.collection, mongo_id, status, describe(exc)
             )

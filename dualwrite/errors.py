@@ -52,3 +52,7 @@ class InvalidOperationError(DualWriteError, ValueError):
     def __init__(self, index: int, reason: str) -> None:
         self.index = index
         super().__init__(f"operation {index}: {reason}")
+
+
+class PostgresUnavailable(DualWriteError):
+    """Postgres failed moments ago; writes go straight to the retry queue for a short while."""

@@ -23,3 +23,12 @@ def embedded_postgres() -> EmbeddedPostgres:
     if server is None:
         pytest.fail("this test stops and starts PostgreSQL; needs the embedded server")
     return server
+
+
+@pytest.fixture
+def dual_write(mongo_db: DatabaseManager, settings):
+    """A fresh EnhancedDualWriteService on an empty MongoDB; retries are due at once."""
+    from todo.services.enhanced_dual_write_service import EnhancedDualWriteService
+
+    settings.DUAL_WRITE_RETRY_DELAY = 0
+    return EnhancedDualWriteService()

@@ -3,6 +3,7 @@ and listens on a free port, so `make test` can run while `make run` serves."""
 
 from __future__ import annotations
 
+import os
 import socket
 
 from todo_project.settings import *  # noqa: F403
@@ -18,6 +19,11 @@ def _free_port() -> int:
 SECRET_KEY = "test-secret-key-not-for-production-use"
 
 if CONFIG.embedded_postgres:
-    EMBEDDED_POSTGRES = {**EMBEDDED_POSTGRES, "DATA_DIR": DATA_DIR / "test-postgres", "FRESH": True}
+    # One server per test run, so that runs in one checkout never share (or stop) each other's.
+    EMBEDDED_POSTGRES = {
+        **EMBEDDED_POSTGRES,
+        "DATA_DIR": DATA_DIR / "test-postgres" / str(os.getpid()),
+        "FRESH": True,
+    }
     if CONFIG.POSTGRES_PORT is None:
         DATABASES["default"]["PORT"] = _free_port()

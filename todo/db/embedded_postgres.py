@@ -85,6 +85,12 @@ class EmbeddedPostgres:
             return None
         return pid if running else None
 
+    def _running_port(self) -> int | None:
+        try:
+            return int((self.pgdata / "postmaster.pid").read_text().splitlines()[3])
+        except (OSError, ValueError, IndexError):
+            return None
+
     def is_running(self) -> bool:
         return self.postmaster_pid() is not None
 
@@ -95,6 +101,12 @@ class EmbeddedPostgres:
         with self._lock:
             owner = self._read_owner()
             if self.is_running() and owner is not None and owner != os.getpid() and psutil.pid_exists(owner):
+                port = self._running_port()
+                if port != self.spec.port:
+                    raise EmbeddedPostgresError(
+                        f"embedded PostgreSQL in {self.pgdata} is already run by process {owner} on port {port},"
+                        f" not {self.spec.port}; stop that process or set POSTGRES_PORT={port}"
+                    )
                 logger.info("embedded PostgreSQL already run by process %s; sharing it", owner)
                 return
             if self.is_running():
@@ -131,6 +143,7 @@ class EmbeddedPostgres:
         process.wait(timeout=10)
 
     def stop_if_owned(self) -> None:
+        """Stop the server if this process started it; a fresh (throw-away) data folder goes too."""
         if not self.owned:
             return
         self.owned = False
@@ -138,7 +151,10 @@ class EmbeddedPostgres:
             self.stop()
         except EmbeddedPostgresError as exc:
             logger.warning("embedded PostgreSQL did not stop cleanly: %s", exc)
+            return
         self._owner_file.unlink(missing_ok=True)
+        if self.spec.fresh:
+            shutil.rmtree(self.pgdata, ignore_errors=True)
 
     # -- internals ---------------------------------------------------------------------------
     def _read_owner(self) -> int | None:
