@@ -8,6 +8,7 @@ Nothing else in the project reads os.environ: code reads `django.conf.settings`.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Literal
@@ -75,7 +76,14 @@ class EnvConfig(BaseModel):
     # Log level of the service's own loggers.
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
-    @field_validator("POSTGRES_HOST", "MONGODB_URI", "SECRET_KEY", "DUAL_WRITE_ALERT_HOOK", mode="before")
+    # Bearer token GET /metrics requires; unset: only clients in METRICS_ALLOWED_NETWORKS may scrape.
+    METRICS_TOKEN: str | None = Field(default=None, min_length=16)
+    # Comma-separated networks (CIDR) allowed to scrape /metrics when METRICS_TOKEN is unset.
+    METRICS_ALLOWED_NETWORKS: str = "127.0.0.0/8,::1/128"
+
+    @field_validator(
+        "POSTGRES_HOST", "MONGODB_URI", "SECRET_KEY", "DUAL_WRITE_ALERT_HOOK", "METRICS_TOKEN", mode="before"
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -97,6 +105,20 @@ class EnvConfig(BaseModel):
             except Exception as exc:  # pymongo raises several types for a bad URI
                 raise ValueError("not a valid MongoDB URI") from exc
         return value
+
+    @field_validator("METRICS_ALLOWED_NETWORKS")
+    @classmethod
+    def _networks_parse(cls, value: str) -> str:
+        networks = [part.strip() for part in value.split(",") if part.strip()]
+        if not networks:
+            raise ValueError("no network")
+        for network in networks:
+            ipaddress.ip_network(network, strict=False)  # ValueError for a bad one
+        return ",".join(networks)
+
+    @property
+    def metrics_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(n, strict=False) for n in self.METRICS_ALLOWED_NETWORKS.split(",")]
 
     @property
     def embedded_postgres(self) -> bool:
@@ -134,6 +156,8 @@ _ACCEPTS = {
     "DEBUG": "true or false",
     "DATA_DIR": "a folder path",
     "LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
+    "METRICS_TOKEN": "a token of at least 16 characters",
+    "METRICS_ALLOWED_NETWORKS": "comma-separated networks such as 127.0.0.0/8,10.0.0.0/8",
 }
 
 

@@ -35,15 +35,27 @@ SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = ["*"] if DEBUG else ["127.0.0.1", "localhost", "testserver", "[::1]"]
 
 INSTALLED_APPS = [
+    # Admin, auth, sessions and messages: the staff login of the sync dashboard and the read-only
+    # admin pages of the mirror tables (`manage.py createsuperuser` makes a staff account).
+    "django.contrib.admin",
     "django.contrib.contenttypes",
     "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
     "rest_framework",
     "todo.apps.TodoConfig",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # the admin's static files, served by the app
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "todo_project.urls"
@@ -59,7 +71,13 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [],
         "APP_DIRS": True,
-        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
     }
 ]
 
@@ -110,6 +128,19 @@ DUAL_WRITE_RETRY_DELAY = CONFIG.DUAL_WRITE_RETRY_DELAY
 DUAL_WRITE_ALERT_HOOK = CONFIG.DUAL_WRITE_ALERT_HOOK
 DUAL_WRITE_LEASE_SECONDS = CONFIG.DUAL_WRITE_LEASE_SECONDS
 DUAL_WRITE_WORKER_IN_PROCESS = CONFIG.DUAL_WRITE_WORKER_IN_PROCESS
+
+# --- Static files (the admin's), served by WhiteNoise from the installed apps ------------------------
+STATIC_URL = "/static/"
+WHITENOISE_USE_FINDERS = True  # served from the apps themselves: no collectstatic step
+
+# --- Operations: /metrics and the sync dashboard -----------------------------------------------------
+# Bearer token /metrics requires (None: only METRICS_ALLOWED_NETWORKS may scrape, loopback by default).
+METRICS_TOKEN = CONFIG.METRICS_TOKEN
+METRICS_ALLOWED_NETWORKS = CONFIG.metrics_networks
+# Seconds between flushes of this process's write counters into the dashboard's write history.
+WRITE_HISTORY_INTERVAL = 15.0
+# The dashboard is for staff accounts; unauthenticated visitors go to the admin's login page.
+LOGIN_URL = "admin:login"
 
 # --- Health ---------------------------------------------------------------------------------------
 # Seconds each store gets to answer /v1/health before it is reported DOWN.

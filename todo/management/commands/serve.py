@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from todo.db.mongo_manager import DatabaseManager
+from todo.services.operations_setup import history_sampler
 
 
 def _banner() -> list[str]:
@@ -61,6 +62,7 @@ class Command(BaseCommand):
 
         call_command("migrate", interactive=False, verbosity=0)
         DatabaseManager.get().ensure_indexes()
+        history_sampler().start(settings.WRITE_HISTORY_INTERVAL)  # the dashboard's write history
         for line in _banner():
             self.stdout.write(line)
         self.stdout.write(f"Serving on http://{options['host']}:{options['port']}/v1/health")

@@ -1,0 +1,69 @@
+"""What the sync dashboard shows, and its retry actions (the view only renders and redirects)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from dualwrite.errors import DualWriteError
+from dualwrite.history import Minute
+from todo.services.dual_write_service import DualWriteService
+from todo.services.operations_setup import build_history, build_status, history_sampler
+
+logger = logging.getLogger(__name__)
+
+# Failures listed on the page, and retried by one "retry all" click.
+FAILURE_LIMIT = 200
+RETRY_ALL_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class RetryOutcome:
+    applied: int
+    attempted: int
+
+
+def dashboard_data() -> dict[str, Any]:
+    history_sampler().flush()  # this process's latest writes, so the chart is current
+    status = build_status()
+    collections = [s.as_dict() for s in status.collections()]
+    service = DualWriteService()
+    failures = service.get_sync_failures(limit=FAILURE_LIMIT)
+    minutes: list[Minute] = build_history().last_hour()
+    reports = status.last_reports()
+    pending = sum(c["pending"] for c in collections)
+    failed = sum(c["failed"] for c in collections)
+    ages = [
+        c["oldest_pending_age_seconds"] for c in collections if c["oldest_pending_age_seconds"] is not None
+    ]
+    return {
+        "collections": collections,
+        "failures": failures,
+        "minutes": minutes,
+        "reports": [reports[name] for name in sorted(reports)],
+        "totals": {
+            "pending": pending,
+            "failed": failed,
+            "oldest_pending_age_seconds": max(ages) if ages else None,
+            "writes_last_hour": sum(m.writes for m in minutes),
+            "failures_last_hour": sum(m.failures for m in minutes),
+        },
+    }
+
+
+def retry_one(collection: str, mongo_id: str) -> bool:
+    """Re-apply one document now from MongoDB (the engine's manual retry)."""
+    return DualWriteService().retry_failed_sync(collection, mongo_id)
+
+
+def retry_all() -> RetryOutcome:
+    service = DualWriteService()
+    targets = service.engine.queue.unresolved_ids({})[:RETRY_ALL_LIMIT]
+    applied = 0
+    for collection, mongo_id in targets:
+        try:
+            applied += service.retry_failed_sync(collection, mongo_id)
+        except DualWriteError as exc:  # e.g. a record of a collection no longer mapped
+            logger.warning("retry of %s %s refused: %s", collection, mongo_id, exc)
+    return RetryOutcome(applied, len(targets))

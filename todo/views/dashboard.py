@@ -1,0 +1,53 @@
+"""The sync dashboard (staff only): status per collection, backlog, failures with retry buttons,
+the last verify reports, and write rate and latency over the last hour."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from dualwrite.errors import DualWriteError
+from todo.services.sync_dashboard import dashboard_data, retry_all, retry_one
+from todo.views.charts import latency_chart, write_rate_chart
+
+
+@require_GET
+@staff_member_required
+def dashboard_view(request: HttpRequest) -> HttpResponse:
+    data = dashboard_data()
+    context = {
+        **data,
+        "rate_chart": write_rate_chart(data["minutes"]),
+        "latency_chart": latency_chart(data["minutes"]),
+    }
+    return render(request, "todo/dashboard.html", context)
+
+
+@require_POST
+@staff_member_required
+def retry_view(request: HttpRequest) -> HttpResponseRedirect:
+    collection = request.POST.get("collection", "")
+    mongo_id = request.POST.get("mongo_id", "")
+    try:
+        applied = retry_one(collection, mongo_id)
+    except DualWriteError as exc:
+        messages.error(request, f"retry refused: {exc}")
+    else:
+        if applied:
+            messages.success(request, f"{collection} {mongo_id}: applied, Postgres is up to date")
+        else:
+            messages.warning(request, f"{collection} {mongo_id}: still failing (see the failure list)")
+    return HttpResponseRedirect(reverse("ops-dashboard"))
+
+
+@require_POST
+@staff_member_required
+def retry_all_view(request: HttpRequest) -> HttpResponseRedirect:
+    outcome = retry_all()
+    level = messages.SUCCESS if outcome.applied == outcome.attempted else messages.WARNING
+    messages.add_message(request, level, f"retried {outcome.attempted}: {outcome.applied} applied")
+    return HttpResponseRedirect(reverse("ops-dashboard"))
