@@ -23,6 +23,7 @@ class Chart:
     bars: list[Bar]
     failed_bars: list[Bar]
     line: str  # SVG polyline points
+    dots: list[tuple[str, str, str]]  # (x, y, title) of each point of the line
     top: str  # label of the top of the scale
     first: str
     last: str
@@ -51,7 +52,7 @@ def write_rate_chart(minutes: list[Minute]) -> Chart:
         if minute.failures:
             top = area - ok_height - bad_height
             failed.append(Bar(round(x, 1), round(top, 1), round(slot * 0.8, 1), round(bad_height, 1), label))
-    return Chart(bars, failed, "", f"{peak:g}/min", _first(minutes), _last(minutes))
+    return Chart(bars, failed, "", [], f"{peak:g}/min", _first(minutes), _last(minutes))
 
 
 def latency_chart(minutes: list[Minute]) -> Chart:
@@ -60,12 +61,17 @@ def latency_chart(minutes: list[Minute]) -> Chart:
     values = [m.mean_latency_ms for m in minutes]
     peak = _scale(max((v for v in values if v is not None), default=0.0))
     area = HEIGHT - PAD
-    points = [
-        f"{PAD + index * slot + slot * 0.4:.1f},{area - area * value / peak:.1f}"
-        for index, value in enumerate(values)
+    dots = [
+        (
+            f"{PAD + index * slot + slot * 0.4:.1f}",
+            f"{area - area * value / peak:.1f}",
+            f"{minute.minute:%H:%M} UTC: {value:.2f} ms over {minute.latency_count} writes",
+        )
+        for index, (minute, value) in enumerate(zip(minutes, values, strict=True))
         if value is not None
     ]
-    return Chart([], [], " ".join(points), f"{peak:.1f} ms", _first(minutes), _last(minutes))
+    line = " ".join(f"{x},{y}" for x, y, _title in dots)
+    return Chart([], [], line, dots, f"{peak:.1f} ms", _first(minutes), _last(minutes))
 
 
 def _first(minutes: list[Minute]) -> str:
