@@ -124,7 +124,8 @@ class _Session:
             f" SELECT {names}, false, '{SYNCED}', NULL, now() FROM pg_temp.{stage}"
             f" ON CONFLICT (mongo_id) DO UPDATE SET {updates}, source_deleted = false,"
             f" sync_status = '{SYNCED}', sync_error = NULL, last_sync_at = now(){guard}"
-            " RETURNING mongo_id)"
+            # xmax = 0 marks a row this statement inserted (not updated): it has no child rows yet.
+            f" RETURNING mongo_id, ({table}.xmax = 0) AS fresh)"
         ]
         for index, child in enumerate(mapping.children):
             sql.append(self._child_sql(index, child, self.tables[index + 1][1]))
@@ -144,12 +145,16 @@ class _Session:
             if non_key
             else "DO NOTHING"
         )
-        # Rows that are gone are deleted, rows that stay or are new are upserted: disjoint sets.
+        # Parents this statement inserted have no child rows (the foreign key allows none without
+        # them): a plain insert. Of updated parents, rows that are gone are deleted and rows that
+        # stay or are new are upserted (disjoint sets, so one statement can do both).
         return (
-            f", del{index} AS (DELETE FROM {table} t WHERE t.{parent} IN (SELECT mongo_id FROM up)"
+            f", new{index} AS (INSERT INTO {table} ({names}) SELECT {names} FROM {stage}"
+            f" WHERE {parent} IN (SELECT mongo_id FROM up WHERE fresh))"
+            f", del{index} AS (DELETE FROM {table} t WHERE t.{parent} IN (SELECT mongo_id FROM up WHERE NOT fresh)"
             f" AND ({', '.join('t.' + _q(k) for k in key)}) NOT IN (SELECT {key_names} FROM {stage}))"
             f", ins{index} AS (INSERT INTO {table} ({names}) SELECT {names} FROM {stage}"
-            f" WHERE {parent} IN (SELECT mongo_id FROM up) ON CONFLICT ({key_names}) {on_conflict})"
+            f" WHERE {parent} IN (SELECT mongo_id FROM up WHERE NOT fresh) ON CONFLICT ({key_names}) {on_conflict})"
         )
 
 
