@@ -1,9 +1,14 @@
 """The Postgres sink: version-guarded upserts, tombstones and reads of mirror rows.
 
-Every write of a batch of documents of one collection is ONE SQL statement: a data-modifying CTE
-that upserts the main rows (a row is only replaced by an equal or higher source version, never
-when it is a tombstone), then rewrites the child rows of exactly the rows it applied. One statement
-means one round trip and atomicity without an explicit transaction.
+A write of a batch of documents of one collection is one round trip: two statements sent as one
+simple query, which PostgreSQL runs as one implicit transaction.
+1. Upsert the main rows: a row is only replaced by an equal or higher source version, never when
+   it is a tombstone. The conflicting rows stay locked until the end of the transaction.
+2. Rewrite the child rows of the rows that now hold the written version. This statement takes its
+   snapshot after statement 1 holds the row locks, so it sees the child rows of any concurrent
+   writer of the same document that committed before: a late writer never leaves stale child rows
+   behind (a single statement with both steps would not see them).
+Columns travel as arrays (`unnest`), so a statement has a few dozen parameters however many rows.
 """
 
 from __future__ import annotations
@@ -19,8 +24,8 @@ from dualwrite.mapping import ArrayTable, Child, CollectionMapping
 from dualwrite.transform import RowSet
 
 SYNCED = "SYNCED"
-# Stay well below PostgreSQL's 65,535 bind parameters per statement.
-MAX_PARAMS = 30000
+# Rows per statement: columns travel as arrays, so this bounds statement memory, not parameters.
+CHUNK_ROWS = 5000
 
 
 def _q(name: str) -> str:
@@ -79,9 +84,8 @@ class PostgresSink:
             if held is None or rowset.version >= held.version:
                 latest[rowset.mongo_id] = rowset
         applied: set[str] = set()
-        for chunk in self._chunks(mapping, list(latest.values())):
-            statement = self._upsert_statement(mapping, chunk)
-            applied |= self._run(statement)
+        for chunk in self._chunks(list(latest.values())):
+            applied |= self._run(self._upsert_statements(mapping, chunk))
         return applied
 
     def tombstone(self, mapping: CollectionMapping, versions: dict[str, int]) -> set[str]:
@@ -89,27 +93,28 @@ class PostgresSink:
         if not versions:
             return set()
         defaults = {f.column: f.default for f in mapping.fields}
-        columns = ["mongo_id", "source_version", "source_deleted", "sync_status", "sync_error", *defaults]
-        placeholders = "(" + ", ".join(["%s"] * len(columns)) + ", now())"
-        params: list[Any] = []
-        for mongo_id, version in versions.items():
-            params += [mongo_id, version, True, SYNCED, None, *defaults.values()]
         table = _q(mapping.table)
-        sql = [
-            f"WITH up AS (INSERT INTO {table} ({', '.join(map(_q, columns))}, last_sync_at) VALUES "
-            + ", ".join([placeholders] * len(versions))
-            + " ON CONFLICT (mongo_id) DO UPDATE SET source_deleted = true,"
+        columns = ["mongo_id", "source_version", "source_deleted", "sync_status", "sync_error", *defaults]
+        types = _db_types(mapping.model, defaults, self.connection)
+        default_sql = "".join(f", %s::{types[c]}" for c in defaults)
+        ids = list(versions)
+        upsert = (
+            f"INSERT INTO {table} ({', '.join(map(_q, columns))}, last_sync_at)"
+            f" SELECT u.mongo_id, u.version, true, %s, NULL{default_sql}, now()"
+            " FROM unnest(%s::varchar(24)[], %s::bigint[]) AS u(mongo_id, version)"
+            " ON CONFLICT (mongo_id) DO UPDATE SET source_deleted = true,"
             f" source_version = GREATEST({table}.source_version, EXCLUDED.source_version),"
             " sync_status = EXCLUDED.sync_status, sync_error = NULL, last_sync_at = now()"
-            " RETURNING mongo_id)"
-        ]
+        )
+        cleanup = [f"WITH gone AS (SELECT mongo_id FROM {table} WHERE mongo_id = ANY(%s) AND source_deleted)"]
         for index, child in enumerate(mapping.children):
-            sql.append(
+            cleanup.append(
                 f", del{index} AS (DELETE FROM {_q(child.table)} WHERE {_q(child.parent_column)}"
-                " IN (SELECT mongo_id FROM up))"
+                " IN (SELECT mongo_id FROM gone))"
             )
-        sql.append(" SELECT mongo_id FROM up")
-        return self._run(_Statement("".join(sql), params))
+        cleanup.append(" SELECT mongo_id FROM gone")
+        params: list[Any] = [SYNCED, *defaults.values(), ids, list(versions.values()), ids]
+        return self._run(_Statement(f"{upsert}; {''.join(cleanup)}", params))
 
     def set_status(self, mapping: CollectionMapping, mongo_id: str, status: str, error: str | None) -> None:
         """Record the sync status of an existing row (a missing row is left missing)."""
@@ -143,40 +148,57 @@ class PostgresSink:
 
     # -- internals -----------------------------------------------------------------------------
     def _run(self, statement: _Statement) -> set[str]:
+        """Execute (one round trip) and return the ids of the last statement's result."""
         with self.connection.cursor() as cursor:
             cursor.execute(statement.sql, statement.params)
+            while cursor.nextset():
+                pass
             return {row[0] for row in cursor.fetchall()}
 
-    def _chunks(self, mapping: CollectionMapping, rowsets: list[RowSet]) -> Iterable[list[RowSet]]:
-        per_row = len(mapping.fields) + 6 + sum(len(_child_columns(c)) * 4 for c in mapping.children)
-        size = max(1, MAX_PARAMS // per_row)
-        for start in range(0, len(rowsets), size):
-            yield rowsets[start : start + size]
+    def _chunks(self, rowsets: list[RowSet]) -> Iterable[list[RowSet]]:
+        for start in range(0, len(rowsets), CHUNK_ROWS):
+            yield rowsets[start : start + CHUNK_ROWS]
 
-    def _upsert_statement(self, mapping: CollectionMapping, rowsets: list[RowSet]) -> _Statement:
+    def _upsert_statements(self, mapping: CollectionMapping, rowsets: list[RowSet]) -> _Statement:
         table = _q(mapping.table)
-        data_columns = [f.column for f in mapping.fields] + [mapping.extra_column]
+        data_columns = [f.column for f in mapping.fields]
+        types = _db_types(mapping.model, data_columns, self.connection)
         columns = ["mongo_id", "source_version", "source_deleted", "sync_status", "sync_error", *data_columns]
-        row_sql = "(" + ", ".join(["%s"] * len(columns)) + ", now())"
-        params: list[Any] = []
-        for rs in rowsets:
-            extra = rs.row[mapping.extra_column]
-            values = [rs.row[c] for c in data_columns[:-1]] + [None if extra is None else Jsonb(extra)]
-            params += [rs.mongo_id, rs.version, False, SYNCED, None, *values]
-        updates = ", ".join(f"{_q(c)} = EXCLUDED.{_q(c)}" for c in columns[1:])
-        sql = [
-            f"WITH up AS (INSERT INTO {table} ({', '.join(map(_q, columns))}, last_sync_at) VALUES "
-            + ", ".join([row_sql] * len(rowsets))
-            + f" ON CONFLICT (mongo_id) DO UPDATE SET {updates}, last_sync_at = now()"
-            f" WHERE NOT {table}.source_deleted AND {table}.source_version <= EXCLUDED.source_version"
-            " RETURNING mongo_id)"
+        ids, versions = [rs.mongo_id for rs in rowsets], [rs.version for rs in rowsets]
+        arrays: list[Any] = [
+            ids,
+            versions,
+            *([rs.row[c] for rs in rowsets] for c in data_columns),
+            [
+                None if rs.row[mapping.extra_column] is None else Jsonb(rs.row[mapping.extra_column])
+                for rs in rowsets
+            ],
         ]
+        array_types = ["varchar(24)", "bigint", *(types[c] for c in data_columns), "jsonb"]
+        unnest = ", ".join(f"%s::{t}[]" for t in array_types)
+        names = ", ".join(f"c{i}" for i in range(len(array_types)))
+        data = ", ".join(f"u.c{i}" for i in range(2, len(array_types)))
+        all_columns = [*columns, mapping.extra_column, "last_sync_at"]
+        updates = ", ".join(f"{_q(c)} = EXCLUDED.{_q(c)}" for c in all_columns[1:])
+        upsert = (
+            f"INSERT INTO {table} ({', '.join(map(_q, all_columns))})"
+            f" SELECT u.c0, u.c1, false, %s, NULL, {data}, now() FROM unnest({unnest}) AS u({names})"
+            f" ON CONFLICT (mongo_id) DO UPDATE SET {updates}"
+            f" WHERE NOT {table}.source_deleted AND {table}.source_version <= EXCLUDED.source_version"
+        )
+        # Statement 2: the rows that hold the written version now (locked by statement 1).
+        children = [
+            f"WITH up AS (SELECT t.mongo_id FROM {table} t"
+            " JOIN unnest(%s::varchar(24)[], %s::bigint[]) AS w(mongo_id, version)"
+            " ON t.mongo_id = w.mongo_id AND t.source_version = w.version WHERE NOT t.source_deleted)"
+        ]
+        params: list[Any] = [SYNCED, *arrays, ids, versions]
         for index, child in enumerate(mapping.children):
             child_sql, child_params = self._child_statement(index, child, rowsets)
-            sql.append(child_sql)
+            children.append(child_sql)
             params += child_params
-        sql.append(" SELECT mongo_id FROM up")
-        return _Statement("".join(sql), params)
+        children.append(" SELECT mongo_id FROM up")
+        return _Statement(f"{upsert}; {''.join(children)}", params)
 
     def _child_statement(self, index: int, child: Child, rowsets: list[RowSet]) -> tuple[str, list[Any]]:
         """CTEs replacing the child rows of the applied parents: delete the rows that are gone,
@@ -188,8 +210,6 @@ class PostgresSink:
         if not rows:
             return (f", del{index} AS (DELETE FROM {table} WHERE {parent} IN (SELECT mongo_id FROM up))", [])
         types = _db_types(child.model, columns, self.connection)
-        row_sql = "(" + ", ".join(f"%s::{types[c]}" for c in columns) + ")"
-        params = [row[c] for row in rows for c in columns]
         names = ", ".join(map(_q, columns))
         key_names = ", ".join(map(_q, key))
         non_key = [c for c in columns if c not in key]
@@ -198,11 +218,12 @@ class PostgresSink:
             if non_key
             else "DO NOTHING"
         )
+        unnest = ", ".join(f"%s::{types[c]}[]" for c in columns)
         sql = (
-            f", new{index} ({names}) AS (VALUES {', '.join([row_sql] * len(rows))})"
+            f", new{index} AS (SELECT * FROM unnest({unnest}) AS v({names}))"
             f", del{index} AS (DELETE FROM {table} t WHERE t.{parent} IN (SELECT mongo_id FROM up)"
             f" AND ({', '.join('t.' + _q(k) for k in key)}) NOT IN (SELECT {key_names} FROM new{index}))"
             f", ins{index} AS (INSERT INTO {table} ({names}) SELECT {names} FROM new{index}"
             f" WHERE {parent} IN (SELECT mongo_id FROM up) ON CONFLICT ({key_names}) {on_conflict})"
         )
-        return sql, params
+        return sql, [[row[c] for row in rows] for c in columns]
