@@ -8,12 +8,13 @@ from todo.db.embedded_postgres import EmbeddedPostgres
 from todo.services import health_service
 
 
-def test_health_up_when_both_stores_answer(client: Client) -> None:
+def test_health_up_when_both_stores_answer(client: Client, mongo_db) -> None:
     response = client.get("/v1/health")
     assert response.status_code == 200
     assert response.json() == {
         "status": "UP",
         "components": {"mongodb": {"status": "UP"}, "postgres": {"status": "UP"}},
+        "dualWrite": {"pending": 0, "failed": 0, "oldestPendingAgeSeconds": None},
     }
 
 
@@ -63,3 +64,22 @@ def test_failing_mongodb_is_reported_by_error_class(client: Client, monkeypatch:
     assert response.status_code == 503
     component = response.json()["components"]["mongodb"]
     assert component == {"status": "DOWN", "reason": "unreachable (ServerSelectionTimeoutError)"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_health_shows_the_dual_write_backlog(client: Client, mongo_db, embedded_postgres) -> None:
+    from bson import ObjectId
+
+    from todo.services.dual_write_service import DualWriteService
+
+    embedded_postgres.stop()
+    try:
+        DualWriteService().create_document(
+            collection_name="labels", data={"name": "Bug"}, mongo_id=str(ObjectId())
+        )
+        body = client.get("/v1/health").json()
+    finally:
+        embedded_postgres.start()
+    assert body["dualWrite"]["pending"] == 1 and body["dualWrite"]["failed"] == 0
+    assert body["dualWrite"]["oldestPendingAgeSeconds"] >= 0
+    assert body["components"]["postgres"]["status"] == "DOWN"

@@ -55,7 +55,7 @@ def test_8_threads_x_200_updates_on_20_documents_end_equal(dual_write) -> None:
                 landed.append(
                     service.update_document(collection_name="tasks", mongo_id=rng.choice(ids), data=fields)
                 )
-        except BaseException as exc:  # reported to the main thread below
+        except Exception as exc:  # noqa: BLE001 - handed to the main thread, which fails the test
             errors.append(exc)
         finally:
             connections.close_all()

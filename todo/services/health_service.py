@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import psycopg
 from django.conf import settings
@@ -19,6 +20,7 @@ from django.db import connections
 from pymongo.errors import PyMongoError
 
 from todo.db.mongo_manager import DatabaseManager
+from todo.services.dual_write_setup import build_queue
 
 logger = logging.getLogger(__name__)
 
@@ -44,15 +46,26 @@ class ComponentHealth:
 @dataclass
 class HealthReport:
     components: dict[str, ComponentHealth] = field(default_factory=dict)
+    # The dual-write retry backlog; informational (None when it could not be read in time).
+    backlog: dict[str, Any] | None = None
 
     @property
     def up(self) -> bool:
         return all(c.status == UP for c in self.components.values())
 
     def as_dict(self) -> dict[str, object]:
+        if self.backlog is None:
+            dual_write: dict[str, Any] = {"status": "UNKNOWN"}
+        else:
+            dual_write = {
+                "pending": self.backlog["pending"],
+                "failed": self.backlog["failed"],
+                "oldestPendingAgeSeconds": self.backlog["oldest_pending_age_seconds"],
+            }
         return {
             "status": UP if self.up else DOWN,
             "components": {name: c.as_dict() for name, c in self.components.items()},
+            "dualWrite": dual_write,
         }
 
 
@@ -72,10 +85,15 @@ def _probe_mongodb() -> None:
 PROBES: dict[str, Callable[[], None]] = {"mongodb": _probe_mongodb, "postgres": _probe_postgres}
 
 
+def _read_backlog() -> dict[str, Any]:
+    return build_queue().backlog()
+
+
 def check_health() -> HealthReport:
-    """Probe every store concurrently; all share one deadline."""
+    """Probe every store concurrently, and read the retry backlog; all share one deadline."""
     timeout = float(settings.HEALTH_CHECK_TIMEOUT)
     results: dict[str, ComponentHealth] = {}
+    backlog: list[dict[str, Any]] = []
 
     def run(name: str, probe: Callable[[], None]) -> None:
         try:
@@ -86,14 +104,23 @@ def check_health() -> HealthReport:
         else:
             results[name] = ComponentHealth(UP)
 
+    def read_backlog() -> None:
+        try:
+            backlog.append(_read_backlog())
+        except STORE_ERRORS as exc:
+            logger.warning("health: retry backlog unreadable (%s)", type(exc).__name__)
+
     threads = [
         threading.Thread(target=run, args=(name, probe), name=f"health-{name}", daemon=True)
         for name, probe in PROBES.items()
     ]
+    threads.append(threading.Thread(target=read_backlog, name="health-backlog", daemon=True))
     deadline = time.monotonic() + timeout
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(max(0.0, deadline - time.monotonic()))
     no_answer = ComponentHealth(DOWN, f"no answer within {timeout:g}s")
-    return HealthReport({name: results.get(name, no_answer) for name in PROBES})
+    return HealthReport(
+        {name: results.get(name, no_answer) for name in PROBES}, backlog[0] if backlog else None
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 from types import FrameType
 from typing import Any
 
@@ -16,6 +17,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from todo.db.mongo_manager import DatabaseManager
+from todo.services.dual_write_setup import build_worker
 from todo.services.operations_setup import history_sampler
 
 
@@ -55,6 +57,24 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--threads", type=int, default=8)
 
+    def _start_retry_worker(self) -> None:
+        if not settings.DUAL_WRITE_WORKER_IN_PROCESS:
+            where = (
+                "run `manage.py dualwrite worker`"
+                if settings.MONGODB_URI
+                else "NOTHING retries failed writes"
+            )
+            self.stdout.write(
+                f"Retry worker: not in this process (DUAL_WRITE_WORKER_IN_PROCESS=false); {where}"
+            )
+            return
+        worker = build_worker()
+        thread = threading.Thread(
+            target=worker.run, args=(threading.Event(),), name="retry-worker", daemon=True
+        )
+        thread.start()
+        self.stdout.write(f"Retry worker: {worker.owner}, a thread of this process")
+
     def handle(self, *args: Any, **options: Any) -> None:
         import waitress
 
@@ -63,6 +83,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         DatabaseManager.get().ensure_indexes()
         history_sampler().start(settings.WRITE_HISTORY_INTERVAL)  # the dashboard's write history
+        self._start_retry_worker()
         for line in _banner():
             self.stdout.write(line)
         self.stdout.write(f"Serving on http://{options['host']}:{options['port']}/v1/health")
