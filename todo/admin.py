@@ -48,7 +48,7 @@ def _mirror_admin(model: type[models.Model], mapped: list[str]) -> type[ReadOnly
             "list_display": shown,
             "list_filter": ("sync_status", "source_deleted"),
             "search_fields": ("=mongo_id",),
-            "ordering": ("-last_sync_at",),
+            "ordering": ("-id",),  # newest first, by the primary key (no sort of a large table)
         },
     )
 

@@ -135,7 +135,8 @@ class Command(BaseCommand):
         self._require_stores("backfill")
         backfiller = build_backfiller(options["batch_size"])
         for mapping in mappings:
-            progress = Progress(self.stdout, f"backfill {mapping.collection} {shard}")
+            # The raw stream: Django's OutputWrapper would end every bar redraw with a newline.
+            progress = Progress(self.stdout._out, f"backfill {mapping.collection} {shard}")
             try:
                 report = backfiller.run(mapping, shard=shard, restart=options["restart"], progress=progress)
             except STORE_ERRORS as exc:
@@ -159,9 +160,8 @@ class Command(BaseCommand):
         verifier = build_verifier()
         reports = []
         for mapping in mappings:
-            progress = Progress(
-                self.stderr if options["json"] else self.stdout, f"verify {mapping.collection}"
-            )
+            stream = self.stderr if options["json"] else self.stdout  # --json: stdout holds only JSON
+            progress = Progress(stream._out, f"verify {mapping.collection}")
             try:
                 report = verifier.run(mapping, since=since, repair=options["repair"], progress=progress)
             except STORE_ERRORS as exc:
