@@ -1,16 +1,23 @@
-"""The bulk path of the Postgres sink, for backfill and repair: COPY into staging, then one merge.
+"""The bulk path of the Postgres sink, for backfill and repair: COPY into staging, then a merge.
 
 Each batch is COPYed (binary) into session-private temporary staging tables shaped like the
-mirror tables, then ONE statement merges it: the same version guard as `PostgresSink.upsert` (a
-row is only replaced by an equal or higher version, never when it is a tombstone) and the same
-rewrite of the child rows of exactly the rows it applied. One statement is atomic, so a killed run
-leaves every document either fully written or untouched.
+mirror tables, then merged by two statements in one transaction, as `PostgresSink.upsert` does:
+1. upsert the main rows with the same version guard (a row is only replaced by an equal or higher
+   version, never when it is a tombstone); the applied ids go to a temporary table, and the
+   conflicting rows stay locked until the commit;
+2. rewrite the child rows of exactly the applied rows. This statement takes its snapshot after
+   statement 1 holds the row locks, so it sees the child rows of any concurrent writer of the same
+   document that committed before: no stale child rows are left behind. Parents that statement 1
+   inserted cannot have child rows yet (the foreign key needs the uncommitted parent), so theirs
+   are a plain insert.
+A killed run leaves every document of a batch fully written or untouched.
 
 `force=True` is the repair path: MongoDB is the truth, so the row is replaced whatever its version
 and a tombstone is cleared. Live writes never use it.
 
-`write_stream` overlaps the work: while Postgres merges batch k (a pipelined statement), the
-caller's iterator produces batch k+1 (MongoDB read and transform) in this same thread.
+`write_stream` overlaps the work: while Postgres merges batch k (pipelined statements), the
+caller's iterator produces batch k+1 (MongoDB read and transform) in this same thread. The
+batch's row locks are held meanwhile: live writes to those documents wait that long at most.
 """
 
 from __future__ import annotations
@@ -37,6 +44,9 @@ class Batch(Generic[T]):
     rowsets: list[RowSet]
     tag: T
     applied: set[str] = field(default_factory=set)
+
+
+APPLIED = "dw_stage_applied"  # ids statement 1 applied, and whether it inserted them
 
 
 def _stage_name(table: str) -> str:
@@ -84,18 +94,24 @@ class _Session:
                     [f"pg_temp.{_q(stage)}"],
                 )
                 self.types[stage] = [int(row[0]) for row in cursor.fetchall()]
+            cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{APPLIED}")
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE {APPLIED} (mongo_id varchar(24) NOT NULL, fresh boolean NOT NULL)"
+            )
 
     def drop(self) -> None:
         with self.raw.cursor() as cursor:
             for _table, stage, _columns in self.tables:
                 cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{_q(stage)}")
+            cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{APPLIED}")
 
     def stage(self, rowsets: list[RowSet]) -> None:
         """Replace the staging tables' contents with these rows (binary COPY)."""
         mapping = self.mapping
         data_columns = self.main_columns[2:]
         with self.raw.cursor() as cursor:
-            cursor.execute("TRUNCATE " + ", ".join(f"pg_temp.{_q(stage)}" for _t, stage, _c in self.tables))
+            stages = [f"pg_temp.{_q(stage)}" for _t, stage, _c in self.tables]
+            cursor.execute("TRUNCATE " + ", ".join([*stages, f"pg_temp.{APPLIED}"]))
             main_stage = self.tables[0][1]
             with cursor.copy(f"COPY pg_temp.{_q(main_stage)} FROM STDIN (FORMAT BINARY)") as copy:
                 copy.set_types(self.types[main_stage])
@@ -108,7 +124,8 @@ class _Session:
                         for row in rs.children.get(child.table, []):
                             copy.write_row([row[c] for c in columns])
 
-    def merge_sql(self, force: bool) -> str:
+    def merge_sql(self, force: bool) -> tuple[str, str]:
+        """The two statements of a merge (see module docstring)."""
         mapping = self.mapping
         table, stage = _q(mapping.table), _q(self.tables[0][1])
         columns = self.main_columns
@@ -119,18 +136,20 @@ class _Session:
             if force
             else f" WHERE NOT {table}.source_deleted AND {table}.source_version <= EXCLUDED.source_version"
         )
-        sql = [
+        upsert = (
             f"WITH up AS (INSERT INTO {table} ({names}, source_deleted, sync_status, sync_error, last_sync_at)"
             f" SELECT {names}, false, '{SYNCED}', NULL, now() FROM pg_temp.{stage}"
             f" ON CONFLICT (mongo_id) DO UPDATE SET {updates}, source_deleted = false,"
             f" sync_status = '{SYNCED}', sync_error = NULL, last_sync_at = now(){guard}"
             # xmax = 0 marks a row this statement inserted (not updated): it has no child rows yet.
             f" RETURNING mongo_id, ({table}.xmax = 0) AS fresh)"
-        ]
+            f" INSERT INTO pg_temp.{APPLIED} (mongo_id, fresh) SELECT mongo_id, fresh FROM up"
+        )
+        children = [f"WITH up AS (SELECT mongo_id, fresh FROM pg_temp.{APPLIED})"]
         for index, child in enumerate(mapping.children):
-            sql.append(self._child_sql(index, child, self.tables[index + 1][1]))
-        sql.append(" SELECT mongo_id FROM up")
-        return "".join(sql)
+            children.append(self._child_sql(index, child, self.tables[index + 1][1]))
+        children.append(" SELECT mongo_id FROM up")
+        return upsert, "".join(children)
 
     @staticmethod
     def _child_sql(index: int, child: Child, stage_name: str) -> str:
@@ -194,7 +213,8 @@ class BulkLoader:
         """Write each batch, yielding it with `applied` filled in, in order. The next batch is
         drawn from `batches` while Postgres merges the current one."""
         with self._session(mapping) as session:
-            sql = session.merge_sql(force)
+            upsert, children = session.merge_sql(force)
+            raw = session.raw
             source = iter(batches)
             current = next(source, None)
             while current is not None:
@@ -203,9 +223,10 @@ class BulkLoader:
                     following = next(source, None)
                 else:
                     session.stage(rowsets)
-                    with session.raw.pipeline(), session.raw.cursor() as cursor:
-                        cursor.execute(sql)
+                    with raw.pipeline(), raw.transaction(), raw.cursor() as first, raw.cursor() as second:
+                        first.execute(upsert)
+                        second.execute(children)
                         following = next(source, None)  # read and transform while Postgres merges
-                        current.applied = {row[0] for row in cursor.fetchall()}
+                        current.applied = {row[0] for row in second.fetchall()}
                 yield current
                 current = following

@@ -126,3 +126,55 @@ def _rows(sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params or [])
         return list(cursor.fetchall())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_backfill_racing_a_live_write_of_the_same_document_leaves_no_stale_child_rows(ops_db: Any) -> None:
+    """A live writer inserts v4 with label X and holds its transaction; backfill writes v5 without
+    X and waits for that row lock. Its child rows are rewritten in a statement that starts after the
+    lock is granted, so it sees and removes X."""
+    import threading
+    import time
+
+    from django.db import connections, transaction
+
+    from dualwrite.sink import PostgresSink
+    from dualwrite.transform import document_to_rows
+
+    task_id, label_x, label_y = ObjectId(), ObjectId(), ObjectId()
+    live = document_to_rows(TASKS, {"_id": task_id, "_v": 4, "title": "live", "labels": [label_x]})
+    newer = {"_id": task_id, "_v": 5, "title": "newer", "labels": [label_y]}
+    holding, release = threading.Event(), threading.Event()
+
+    def live_writer() -> None:
+        try:
+            with transaction.atomic():
+                PostgresSink().upsert(TASKS, [live])
+                holding.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    outcome: dict[str, Any] = {}
+
+    def backfill() -> None:
+        try:
+            outcome["report"] = build_backfiller().load(TASKS, [newer])
+        finally:
+            connections.close_all()
+
+    writer = threading.Thread(target=live_writer)
+    writer.start()
+    assert holding.wait(10)
+    filler = threading.Thread(target=backfill)
+    filler.start()
+    time.sleep(0.5)  # the backfill is now waiting for the live writer's row lock
+    release.set()
+    writer.join(10)
+    filler.join(10)
+    assert outcome["report"].written == 1
+    assert _rows("SELECT title, source_version FROM postgres_tasks WHERE mongo_id = %s", [str(task_id)]) == [
+        ("newer", 5)
+    ]
+    labels = _rows("SELECT label_mongo_id FROM postgres_task_labels WHERE task_mongo_id = %s", [str(task_id)])
+    assert labels == [(str(label_y),)]
