@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -31,7 +31,13 @@ from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from dualwrite import metrics
-from dualwrite.errors import DualWriteError, InvalidDocumentError, MappingError, PostgresUnavailable
+from dualwrite.errors import (
+    DualWriteError,
+    InvalidDocumentError,
+    MappingError,
+    PostgresUnavailable,
+    ReadOnlyBackupError,
+)
 from dualwrite.mapping import VERSION_FIELD, CollectionMapping, MappingRegistry
 from dualwrite.operations import CREATE, DELETE, UPDATE, Operation, apply_set
 from dualwrite.policy import ErrorKind, RetryPolicy, classify, describe
@@ -68,6 +74,8 @@ class WriteResult:
     mirrored: bool
     status: str  # SYNCED, PENDING, FAILED, SKIPPED (mirroring off) or REJECTED (nothing written)
     error: str | None = None
+    # The document as MongoDB stored it (for delete: as it was removed; None if absent).
+    document: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 AlertHook = Callable[[dict[str, Any]], None]
@@ -87,6 +95,7 @@ class DualWriteEngine:
         enabled: bool = True,
         alert: AlertHook | None = None,
         breaker_seconds: float = 2.0,
+        read_only: bool = False,
     ) -> None:
         self.registry = registry
         self.source = source
@@ -96,19 +105,22 @@ class DualWriteEngine:
         self.enabled = enabled
         self.alert = alert
         self.breaker_seconds = breaker_seconds
+        self.read_only = read_only  # MongoDB is a read-only backup (last migration phase)
         self._breaker_until = 0.0
         self._breaker_lock = threading.Lock()
 
     # == writes through MongoDB =================================================================
     def create(self, collection: str, mongo_id: str, data: dict[str, Any]) -> WriteResult:
         """Insert the document into MongoDB (an existing one with that id stands) and mirror it."""
+        self._writable()
         mapping, oid = self._target(collection, mongo_id)
         document = self._new_document(mapping, oid, data)
         stored = self._insert(mapping, document)
-        return self._mirror_document(mapping, CREATE, stored)
+        return replace(self._mirror_document(mapping, CREATE, stored), document=stored)
 
     def update(self, collection: str, mongo_id: str, data: dict[str, Any]) -> WriteResult:
         """`$set` the fields in MongoDB (creating the document when absent) and mirror the result."""
+        self._writable()
         mapping, oid = self._target(collection, mongo_id)
         self._check_update(mapping, oid, data)
         stored = self._coll(mapping).find_one_and_update(
@@ -117,17 +129,19 @@ class DualWriteEngine:
             upsert=True,
             return_document=ReturnDocument.AFTER,
         )
-        return self._mirror_document(mapping, UPDATE, stored)
+        return replace(self._mirror_document(mapping, UPDATE, stored), document=stored)
 
     def delete(self, collection: str, mongo_id: str) -> WriteResult:
         """Delete from MongoDB (absent is fine) and leave a tombstone in Postgres."""
+        self._writable()
         mapping, oid = self._target(collection, mongo_id)
         removed = self._coll(mapping).find_one_and_delete({"_id": oid})
-        return self._mirror_delete(mapping, str(oid), _deleted_version(removed))
+        return replace(self._mirror_delete(mapping, str(oid), _deleted_version(removed)), document=removed)
 
     def batch(self, operations: list[Operation]) -> list[WriteResult]:
         """Apply operations to MongoDB in order, then mirror each collection's changes with one
         statement per collection; a document Postgres rejects fails alone and is recorded."""
+        self._writable()
         results: list[WriteResult | None] = [None] * len(operations)
         upserts: dict[str, list[tuple[int, dict[str, Any]]]] = {}
         deletes: dict[str, list[tuple[int, str, int]]] = {}
@@ -251,6 +265,12 @@ class DualWriteEngine:
         return str(row["sync_status"])
 
     # == internals ==============================================================================
+    def _writable(self) -> None:
+        if self.read_only:
+            raise ReadOnlyBackupError(
+                "MongoDB is a read-only backup in this migration phase; write to Postgres"
+            )
+
     def _target(self, collection: str, mongo_id: str) -> tuple[CollectionMapping, ObjectId]:
         mapping = self.registry.get(collection)
         return mapping, ObjectId(normalise_mongo_id(mongo_id))

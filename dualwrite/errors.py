@@ -56,3 +56,7 @@ class InvalidOperationError(DualWriteError, ValueError):
 
 class PostgresUnavailable(DualWriteError):
     """Postgres failed moments ago; writes go straight to the retry queue for a short while."""
+
+
+class ReadOnlyBackupError(DualWriteError):
+    """A write to MongoDB after the migration made it a read-only backup."""

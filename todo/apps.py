@@ -9,6 +9,7 @@ class TodoConfig(AppConfig):
     def ready(self) -> None:
         # Every entry point (manage.py, wsgi, the test runner) needs the database server up before
         # the first query; with POSTGRES_HOST unset that server is the embedded one.
+        self._check_read_sources()
         embedded = settings.EMBEDDED_POSTGRES
         if embedded["ENABLED"]:
             from todo.db.embedded_postgres import EmbeddedPostgresSpec, ensure_embedded_postgres
@@ -23,4 +24,17 @@ class TodoConfig(AppConfig):
                     password=db["PASSWORD"],
                     fresh=embedded["FRESH"],
                 )
+            )
+
+    def _check_read_sources(self) -> None:
+        """DUAL_WRITE_READ_SOURCE may only name mapped collections (checked at start-up)."""
+        from todo.mappings import get_registry
+        from todo_project.config import ConfigError
+
+        known = get_registry().collections
+        unknown = sorted(set(settings.DUAL_WRITE_READ_SOURCE) - set(known))
+        if unknown:
+            raise ConfigError(
+                f"invalid setting DUAL_WRITE_READ_SOURCE: unknown collection(s) {', '.join(unknown)};"
+                f" expected some of {', '.join(sorted(known))}"
             )

@@ -30,6 +30,20 @@ class ConfigError(Exception):
     """A setting in the environment has a value the service cannot use."""
 
 
+READ_SOURCES = ("mongo", "shadow", "postgres")
+
+
+def parse_read_sources(text: str) -> dict[str, str]:
+    """ "tasks=shadow, users=postgres" → {"tasks": "shadow", "users": "postgres"} (ValueError if bad)."""
+    sources: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        collection, sep, source = (piece.strip() for piece in item.partition("="))
+        if not sep or not collection or source not in READ_SOURCES or collection in sources:
+            raise ValueError("expected collection=mongo|shadow|postgres pairs")
+        sources[collection] = source
+    return sources
+
+
 class EnvConfig(BaseModel):
     """Typed view of the environment variables the service understands."""
 
@@ -48,6 +62,12 @@ class EnvConfig(BaseModel):
     DUAL_WRITE_LEASE_SECONDS: float = Field(default=30.0, gt=0, le=3600)
     # Run the retry worker as a thread of `manage.py serve` (required with the in-process MongoDB).
     DUAL_WRITE_WORKER_IN_PROCESS: bool = True
+
+    # Migration phase: dual_write (read MongoDB), read_migration (per-collection read source),
+    # postgres_only (read and write Postgres; MongoDB is a read-only backup).
+    MIGRATION_PHASE: Literal["dual_write", "read_migration", "postgres_only"] = "dual_write"
+    # In read_migration: per-collection read source, e.g. "tasks=shadow,users=postgres" (unlisted: mongo).
+    DUAL_WRITE_READ_SOURCE: str = ""
 
     # PostgreSQL host; unset starts an embedded PostgreSQL under DATA_DIR.
     POSTGRES_HOST: str | None = None
@@ -120,6 +140,16 @@ class EnvConfig(BaseModel):
     def metrics_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         return [ipaddress.ip_network(n, strict=False) for n in self.METRICS_ALLOWED_NETWORKS.split(",")]
 
+    @field_validator("DUAL_WRITE_READ_SOURCE")
+    @classmethod
+    def _read_sources_parse(cls, value: str) -> str:
+        parse_read_sources(value)
+        return value
+
+    @property
+    def read_sources(self) -> dict[str, str]:
+        return parse_read_sources(self.DUAL_WRITE_READ_SOURCE)
+
     @property
     def embedded_postgres(self) -> bool:
         """True when no PostgreSQL host is configured and the embedded server is used."""
@@ -157,6 +187,8 @@ _ACCEPTS = {
     "DATA_DIR": "a folder path",
     "LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
     "METRICS_TOKEN": "a token of at least 16 characters",
+    "MIGRATION_PHASE": "one of dual_write, read_migration, postgres_only",
+    "DUAL_WRITE_READ_SOURCE": "comma-separated collection=mongo|shadow|postgres pairs, each collection once",
     "METRICS_ALLOWED_NETWORKS": "comma-separated networks such as 127.0.0.0/8,10.0.0.0/8",
 }
 

@@ -44,6 +44,7 @@ def build_engine() -> DualWriteEngine:
         policy=retry_policy(),
         enabled=settings.DUAL_WRITE_ENABLED,
         alert=_alert_hook(),
+        read_only=settings.MIGRATION_PHASE == "postgres_only",
     )
 
 

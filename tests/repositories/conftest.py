@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from todo.repositories.mongo_repository import mongo_repositories
+from todo.repositories.postgres_repository import POSTGRES_REPOSITORIES
+
+
+@pytest.fixture(params=["mongo", "postgres"])
+def repo(request: pytest.FixtureRequest, mongo_db: Any, settings: Any) -> Callable[[str], Any]:
+    """repo("tasks") → the repository of that collection in the implementation under test."""
+    settings.DUAL_WRITE_RETRY_DELAY = 0
+    family = mongo_repositories() if request.param == "mongo" else POSTGRES_REPOSITORIES
+    return lambda collection: family[collection]()

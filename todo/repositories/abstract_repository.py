@@ -1,0 +1,389 @@
+"""The repository interface: the same calls and return types over MongoDB and over Postgres.
+
+`AbstractRepository` holds the generic operations each store implements (create, get_by_id,
+get_all with filters/sort/pagination, update, delete, count). The entity interfaces below add the
+entity's own queries and its audit trail, written once on top of those generic operations, so both
+implementations share them. Reads are marked `@reads` and writes `@writes`: the migration-phase
+routing (routing.py) dispatches on those marks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any, ClassVar, Generic, TypeVar
+
+from todo.models import documents as d
+from todo.models.enums import AuditAction
+from todo.repositories.queries import ASC, DESC, Contains, Filters, In, Sort
+
+M = TypeVar("M", bound=d.DomainModel)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reads(method: F) -> F:
+    method.__repository_kind__ = "read"  # type: ignore[attr-defined]
+    return method
+
+
+def writes(method: F) -> F:
+    method.__repository_kind__ = "write"  # type: ignore[attr-defined]
+    return method
+
+
+def now() -> dt.datetime:
+    moment = dt.datetime.now(dt.UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)  # what MongoDB keeps
+
+
+class AbstractRepository(ABC, Generic[M]):
+    """Generic data access for one collection."""
+
+    model: ClassVar[type[d.DomainModel]]
+
+    @property
+    def collection(self) -> str:
+        return self.model.collection
+
+    # -- implemented per store -----------------------------------------------------------------
+    @abstractmethod
+    def _insert(self, document: dict[str, Any]) -> dict[str, Any]:
+        """Store a new document (with `_id`); return it as stored."""
+
+    @abstractmethod
+    def _set(self, id: str, fields: dict[str, Any]) -> dict[str, Any] | None:
+        """`$set` fields on a document; return it as stored, or None if it does not exist."""
+
+    @abstractmethod
+    def _remove(self, id: str) -> bool:
+        """Delete a document; True if it existed."""
+
+    @abstractmethod
+    def _find(self, filters: Filters, sort: Sort, skip: int, limit: int | None) -> list[dict[str, Any]]:
+        """Canonical documents matching `filters`, in `sort` order (ties by id)."""
+
+    @abstractmethod
+    def _count(self, filters: Filters) -> int: ...
+
+    @abstractmethod
+    def sibling(self, model: type[d.DomainModel]) -> AbstractRepository[Any]:
+        """The repository of another collection in the same store (e.g. for audit entries)."""
+
+    # -- the interface ---------------------------------------------------------------------------
+    @writes
+    def create(self, data: dict[str, Any], *, actor: str | None = None) -> M:
+        """Insert a new document (a new id); returns it as stored."""
+        from bson import ObjectId
+
+        stored = self._insert({**data, "_id": ObjectId()})
+        created = self._model(stored)
+        self.after_create(created, actor)
+        return created
+
+    @reads
+    def get_by_id(self, id: str) -> M | None:
+        found = self._find({"_id": id}, [], 0, 1)
+        return self._model(found[0]) if found else None
+
+    @reads
+    def get_all(
+        self,
+        filters: Filters | None = None,
+        sort: Sort | None = None,
+        page: int = 1,
+        limit: int | None = None,
+    ) -> list[M]:
+        """Documents matching `filters`, sorted, one page of `limit` (all when limit is None)."""
+        skip = (page - 1) * limit if limit else 0
+        return [self._model(doc) for doc in self._find(filters or {}, sort or [], skip, limit)]
+
+    @reads
+    def find_one(self, filters: Filters) -> M | None:
+        found = self.get_all(filters, limit=1)
+        return found[0] if found else None
+
+    @reads
+    def count(self, filters: Filters | None = None) -> int:
+        return self._count(filters or {})
+
+    @reads
+    def exists(self, filters: Filters) -> bool:
+        return self.find_one(filters) is not None
+
+    @writes
+    def update(self, id: str, fields: dict[str, Any], *, actor: str | None = None) -> M | None:
+        """Set `fields` on the document; returns it as stored (None when it does not exist)."""
+        before = self.get_by_id(id)
+        if before is None:
+            return None
+        stored = self._set(id, fields)
+        if stored is None:
+            return None
+        after = self._model(stored)
+        self.after_update(before, after, actor)
+        return after
+
+    @writes
+    def delete(self, id: str, *, actor: str | None = None) -> bool:
+        return self._remove(id)
+
+    # -- audit trail (overridden by the entities the domain audits) -------------------------------
+    def after_create(self, created: M, actor: str | None) -> None:
+        """Called after a create; audited entities write their audit entry here."""
+
+    def after_update(self, before: M, after: M, actor: str | None) -> None:
+        """Called after an update; audited entities write their audit entry here."""
+
+    def audit(self, action: AuditAction, actor: str | None, **fields: Any) -> None:
+        entry = {"action": action.value, "timestamp": now(), "performed_by": actor, **fields}
+        self.sibling(d.AuditLog)._insert({**entry, "_id": _new_id()})
+
+    def _model(self, document: dict[str, Any]) -> M:
+        return self.model.from_document(document)  # type: ignore[return-value]
+
+
+def _new_id() -> Any:
+    from bson import ObjectId
+
+    return ObjectId()
+
+
+# == entity interfaces ============================================================================
+class AbstractUserRepository(AbstractRepository[d.User]):
+    model = d.User
+
+    @reads
+    def get_by_email(self, email: str) -> d.User | None:
+        return self.find_one({"email_id": email})
+
+    @reads
+    def get_by_google_id(self, google_id: str) -> d.User | None:
+        return self.find_one({"google_id": google_id})
+
+    @reads
+    def search(self, text: str, page: int = 1, limit: int = 20) -> list[d.User]:
+        """Users whose name or email contains `text` literally, ignoring case, by name."""
+        by_name = self.get_all({"name": Contains(text)}, [("name", ASC)])
+        by_email = self.get_all({"email_id": Contains(text)}, [("name", ASC)])
+        merged = {u.id: u for u in [*by_name, *by_email]}
+        ordered = sorted(merged.values(), key=lambda u: ((u.name or ""), u.id))
+        start = (page - 1) * limit
+        return ordered[start : start + limit]
+
+
+class AbstractTaskRepository(AbstractRepository[d.Task]):
+    model = d.Task
+
+    @reads
+    def get_by_ids(self, ids: list[str], sort: Sort | None = None) -> list[d.Task]:
+        return self.get_all({"_id": In(ids), "isDeleted": False}, sort)
+
+    @reads
+    def get_by_status(self, status: str, page: int = 1, limit: int | None = None) -> list[d.Task]:
+        return self.get_all({"status": status, "isDeleted": False}, [("updatedAt", DESC)], page, limit)
+
+    @reads
+    def get_by_assignee(self, assignee_id: str, sort: Sort | None = None) -> list[d.Task]:
+        """Live tasks actively assigned to a user or a team."""
+        assignments = self.sibling(d.TaskAssignment).get_all({"assignee_id": assignee_id, "is_active": True})
+        return self.get_by_ids([a.task_id for a in assignments if a.task_id], sort)
+
+    @reads
+    def get_by_team(self, team_id: str, sort: Sort | None = None) -> list[d.Task]:
+        """Live tasks that came from a team (assigned to it, or to a member from it)."""
+        assignments = self.sibling(d.TaskAssignment).get_all({"team_id": team_id, "is_active": True})
+        team_tasks = self.sibling(d.TaskAssignment).get_all({"assignee_id": team_id, "is_active": True})
+        ids = {a.task_id for a in [*assignments, *team_tasks] if a.task_id}
+        return self.get_by_ids(sorted(ids), sort)
+
+    @reads
+    def get_with_label(self, label_id: str) -> list[d.Task]:
+        return self.get_all({"labels": label_id, "isDeleted": False}, [("createdAt", ASC)])
+
+    def after_update(self, before: d.Task, after: d.Task, actor: str | None) -> None:
+        if before.status != after.status:
+            self.audit(
+                AuditAction.STATUS_CHANGED,
+                actor,
+                task_id=after.id,
+                status_from=before.status,
+                status_to=after.status,
+            )
+
+
+class AbstractTeamRepository(AbstractRepository[d.Team]):
+    model = d.Team
+
+    @reads
+    def get_by_invite_code(self, code: str) -> d.Team | None:
+        return self.find_one({"invite_code": code, "is_deleted": False})
+
+    @reads
+    def get_by_ids(self, ids: list[str]) -> list[d.Team]:
+        return self.get_all({"_id": In(ids), "is_deleted": False}, [("name", ASC)])
+
+    def after_create(self, created: d.Team, actor: str | None) -> None:
+        self.audit(AuditAction.TEAM_CREATED, actor, team_id=created.id, spoc_id=created.poc_id)
+
+    def after_update(self, before: d.Team, after: d.Team, actor: str | None) -> None:
+        if before.poc_id != after.poc_id:
+            self.audit(AuditAction.POC_CHANGED, actor, team_id=after.id, spoc_id=after.poc_id)
+
+
+class AbstractUserTeamDetailsRepository(AbstractRepository[d.UserTeamDetails]):
+    model = d.UserTeamDetails
+
+    @reads
+    def get_by_user(self, user_id: str) -> list[d.UserTeamDetails]:
+        return self.get_all({"user_id": user_id, "is_active": True}, [("created_at", ASC)])
+
+    @reads
+    def get_by_team(self, team_id: str) -> list[d.UserTeamDetails]:
+        return self.get_all({"team_id": team_id, "is_active": True}, [("created_at", ASC)])
+
+    @reads
+    def get_membership(self, user_id: str, team_id: str) -> d.UserTeamDetails | None:
+        return self.find_one({"user_id": user_id, "team_id": team_id})
+
+    def after_create(self, created: d.UserTeamDetails, actor: str | None) -> None:
+        action = (
+            AuditAction.MEMBER_JOINED_TEAM if actor == created.user_id else AuditAction.MEMBER_ADDED_TO_TEAM
+        )
+        self.audit(action, actor, team_id=created.team_id, assignee_to=created.user_id)
+
+    def after_update(self, before: d.UserTeamDetails, after: d.UserTeamDetails, actor: str | None) -> None:
+        if before.is_active and not after.is_active:
+            left = actor == after.user_id
+            action = AuditAction.MEMBER_LEFT_TEAM if left else AuditAction.MEMBER_REMOVED_FROM_TEAM
+            self.audit(action, actor, team_id=after.team_id, assignee_from=after.user_id)
+
+
+class AbstractLabelRepository(AbstractRepository[d.Label]):
+    model = d.Label
+
+    @reads
+    def search(self, text: str = "", page: int = 1, limit: int = 20) -> list[d.Label]:
+        filters: Filters = {"isDeleted": False}
+        if text:
+            filters["name"] = Contains(text)
+        return self.get_all(filters, [("name", ASC)], page, limit)
+
+    @reads
+    def get_by_ids(self, ids: list[str]) -> list[d.Label]:
+        return self.get_all({"_id": In(ids)}, [("name", ASC)])
+
+
+class AbstractRoleRepository(AbstractRepository[d.Role]):
+    model = d.Role
+
+    @reads
+    def get_by_name(self, name: str, scope: str | None = None) -> d.Role | None:
+        filters: Filters = {"name": name, "is_active": True}
+        if scope is not None:
+            filters["scope"] = scope
+        return self.find_one(filters)
+
+
+class AbstractUserRoleRepository(AbstractRepository[d.UserRole]):
+    model = d.UserRole
+
+    @reads
+    def get_by_user(self, user_id: str, team_id: str | None = None) -> list[d.UserRole]:
+        filters: Filters = {"user_id": user_id, "is_active": True}
+        if team_id is not None:
+            filters["team_id"] = team_id
+        return self.get_all(filters, [("role_name", ASC)])
+
+    @reads
+    def get_by_team(self, team_id: str) -> list[d.UserRole]:
+        return self.get_all({"team_id": team_id, "is_active": True}, [("user_id", ASC), ("role_name", ASC)])
+
+
+class AbstractTaskAssignmentRepository(AbstractRepository[d.TaskAssignment]):
+    model = d.TaskAssignment
+
+    @reads
+    def get_active_for_task(self, task_id: str) -> d.TaskAssignment | None:
+        return self.find_one({"task_id": task_id, "is_active": True})
+
+    @reads
+    def get_by_assignee(self, assignee_id: str) -> list[d.TaskAssignment]:
+        return self.get_all({"assignee_id": assignee_id, "is_active": True}, [("created_at", ASC)])
+
+    def after_create(self, created: d.TaskAssignment, actor: str | None) -> None:
+        action = (
+            AuditAction.ASSIGNED_TO_TEAM if created.user_type == "team" else AuditAction.ASSIGNED_TO_MEMBER
+        )
+        self.audit(
+            action, actor, task_id=created.task_id, team_id=created.team_id, assignee_to=created.assignee_id
+        )
+
+    def after_update(self, before: d.TaskAssignment, after: d.TaskAssignment, actor: str | None) -> None:
+        if before.executor_id != after.executor_id:
+            self.audit(
+                AuditAction.REASSIGN_EXECUTOR,
+                actor,
+                task_id=after.task_id,
+                team_id=after.team_id,
+                previous_executor_id=before.executor_id,
+                new_executor_id=after.executor_id,
+            )
+        elif before.is_active and not after.is_active and after.user_type == "team":
+            self.audit(AuditAction.UNASSIGNED_FROM_TEAM, actor, task_id=after.task_id, team_id=after.team_id)
+
+
+class AbstractWatchlistRepository(AbstractRepository[d.Watchlist]):
+    model = d.Watchlist
+
+    @reads
+    def get_for_user(self, user_id: str, page: int = 1, limit: int | None = None) -> list[d.Watchlist]:
+        return self.get_all({"userId": user_id, "isActive": True}, [("createdAt", DESC)], page, limit)
+
+    @reads
+    def get_entry(self, user_id: str, task_id: str) -> d.Watchlist | None:
+        return self.find_one({"userId": user_id, "taskId": task_id})
+
+
+class AbstractAuditLogRepository(AbstractRepository[d.AuditLog]):
+    model = d.AuditLog
+
+    @reads
+    def get_by_team(self, team_id: str, page: int = 1, limit: int | None = None) -> list[d.AuditLog]:
+        """The team's activity timeline, newest first."""
+        return self.get_all({"team_id": team_id}, [("timestamp", DESC)], page, limit)
+
+
+class AbstractTeamCreationInviteCodeRepository(AbstractRepository[d.TeamCreationInviteCode]):
+    model = d.TeamCreationInviteCode
+
+    @reads
+    def get_by_code(self, code: str) -> d.TeamCreationInviteCode | None:
+        return self.find_one({"code": code})
+
+    def after_create(self, created: d.TeamCreationInviteCode, actor: str | None) -> None:
+        self.audit(AuditAction.INVITE_CODE_GENERATED, actor)
+
+    def after_update(
+        self, before: d.TeamCreationInviteCode, after: d.TeamCreationInviteCode, actor: str | None
+    ) -> None:
+        if not before.is_used and after.is_used:
+            self.audit(AuditAction.INVITE_CODE_CONSUMED, actor)
+
+
+ENTITY_INTERFACES: dict[str, type[AbstractRepository[Any]]] = {
+    cls.model.collection: cls
+    for cls in (
+        AbstractUserRepository,
+        AbstractTaskRepository,
+        AbstractTeamRepository,
+        AbstractUserTeamDetailsRepository,
+        AbstractLabelRepository,
+        AbstractRoleRepository,
+        AbstractUserRoleRepository,
+        AbstractTaskAssignmentRepository,
+        AbstractWatchlistRepository,
+        AbstractAuditLogRepository,
+        AbstractTeamCreationInviteCodeRepository,
+    )
+}

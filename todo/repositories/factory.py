@@ -1,0 +1,37 @@
+"""The repository factory: callers ask for a collection's repository and get the implementation
+the migration phase calls for (settings MIGRATION_PHASE and DUAL_WRITE_READ_SOURCE).
+
+- dual_write: the MongoDB repository (writes mirrored; reads from MongoDB);
+- read_migration: writes as in dual_write; reads from the collection's source (mongo, postgres,
+  or shadow = both, answering from MongoDB and counting mismatches);
+- postgres_only: the Postgres repository for reads and writes; MongoDB refuses writes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+from todo.models import documents as d
+from todo.repositories.abstract_repository import AbstractRepository
+from todo.repositories.mongo_repository import mongo_repositories
+from todo.repositories.postgres_repository import POSTGRES_REPOSITORIES
+from todo.repositories.routing import MONGO, RoutedRepository
+
+DUAL_WRITE, READ_MIGRATION, POSTGRES_ONLY = "dual_write", "read_migration", "postgres_only"
+
+
+def get_repository(model_or_collection: type[d.DomainModel] | str) -> Any:
+    """The repository of a collection for the current phase (same interface in every phase)."""
+    collection = (
+        model_or_collection if isinstance(model_or_collection, str) else model_or_collection.collection
+    )
+    phase = settings.MIGRATION_PHASE
+    if phase == POSTGRES_ONLY:
+        return POSTGRES_REPOSITORIES[collection]()
+    mongo: AbstractRepository[Any] = mongo_repositories()[collection]()
+    source = settings.DUAL_WRITE_READ_SOURCE.get(collection, MONGO) if phase == READ_MIGRATION else MONGO
+    if source == MONGO:
+        return mongo
+    return RoutedRepository(mongo, POSTGRES_REPOSITORIES[collection](), source)

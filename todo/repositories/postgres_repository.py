@@ -1,0 +1,214 @@
+"""The Postgres implementation of the repository interface.
+
+Reads rebuild documents from rows through the reverse mapping, so they return the same domain
+objects as the MongoDB repositories. Writes (used when Postgres is the store of record, in the
+postgres_only phase) lock the row, apply the change to its document, bump the version and write
+through the same guarded sink as the mirror; deletes leave a tombstone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Collate
+
+from dualwrite.mapping import VERSION_FIELD, ArrayTable, CollectionMapping, Field
+from dualwrite.operations import apply_set
+from dualwrite.sink import PostgresSink
+from dualwrite.transform import canonical_document, document_to_rows, normalise_mongo_id, rows_to_document
+from dualwrite.types import ObjectIdRef, Text, ValueProblem
+from todo.mappings import get_registry
+from todo.models import documents as d
+from todo.repositories import abstract_repository as a
+from todo.repositories.abstract_repository import AbstractRepository, M
+from todo.repositories.queries import Contains, Filters, In, RepositoryError, Sort
+
+
+def _attname(model: type[models.Model], column: str) -> str:
+    for field in model._meta.concrete_fields:
+        if field.column == column:
+            return str(field.attname)
+    raise RepositoryError(f"{model._meta.db_table} has no column {column!r}")
+
+
+class PostgresRepository(AbstractRepository[M]):
+    def __init__(self, sink: PostgresSink | None = None) -> None:
+        self.sink = sink or PostgresSink()
+
+    @property
+    def mapping(self) -> CollectionMapping:
+        return get_registry().get(self.collection)
+
+    def sibling(self, model: type[d.DomainModel]) -> AbstractRepository[Any]:
+        return POSTGRES_REPOSITORIES[model.collection](self.sink)
+
+    # -- queries -------------------------------------------------------------------------------
+    def _condition(self, key: str, value: Any) -> Q:
+        mapping = self.mapping
+        if key == "_id":
+            return self._match("mongo_id", ObjectIdRef(), value)
+        field = mapping.by_source.get(key)
+        if field is not None:
+            return self._match(_attname(mapping.model, field.column), field.type, value)
+        for child in mapping.children:
+            if isinstance(child, ArrayTable) and child.source == key:
+                item = self._match(_attname(child.model, child.item_column), child.item_type, value)
+                parents = child.model.objects.filter(item).values(_attname(child.model, child.parent_column))
+                return Q(mongo_id__in=parents)
+        raise RepositoryError(f"{mapping.collection} has no field {key!r} to filter on")
+
+    def _match(self, attname: str, value_type: Any, value: Any) -> Q:
+        if isinstance(value, Contains):
+            return Q(**{f"{attname}__icontains": value.text})
+
+        def stored(v: Any) -> Any:
+            if isinstance(value_type, ObjectIdRef) and v is not None and v not in value_type.literals:
+                return normalise_mongo_id(v)  # InvalidMongoIdError, as from the MongoDB repositories
+            return value_type.to_column(v)
+
+        try:
+            if isinstance(value, In):
+                return Q(**{f"{attname}__in": [stored(v) for v in value.values]})
+            if value is None:
+                return Q(**{f"{attname}__isnull": True})
+            return Q(**{attname: stored(value)})
+        except ValueProblem as problem:
+            raise RepositoryError(f"{self.collection}: bad filter value for {attname}: {problem}") from None
+
+    def _queryset(self, filters: Filters) -> models.QuerySet[Any]:
+        condition = Q(source_deleted=False)
+        for key, value in filters.items():
+            condition &= self._condition(key, value)
+        return self.mapping.model.objects.filter(condition)
+
+    def _ordering(self, sort: Sort) -> list[Any]:
+        order = []
+        for key, direction in sort:
+            field = self.mapping.by_source.get(key)
+            if field is None:
+                raise RepositoryError(f"{self.collection} has no field {key!r} to sort on")
+            order.append(_sort_expression(self.mapping, field, direction))
+        # Ties broken by id, in ObjectId order (lower-case hex sorts bytewise in the C collation).
+        order.append(Collate(F("mongo_id"), "C").asc())
+        return order
+
+    def _find(self, filters: Filters, sort: Sort, skip: int, limit: int | None) -> list[dict[str, Any]]:
+        queryset = self._queryset(filters).order_by(*self._ordering(sort)).values_list("mongo_id", flat=True)
+        ids = list(queryset[skip : skip + limit] if limit else queryset[skip:])
+        rows = self.sink.fetch(self.mapping, ids)
+        return [rows_to_document(self.mapping, *rows[mongo_id]) for mongo_id in ids if mongo_id in rows]
+
+    def _count(self, filters: Filters) -> int:
+        return int(self._queryset(filters).count())
+
+    # -- writes (postgres_only) ------------------------------------------------------------------
+    def _insert(self, document: dict[str, Any]) -> dict[str, Any]:
+        stored = {**document, VERSION_FIELD: 1}
+        self.sink.upsert(self.mapping, [document_to_rows(self.mapping, stored)])
+        return canonical_document(self.mapping, stored)
+
+    def _locked_document(self, id: str) -> tuple[dict[str, Any], int] | None:
+        """The live document and its version, its row locked until the transaction ends."""
+        mongo_id = normalise_mongo_id(id)
+        row = self.mapping.model.objects.select_for_update().filter(mongo_id=mongo_id, source_deleted=False)
+        version = row.values_list("source_version", flat=True).first()
+        if version is None:
+            return None
+        found = self.sink.fetch(self.mapping, [mongo_id])[mongo_id]
+        return rows_to_document(self.mapping, *found), int(version)
+
+    def _set(self, id: str, fields: dict[str, Any]) -> dict[str, Any] | None:
+        with transaction.atomic(using=self.sink.using):
+            current = self._locked_document(id)
+            if current is None:
+                return None
+            document, version = current
+            stored = {**apply_set(document, fields), VERSION_FIELD: version + 1}
+            self.sink.upsert(self.mapping, [document_to_rows(self.mapping, stored)])
+        return canonical_document(self.mapping, stored)
+
+    def _remove(self, id: str) -> bool:
+        with transaction.atomic(using=self.sink.using):
+            current = self._locked_document(id)
+            if current is None:
+                return False
+            self.sink.tombstone(self.mapping, {normalise_mongo_id(id): current[1] + 1})
+        return True
+
+
+def _sort_expression(mapping: CollectionMapping, field: Field, direction: int) -> Any:
+    """Order like MongoDB: nulls first ascending (last descending), text compared bytewise."""
+    expression: Any = F(_attname(mapping.model, field.column))
+    if isinstance(field.type, Text | ObjectIdRef):
+        expression = Collate(expression, "C")
+    return expression.asc(nulls_first=True) if direction >= 0 else expression.desc(nulls_last=True)
+
+
+class PostgresUserRepository(a.AbstractUserRepository, PostgresRepository[d.User]):
+    """Users read from (and, in postgres_only, written to) Postgres."""
+
+
+class PostgresTaskRepository(a.AbstractTaskRepository, PostgresRepository[d.Task]):
+    pass
+
+
+class PostgresTeamRepository(a.AbstractTeamRepository, PostgresRepository[d.Team]):
+    pass
+
+
+class PostgresUserTeamDetailsRepository(
+    a.AbstractUserTeamDetailsRepository, PostgresRepository[d.UserTeamDetails]
+):
+    pass
+
+
+class PostgresLabelRepository(a.AbstractLabelRepository, PostgresRepository[d.Label]):
+    pass
+
+
+class PostgresRoleRepository(a.AbstractRoleRepository, PostgresRepository[d.Role]):
+    pass
+
+
+class PostgresUserRoleRepository(a.AbstractUserRoleRepository, PostgresRepository[d.UserRole]):
+    pass
+
+
+class PostgresTaskAssignmentRepository(
+    a.AbstractTaskAssignmentRepository, PostgresRepository[d.TaskAssignment]
+):
+    pass
+
+
+class PostgresWatchlistRepository(a.AbstractWatchlistRepository, PostgresRepository[d.Watchlist]):
+    pass
+
+
+class PostgresAuditLogRepository(a.AbstractAuditLogRepository, PostgresRepository[d.AuditLog]):
+    pass
+
+
+class PostgresTeamCreationInviteCodeRepository(
+    a.AbstractTeamCreationInviteCodeRepository, PostgresRepository[d.TeamCreationInviteCode]
+):
+    pass
+
+
+POSTGRES_REPOSITORIES: dict[str, type[PostgresRepository[Any]]] = {
+    cls.model.collection: cls
+    for cls in (
+        PostgresUserRepository,
+        PostgresTaskRepository,
+        PostgresTeamRepository,
+        PostgresUserTeamDetailsRepository,
+        PostgresLabelRepository,
+        PostgresRoleRepository,
+        PostgresUserRoleRepository,
+        PostgresTaskAssignmentRepository,
+        PostgresWatchlistRepository,
+        PostgresAuditLogRepository,
+        PostgresTeamCreationInviteCodeRepository,
+    )
+}

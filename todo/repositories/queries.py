@@ -1,0 +1,30 @@
+"""Query values the repositories accept besides plain equality, shared by both implementations."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class In:
+    """The field equals one of `values`."""
+
+    values: Sequence[Any]
+
+
+@dataclass(frozen=True)
+class Contains:
+    """The text field contains `text`, literally (not a pattern), ignoring case."""
+
+    text: str
+
+
+ASC, DESC = 1, -1
+Filters = dict[str, Any]  # document key → value | In | Contains; a list-valued key matches an item
+Sort = list[tuple[str, int]]  # (document key, ASC | DESC); ties are broken by id, ascending
+
+
+class RepositoryError(Exception):
+    """A repository call that cannot be served as asked (unknown field, bad page)."""

@@ -1,0 +1,117 @@
+"""Read routing for the migration phases: read from Postgres, or read both and compare (shadow).
+
+A routed repository sends writes to the MongoDB repository (MongoDB stays the truth until the
+last phase, and every write is mirrored) and reads to the configured source. In `shadow`, reads go
+to both stores, the answer is MongoDB's, and each field that differs is counted by collection and
+field in `dualwrite_shadow_read_mismatches_total` (logged by field name only, never values).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from dualwrite import metrics
+from dualwrite.engine import DB_ERRORS
+from todo.repositories.abstract_repository import AbstractRepository
+from todo.repositories.queries import RepositoryError
+
+logger = logging.getLogger(__name__)
+
+MONGO, SHADOW, POSTGRES = "mongo", "shadow", "postgres"
+# What a failing Postgres read may raise; it is counted as a mismatch, not passed to the caller.
+SHADOW_ERRORS = (*DB_ERRORS, RepositoryError, ValidationError)
+
+
+def _dump(value: BaseModel) -> dict[str, Any]:
+    return value.model_dump()
+
+
+def differing_fields(primary: Any, shadow: Any) -> list[str]:
+    """Names of what differs between two read results (models, lists of models, scalars)."""
+    if isinstance(primary, BaseModel) and isinstance(shadow, BaseModel):
+        left, right = _dump(primary), _dump(shadow)
+        return sorted(k for k in left.keys() | right.keys() if left.get(k) != right.get(k))
+    if isinstance(primary, list) and isinstance(shadow, list):
+        fields: set[str] = set()
+        left_ids = [getattr(item, "id", item) for item in primary]
+        right_ids = [getattr(item, "id", item) for item in shadow]
+        if set(left_ids) - set(right_ids):
+            fields.add("<missing in postgres>")
+        if set(right_ids) - set(left_ids):
+            fields.add("<extra in postgres>")
+        if not fields and left_ids != right_ids:
+            fields.add("<order>")
+        by_id = {getattr(item, "id", None): item for item in shadow}
+        for item in primary:
+            other = by_id.get(getattr(item, "id", None))
+            if other is not None:
+                fields.update(differing_fields(item, other))
+        return sorted(fields)
+    if (primary is None) != (shadow is None):
+        return ["<missing in postgres>" if shadow is None else "<extra in postgres>"]
+    return [] if primary == shadow else ["<value>"]
+
+
+class RoutedRepository:
+    """Same interface as the repositories it wraps; see the module docstring."""
+
+    def __init__(
+        self, mongo: AbstractRepository[Any], postgres: AbstractRepository[Any], source: str
+    ) -> None:
+        self.mongo = mongo
+        self.postgres = postgres
+        self.source = source
+
+    @property
+    def collection(self) -> str:
+        return self.mongo.collection
+
+    def __getattr__(self, name: str) -> Any:
+        kind = getattr(getattr(type(self.mongo), name, None), "__repository_kind__", None)
+        if kind is None:
+            raise AttributeError(f"{type(self.mongo).__name__} has no repository method {name!r}")
+        if kind == "write" or self.source == MONGO:
+            return getattr(self.mongo, name)
+        if self.source == POSTGRES:
+            return getattr(self.postgres, name)
+        return self._shadowed(name)
+
+    def _shadowed(self, name: str) -> Any:
+        primary_method, shadow_method = getattr(self.mongo, name), getattr(self.postgres, name)
+
+        def read(*args: Any, **kwargs: Any) -> Any:
+            answer = primary_method(*args, **kwargs)
+            try:
+                shadow = shadow_method(*args, **kwargs)
+            except SHADOW_ERRORS as exc:  # the shadow must never break the read; counted and logged
+                logger.warning(
+                    "shadow read failed: collection=%s method=%s error=%s",
+                    self.collection,
+                    name,
+                    type(exc).__name__,
+                )
+                metrics.count_shadow_mismatch(self.collection, "<error>")
+                return answer
+            fields = differing_fields(answer, shadow)
+            for field in fields:
+                metrics.count_shadow_mismatch(self.collection, field)
+            if fields:
+                logger.warning(
+                    "shadow read mismatch: collection=%s method=%s fields=%s", self.collection, name, fields
+                )
+            return answer
+
+        return read
+
+
+def shadow_mismatch_counts() -> dict[str, dict[str, int]]:
+    """{collection: {field: mismatches}} counted by this process."""
+    out: dict[str, dict[str, int]] = {}
+    for metric in metrics.SHADOW_READ_MISMATCHES.collect():
+        for sample in metric.samples:
+            if sample.name.endswith("_total"):
+                out.setdefault(sample.labels["collection"], {})[sample.labels["field"]] = int(sample.value)
+    return out
