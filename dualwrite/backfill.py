@@ -7,8 +7,9 @@ guard as live writes, safely while the application is writing.
   Postgres merges and the one being read), whatever the collection's size.
 - After each committed batch it stores its position (`dualwrite.checkpoint`), so a killed run
   resumes after the last committed batch; re-writing a batch is harmless (same version).
-- A document the mapping cannot hold is handed to `on_reject` (the app records it in the retry
-  queue as FAILED, like a live write) and the backfill goes on.
+- A document the mapping cannot hold, or whose rows Postgres refuses (a constraint), is handed to
+  `on_reject` (the app records it in the retry queue, like a failed live write) and the backfill
+  goes on: a batch Postgres refuses is written again document by document.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from dualwrite.checkpoint import (
 )
 from dualwrite.errors import MappingError
 from dualwrite.mapping import CollectionMapping
+from dualwrite.policy import ErrorKind
 from dualwrite.transform import RowSet, document_to_rows
 
 logger = logging.getLogger(__name__)
@@ -44,7 +46,9 @@ DEFAULT_BATCH_SIZE = 5000
 MAX_BATCH_SIZE = 100_000
 
 ProgressHook = Callable[[int, int | None], None]  # (documents processed, expected total or None)
-RejectHook = Callable[[CollectionMapping, MappingError], None]
+# (mapping, mongo_id, why, the error kind: PERMANENT when the mapping cannot hold the document,
+# REJECTED when Postgres refused its rows) — never the document's contents.
+RejectHook = Callable[[CollectionMapping, str, str, ErrorKind], None]
 
 
 @dataclass
@@ -163,6 +167,12 @@ class Backfiller:
             progress(report.processed, total)
         for batch in self.loader.write_stream(mapping, self._batches(mapping, documents)):
             position = batch.tag
+            for mongo_id, why in batch.rejected.items():
+                logger.error("backfill: Postgres refused %s %s: %s", mapping.collection, mongo_id, why)
+                if self.on_reject is not None:
+                    self.on_reject(mapping, mongo_id, why, ErrorKind.REJECTED)
+            position.rejected += len(batch.rejected)
+            position.rowsets -= len(batch.rejected)
             report.processed += position.documents
             report.rejected += position.rejected
             report.written += len(batch.applied)
@@ -203,8 +213,8 @@ class Backfiller:
             except MappingError as exc:
                 position.rejected += 1
                 logger.error("backfill rejected a document: %s", exc)
-                if self.on_reject is not None:
-                    self.on_reject(mapping, exc)
+                if self.on_reject is not None and exc.mongo_id is not None:
+                    self.on_reject(mapping, exc.mongo_id, str(exc), ErrorKind.PERMANENT)
             if position.documents >= self.batch_size:
                 position.rowsets = len(rowsets)
                 yield Batch(rowsets, position)

@@ -22,7 +22,7 @@ batch's row locks are held meanwhile: live writes to those documents wait that l
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -31,6 +31,7 @@ import psycopg
 from django.db import connections
 
 from dualwrite.mapping import Child, CollectionMapping
+from dualwrite.policy import ErrorKind, classify, describe
 from dualwrite.sink import SYNCED, _child_columns, _child_key, _q
 from dualwrite.transform import RowSet
 
@@ -44,8 +45,10 @@ class Batch(Generic[T]):
     rowsets: list[RowSet]
     tag: T
     applied: set[str] = field(default_factory=set)
+    rejected: dict[str, str] = field(default_factory=dict)  # mongo_id → why Postgres refused its rows
 
 
+_UNSET = object()
 APPLIED = "dw_stage_applied"  # ids statement 1 applied, and whether it inserted them
 
 
@@ -123,6 +126,18 @@ class _Session:
                     for rs in rowsets:
                         for row in rs.children.get(child.table, []):
                             copy.write_row([row[c] for c in columns])
+
+    def merge(self, statements: tuple[str, str], then: Callable[[], Any] | None = None) -> set[str]:
+        """Run the two merge statements in one transaction; `then` runs while Postgres works
+        (its result is kept in `produced`). Returns the applied ids."""
+        upsert, children = statements
+        self.produced: Any = _UNSET
+        with self.raw.transaction(), self.raw.cursor() as first, self.raw.cursor() as second:
+            first.execute(upsert)
+            second.execute(children)
+            if then is not None:
+                self.produced = then()
+            return {row[0] for row in second.fetchall()}
 
     def merge_sql(self, force: bool) -> tuple[str, str]:
         """The two statements of a merge (see module docstring)."""
@@ -213,20 +228,39 @@ class BulkLoader:
         """Write each batch, yielding it with `applied` filled in, in order. The next batch is
         drawn from `batches` while Postgres merges the current one."""
         with self._session(mapping) as session:
-            upsert, children = session.merge_sql(force)
-            raw = session.raw
+            statements = session.merge_sql(force)
             source = iter(batches)
             current = next(source, None)
             while current is not None:
                 rowsets = _latest(current.rowsets)
-                if not rowsets:
-                    following = next(source, None)
-                else:
+                following: Any = _UNSET
+                if rowsets:
                     session.stage(rowsets)
-                    with raw.pipeline(), raw.transaction(), raw.cursor() as first, raw.cursor() as second:
-                        first.execute(upsert)
-                        second.execute(children)
-                        following = next(source, None)  # read and transform while Postgres merges
-                        current.applied = {row[0] for row in second.fetchall()}
+                    try:
+                        with session.raw.pipeline():
+                            current.applied = session.merge(statements, then=lambda: next(source, None))
+                            following = session.produced
+                    except psycopg.Error as exc:
+                        if classify(exc) is not ErrorKind.REJECTED:
+                            raise
+                        # Postgres refused a row (a constraint): write the documents one by one so
+                        # that only the refused ones fail, and report them.
+                        following = session.produced
+                        self._isolate(session, statements, rowsets, current)
+                if following is _UNSET:
+                    following = next(source, None)
                 yield current
                 current = following
+
+    @staticmethod
+    def _isolate(
+        session: _Session, statements: tuple[str, str], rowsets: list[RowSet], batch: Batch[T]
+    ) -> None:
+        for rowset in rowsets:
+            session.stage([rowset])
+            try:
+                batch.applied |= session.merge(statements)
+            except psycopg.Error as exc:
+                if classify(exc) is not ErrorKind.REJECTED:
+                    raise
+                batch.rejected[rowset.mongo_id] = describe(exc)

@@ -11,7 +11,6 @@ from pymongo.collection import Collection
 
 from dualwrite.backfill import DEFAULT_BATCH_SIZE, Backfiller
 from dualwrite.checkpoint import CHECKPOINT_COLLECTION, CheckpointStore
-from dualwrite.errors import MappingError
 from dualwrite.history import HISTORY_COLLECTION, HistorySampler, WriteHistory
 from dualwrite.mapping import CollectionMapping
 from dualwrite.operations import UPDATE
@@ -42,11 +41,10 @@ def build_history() -> WriteHistory:
     return WriteHistory(lambda: _collection(HISTORY_COLLECTION))
 
 
-def _record_rejected(mapping: CollectionMapping, error: MappingError) -> None:
-    """A document backfill cannot map goes to the retry queue as FAILED, like a live write."""
-    if error.mongo_id is None:
-        return
-    build_queue().record_failure(mapping.collection, error.mongo_id, UPDATE, str(error), ErrorKind.PERMANENT)
+def _record_rejected(mapping: CollectionMapping, mongo_id: str, error: str, kind: ErrorKind) -> None:
+    """A document backfill could not write goes to the retry queue, like a failed live write:
+    FAILED when the mapping cannot hold it, PENDING (retried by the worker) when Postgres refused it."""
+    build_queue().record_failure(mapping.collection, mongo_id, UPDATE, error, kind)
 
 
 def build_backfiller(batch_size: int = DEFAULT_BATCH_SIZE) -> Backfiller:
