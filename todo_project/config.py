@@ -69,6 +69,30 @@ class EnvConfig(BaseModel):
     # In read_migration: per-collection read source, e.g. "tasks=shadow,users=postgres" (unlisted: mongo).
     DUAL_WRITE_READ_SOURCE: str = ""
 
+    # RS256 key pair (PEM text) for sign-in tokens; unset generates one into DATA_DIR/jwt/ once.
+    JWT_PRIVATE_KEY: str | None = None
+    # Public half of JWT_PRIVATE_KEY (PEM text).
+    JWT_PUBLIC_KEY: str | None = None
+    # `iss` claim of issued tokens, checked on every request.
+    JWT_ISSUER: str = Field(default="todo-backend", min_length=1)
+    # Lifetime of access tokens in seconds.
+    JWT_ACCESS_TTL: int = Field(default=3600, ge=60, le=86400)
+    # Lifetime of refresh tokens in seconds.
+    JWT_REFRESH_TTL: int = Field(default=14 * 86400, ge=3600, le=90 * 86400)
+    # Mark the sign-in cookies Secure (HTTPS only); keep on in production.
+    COOKIE_SECURE: bool = False
+    # Google OAuth client id and secret for sign-in.
+    GOOGLE_CLIENT_ID: str = ""
+    GOOGLE_CLIENT_SECRET: str = ""
+    # Where Google sends the user back: this service's /v1/auth/google/callback.
+    GOOGLE_REDIRECT_URI: str = "http://127.0.0.1:8000/v1/auth/google/callback"
+    # Google's endpoints (configurable so that a local stand-in provider can be used).
+    GOOGLE_AUTH_URL: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    GOOGLE_TOKEN_URL: str = "https://oauth2.googleapis.com/token"
+    GOOGLE_USERINFO_URL: str = "https://openidconnect.googleapis.com/v1/userinfo"
+    # Where the browser goes after sign-in (unset: the callback answers with JSON).
+    FRONTEND_URL: str | None = None
+
     # PostgreSQL host; unset starts an embedded PostgreSQL under DATA_DIR.
     POSTGRES_HOST: str | None = None
     # PostgreSQL port (5432 for an external server, 54329 for the embedded one).
@@ -102,7 +126,15 @@ class EnvConfig(BaseModel):
     METRICS_ALLOWED_NETWORKS: str = "127.0.0.0/8,::1/128"
 
     @field_validator(
-        "POSTGRES_HOST", "MONGODB_URI", "SECRET_KEY", "DUAL_WRITE_ALERT_HOOK", "METRICS_TOKEN", mode="before"
+        "POSTGRES_HOST",
+        "MONGODB_URI",
+        "SECRET_KEY",
+        "JWT_PRIVATE_KEY",
+        "JWT_PUBLIC_KEY",
+        "FRONTEND_URL",
+        "DUAL_WRITE_ALERT_HOOK",
+        "METRICS_TOKEN",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -187,6 +219,10 @@ _ACCEPTS = {
     "DATA_DIR": "a folder path",
     "LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
     "METRICS_TOKEN": "a token of at least 16 characters",
+    "JWT_ISSUER": "a non-empty string",
+    "JWT_ACCESS_TTL": "a number of seconds from 60 to 86400",
+    "JWT_REFRESH_TTL": "a number of seconds from 3600 to 7776000",
+    "COOKIE_SECURE": "true or false",
     "MIGRATION_PHASE": "one of dual_write, read_migration, postgres_only",
     "DUAL_WRITE_READ_SOURCE": "comma-separated collection=mongo|shadow|postgres pairs, each collection once",
     "METRICS_ALLOWED_NETWORKS": "comma-separated networks such as 127.0.0.0/8,10.0.0.0/8",

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
     "todo.apps.TodoConfig",
 ]
 
@@ -55,6 +56,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "todo.auth.authentication.RenewedTokenCookieMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -153,8 +155,9 @@ HEALTH_CHECK_TIMEOUT = 1.5
 REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["todo.auth.authentication.JWTAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "todo.api.errors.exception_handler",
 }
@@ -170,4 +173,27 @@ LOGGING = {
         "todo": {"level": CONFIG.LOG_LEVEL},
         "todo_project": {"level": CONFIG.LOG_LEVEL},
     },
+}
+
+# --- Sign-in ------------------------------------------------------------------------------------
+JWT_PRIVATE_KEY = CONFIG.JWT_PRIVATE_KEY
+JWT_PUBLIC_KEY = CONFIG.JWT_PUBLIC_KEY
+JWT_ISSUER = CONFIG.JWT_ISSUER
+JWT_ACCESS_TTL = CONFIG.JWT_ACCESS_TTL
+JWT_REFRESH_TTL = CONFIG.JWT_REFRESH_TTL
+COOKIE_SECURE = CONFIG.COOKIE_SECURE
+GOOGLE_CLIENT_ID = CONFIG.GOOGLE_CLIENT_ID
+GOOGLE_CLIENT_SECRET = CONFIG.GOOGLE_CLIENT_SECRET
+GOOGLE_REDIRECT_URI = CONFIG.GOOGLE_REDIRECT_URI
+GOOGLE_AUTH_URL = CONFIG.GOOGLE_AUTH_URL
+GOOGLE_TOKEN_URL = CONFIG.GOOGLE_TOKEN_URL
+GOOGLE_USERINFO_URL = CONFIG.GOOGLE_USERINFO_URL
+FRONTEND_URL = CONFIG.FRONTEND_URL
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Todo API",
+    "DESCRIPTION": "Team todo backend; MongoDB mirrored into PostgreSQL.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
 }
