@@ -82,7 +82,7 @@ def test_filters_sort_and_pagination(repo) -> None:
         "t0",
     ]
     # Nulls sort first ascending and last descending, as in MongoDB.
-    assert [t.title for t in tasks.get_all(sort=[("dueAt", ASC)])][0] == "t0"
+    assert tasks.get_all(sort=[("dueAt", ASC)])[0].title == "t0"
     assert [t.title for t in tasks.get_all(sort=[("dueAt", DESC)])][-1] == "t0"
     # Ties are broken by id: equal priorities come back in creation (ObjectId) order.
     by_priority = tasks.get_all(sort=[("priority", ASC)])

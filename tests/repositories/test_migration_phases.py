@@ -69,7 +69,7 @@ def test_tasks_walk_through_all_three_phases_without_loss(mongo_db, settings) ->
     repo.update(new.id, {"title": "renamed in phase 2b"})
     expected[new.id] = "renamed in phase 2b"
     assert _titles(repo) == expected  # read-your-writes through the mirror
-    assert mirror_differences("tasks", list(expected) + [created[4].id]) == {}
+    assert mirror_differences("tasks", [*expected, created[4].id]) == {}
 
     # Phase 3: postgres_only — Postgres is read and written; MongoDB is a read-only backup.
     settings.MIGRATION_PHASE = "postgres_only"
