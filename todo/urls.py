@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from todo.views.auth import GoogleCallbackView, GoogleLoginView, LogoutView

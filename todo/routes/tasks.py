@@ -1,0 +1,3 @@
+"""Routes of tasks, task assignments and the watchlist."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Routes of teams, roles and team-creation invite codes."""
+
+urlpatterns: list = []
