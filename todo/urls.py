@@ -1,9 +1,10 @@
-from django.urls import include, path
+from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from todo.views.auth import GoogleCallbackView, GoogleLoginView, LogoutView
 from todo.views.health import HealthView
 from todo.views.labels import LabelsView
+from todo.views.local_token import LocalTokenView
 from todo.views.users import UsersView
 
 urlpatterns = [
@@ -11,6 +12,7 @@ urlpatterns = [
     path("auth/google/login", GoogleLoginView.as_view(), name="google-login"),
     path("auth/google/callback", GoogleCallbackView.as_view(), name="google-callback"),
     path("auth/logout", LogoutView.as_view(), name="logout"),
+    path("auth/local-token", LocalTokenView.as_view(), name="local-token"),
     path("users", UsersView.as_view(), name="users"),
     path("labels", LabelsView.as_view(), name="labels"),
     path(

@@ -201,7 +201,9 @@ def test_unreachable_provider_is_a_502(settings, mongo_db) -> None:
     assert response.status_code == 502
 
 
-def test_issue_token_command_prints_a_token_for_the_user(mongo_db, capsys) -> None:
+def test_issue_token_command_prints_a_token_for_the_user(mongo_db, capsys, settings) -> None:
+    # With a real MongoDB the command signs the user in directly.
+    settings.MONGODB_URI = "mongodb://db.invalid:27017"
     call_command("issue_token", "--email", "you@example.com")
     token = capsys.readouterr().out.strip()
     user_id = tokens.verify(token)
@@ -220,3 +222,33 @@ def test_tokens_of_one_user_do_not_sign_in_another(make_user) -> None:
     ada, grace = make_user("Ada"), make_user("Grace")
     response = Client(**bearer(grace)).get("/v1/users?profile=true")
     assert response.json()["data"]["id"] == grace.id != ada.id
+
+
+def test_local_token_endpoint_serves_the_in_process_mode_only_to_this_machine(mongo_db, settings) -> None:
+    response = Client().post(
+        "/v1/auth/local-token", {"email": "dev@example.com"}, content_type="application/json"
+    )
+    token = response.json()["token"]
+    profile = Client(HTTP_AUTHORIZATION=f"Bearer {token}").get("/v1/users?profile=true").json()["data"]
+    assert profile["email"] == "dev@example.com"
+    remote = Client(REMOTE_ADDR="10.1.2.3")
+    assert (
+        remote.post(
+            "/v1/auth/local-token", {"email": "x@example.com"}, content_type="application/json"
+        ).status_code
+        == 403
+    )
+    bad = Client().post("/v1/auth/local-token", {"email": {"$ne": None}}, content_type="application/json")
+    assert bad.status_code == 400
+    settings.MONGODB_URI = "mongodb://db.invalid:27017"
+    assert (
+        Client().post("/v1/auth/local-token", {"email": "a@b.c"}, content_type="application/json").status_code
+        == 404
+    )
+
+
+def test_issue_token_without_a_running_service_says_so(mongo_db) -> None:
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="start it with `make run`"):
+        call_command("issue_token", "--email", "you@example.com", "--url", "http://127.0.0.1:9")

@@ -1,16 +1,21 @@
 """`manage.py issue_token --email you@example.com [--name NAME]`: print an access token for local
-use (the user is created when no user has that email)."""
+use (the user is created when no user has that email).
+
+With a real MONGODB_URI the user is looked up or created directly. With the in-process MongoDB
+stand-in the data lives inside the running service, so the command asks the service
+(`make run` first; --url if it is not on 127.0.0.1:8000)."""
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from todo.auth import tokens
-from todo.models.documents import User
-from todo.repositories.abstract_repository import now
-from todo.repositories.factory import get_repository
+from todo.services.local_token_service import InvalidEmail, local_token
 
 
 class Command(BaseCommand):
@@ -19,18 +24,32 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--email", required=True)
         parser.add_argument("--name", default=None)
-        parser.add_argument("--refresh", action="store_true", help="print a refresh token instead")
+        parser.add_argument(
+            "--url", default="http://127.0.0.1:8000", help="the running service (in-process mode)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        email = options["email"].strip()
-        if "@" not in email or len(email) > 254 or any(c.isspace() for c in email):
-            raise CommandError(f"not an email address: {email[:60]!r}")
-        users = get_repository(User)
-        user = users.get_by_email(email)
-        if user is None:
-            moment = now()
-            user = users.create(
-                {"email_id": email, "name": options["name"] or email.split("@")[0], "google_id": f"local:{email}",
-                 "created_at": moment, "updated_at": moment}
-            )  # fmt: skip
-        self.stdout.write(tokens.issue(user.id, tokens.REFRESH if options["refresh"] else tokens.ACCESS))
+        if settings.MONGODB_URI is None:
+            self.stdout.write(self._ask_service(options["url"], options["email"], options["name"]))
+            return
+        try:
+            self.stdout.write(local_token(email=options["email"], name=options["name"]))
+        except InvalidEmail as exc:
+            raise CommandError(str(exc)) from None
+
+    def _ask_service(self, url: str, email: str, name: str | None) -> str:
+        body = json.dumps({"email": email, **({"name": name} if name else {})}).encode()
+        request = urllib.request.Request(
+            f"{url.rstrip('/')}/v1/auth/local-token", data=body, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return str(json.loads(response.read())["token"])
+        except urllib.error.HTTPError as exc:
+            detail = json.loads(exc.read() or b"{}").get("message", exc.reason)
+            raise CommandError(f"the service refused: {detail}") from None
+        except (urllib.error.URLError, OSError):
+            raise CommandError(
+                f"no service at {url}: with the in-process MongoDB, tokens come from the running service;"
+                " start it with `make run`"
+            ) from None
