@@ -9,6 +9,8 @@ class TodoConfig(AppConfig):
     def ready(self) -> None:
         # Every entry point (manage.py, wsgi, the test runner) needs the database server up before
         # the first query; with POSTGRES_HOST unset that server is the embedded one.
+        import todo.api.schema  # noqa: F401 - registers the OpenAPI extension of the sign-in
+
         self._check_read_sources()
         embedded = settings.EMBEDDED_POSTGRES
         if embedded["ENABLED"]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,7 +22,7 @@ class LabelsView(APIView):
             OpenApiParameter("page", int),
             OpenApiParameter("limit", int),
         ],
-        responses={200: dict},
+        responses={200: OpenApiTypes.OBJECT},
         summary="Labels, sorted by name",
     )
     def get(self, request: Request) -> Response:
