@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from todo.views.auth import GoogleCallbackView, GoogleLoginView, LogoutView
@@ -15,6 +15,7 @@ urlpatterns = [
     path("auth/local-token", LocalTokenView.as_view(), name="local-token"),
     path("users", UsersView.as_view(), name="users"),
     path("labels", LabelsView.as_view(), name="labels"),
+    path("", include("todo.routes.teams")),
     path(
         "schema", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="schema"
     ),

@@ -82,6 +82,7 @@ class Command(BaseCommand):
 
         call_command("migrate", interactive=False, verbosity=0)
         DatabaseManager.get().ensure_indexes()
+        call_command("seed", stdout=self.stdout)  # the default labels and roles, idempotently
         history_sampler().start(settings.WRITE_HISTORY_INTERVAL)  # the dashboard's write history
         self._start_retry_worker()
         for line in _banner():

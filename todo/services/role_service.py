@@ -1,0 +1,170 @@
+"""Roles and role grants: who holds which role, and the rules for granting and removing team roles.
+
+- An *admin* of the application (the one who may generate and list team-creation invite codes) is a
+  user holding the GLOBAL `moderator` role (an active `user_roles` row, scope GLOBAL).
+- Team roles (`owner`, `admin`, `member`) are `user_roles` rows with scope TEAM and the team's id.
+  Changing a user's team roles needs the `admin` or `owner` role in that team; granting or removing
+  `owner` needs `owner`; a team always keeps at least one owner. Removal sets `is_active` false.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import status
+
+from todo.api.errors import ApiError
+from todo.models.documents import Role, Team, User, UserRole, UserTeamDetails
+from todo.models.enums import RoleName, RoleScope
+from todo.repositories.abstract_repository import now
+from todo.repositories.factory import get_repository
+from todo.repositories.queries import ASC, Filters
+
+TEAM_ROLE_NAMES = (RoleName.OWNER.value, RoleName.ADMIN.value, RoleName.MEMBER.value)
+ROLE_MANAGERS = frozenset({RoleName.OWNER.value, RoleName.ADMIN.value})
+
+
+def error(status_code: int, message: str, source: dict[str, str] | None = None) -> ApiError:
+    """An ApiError with one entry naming what it is about (a path parameter or a body field)."""
+    errors = [{"source": source, "title": message, "detail": message}] if source else []
+    return ApiError(message, status_code=status_code, errors=errors)
+
+
+# -- selectors ---------------------------------------------------------------------------------------
+def user_or_404(user_id: str, source: dict[str, str] | None = None) -> User:
+    found = get_repository(User).get_by_id(user_id)
+    if found is None:
+        raise error(status.HTTP_404_NOT_FOUND, "User not found", source or {"path": "user_id"})
+    return found
+
+
+def is_moderator(user_id: str) -> bool:
+    """True when the user holds the GLOBAL moderator role (an application admin)."""
+    return get_repository(UserRole).exists(
+        {"user_id": user_id, "role_name": RoleName.MODERATOR.value, "scope": RoleScope.GLOBAL.value,
+         "is_active": True}
+    )  # fmt: skip
+
+
+def require_moderator(user_id: str) -> None:
+    if not is_moderator(user_id):
+        raise error(
+            status.HTTP_403_FORBIDDEN, "Only admins (holders of the GLOBAL moderator role) may do this"
+        )
+
+
+def team_role_names(user_id: str, team_id: str) -> set[str]:
+    """The active TEAM roles the user holds in the team."""
+    grants = get_repository(UserRole).get_by_user(user_id, team_id=team_id)
+    return {g.role_name for g in grants if g.scope == RoleScope.TEAM.value and g.role_name}
+
+
+def role_list(*, scope: str | None, page: int, limit: int) -> tuple[list[Role], int]:
+    filters: Filters = {"is_active": True}
+    if scope is not None:
+        filters["scope"] = scope
+    roles = get_repository(Role)
+    return roles.get_all(filters, [("scope", ASC), ("name", ASC)], page, limit), roles.count(filters)
+
+
+def role_get(*, role_id: str) -> Role:
+    found = get_repository(Role).get_by_id(role_id)
+    if found is None:
+        raise error(status.HTTP_404_NOT_FOUND, "Role not found", {"path": "role_id"})
+    return found
+
+
+def user_roles_of(*, user_id: str, team_id: str | None = None) -> list[UserRole]:
+    """A user's active role grants (GLOBAL and every team's, or one team's)."""
+    user_or_404(user_id)
+    return get_repository(UserRole).get_by_user(user_id, team_id=team_id)
+
+
+def team_user_roles(*, team_id: str, page: int, limit: int) -> tuple[list[UserRole], int]:
+    filters: Filters = {"team_id": team_id, "is_active": True}
+    grants = get_repository(UserRole)
+    sort = [("user_id", ASC), ("role_name", ASC)]
+    return grants.get_all(filters, sort, page, limit), grants.count(filters)
+
+
+# -- writes ------------------------------------------------------------------------------------------
+def grant_team_role(*, team_id: str, user_id: str, role_name: str, actor: str) -> UserRole:
+    """Give a user a TEAM role in a team, without checking permissions (the callers do)."""
+    return get_repository(UserRole).create(
+        {"user_id": user_id, "role_name": role_name, "scope": RoleScope.TEAM.value, "team_id": team_id,
+         "is_active": True, "created_at": now(), "created_by": actor},
+        actor=actor,
+    )  # fmt: skip
+
+
+def deactivate_team_roles(*, team_id: str, user_id: str, actor: str) -> None:
+    """Deactivate every active role of the user in the team (the user leaves the team)."""
+    grants = get_repository(UserRole)
+    for grant in grants.get_by_user(user_id, team_id=team_id):
+        grants.update(grant.id, {"is_active": False}, actor=actor)
+
+
+def _require_role_manager(*, actor: str, team_id: str, role_name: str) -> None:
+    held = team_role_names(actor, team_id)
+    if not held & ROLE_MANAGERS:
+        raise error(status.HTTP_403_FORBIDDEN, "Changing roles needs the admin or owner role in this team")
+    if role_name == RoleName.OWNER.value and RoleName.OWNER.value not in held:
+        raise error(status.HTTP_403_FORBIDDEN, "Only an owner may grant or remove the owner role")
+
+
+def _team_role_by_id(role_id: str, source: dict[str, str]) -> Role:
+    role = get_repository(Role).get_by_id(role_id)
+    if role is None or not role.is_active:
+        raise error(status.HTTP_404_NOT_FOUND, "Role not found", source)
+    if role.scope != RoleScope.TEAM.value or role.name not in TEAM_ROLE_NAMES:
+        raise error(status.HTTP_400_BAD_REQUEST, "Only TEAM roles can be given in a team", source)
+    return role
+
+
+def team_role_add(
+    *, actor: str, team: Team, user_id: str, role_name: str | None = None, role_id: str | None = None
+) -> UserRole:
+    """Grant a TEAM role to an active member of the team (409 if the role is already held)."""
+    if role_id is not None:
+        role_name = _team_role_by_id(role_id, {"pointer": "role_id"}).name
+    assert role_name is not None
+    user_or_404(user_id, {"path": "user_id"})
+    _require_role_manager(actor=actor, team_id=team.id, role_name=role_name)
+    if (
+        get_repository(UserTeamDetails).find_one({"user_id": user_id, "team_id": team.id, "is_active": True})
+        is None
+    ):
+        raise error(status.HTTP_409_CONFLICT, "The user is not a member of this team", {"path": "user_id"})
+    if role_name in team_role_names(user_id, team.id):
+        raise error(status.HTTP_409_CONFLICT, f"The user already has the {role_name} role in this team")
+    return grant_team_role(team_id=team.id, user_id=user_id, role_name=role_name, actor=actor)
+
+
+def team_role_remove(*, actor: str, team: Team, user_id: str, role_id: str) -> list[UserRole]:
+    """Deactivate a user's TEAM role. `role_id` is the id of the role (from /v1/roles) or of the
+    user's role grant (from the team's roles list). The last owner of a team cannot be removed."""
+    user_or_404(user_id, {"path": "user_id"})
+    grants = get_repository(UserRole)
+    role = get_repository(Role).get_by_id(role_id)
+    if role is not None:
+        role_name = role.name
+    else:
+        grant = grants.get_by_id(role_id)
+        if grant is None or grant.team_id != team.id or grant.user_id != user_id:
+            raise error(status.HTTP_404_NOT_FOUND, "Role not found", {"path": "role_id"})
+        role_name = grant.role_name
+    assert role_name is not None
+    _require_role_manager(actor=actor, team_id=team.id, role_name=role_name)
+    held = [g for g in grants.get_by_user(user_id, team_id=team.id) if g.role_name == role_name]
+    if not held:
+        raise error(
+            status.HTTP_404_NOT_FOUND, "The user does not have this role in this team", {"path": "role_id"}
+        )
+    if role_name == RoleName.OWNER.value:
+        owners = {g.user_id for g in grants.get_by_team(team.id) if g.role_name == RoleName.OWNER.value}
+        if owners <= {user_id}:
+            raise error(status.HTTP_409_CONFLICT, "A team keeps at least one owner")
+    removed: list[Any] = []
+    for grant in held:
+        removed.append(grants.update(grant.id, {"is_active": False}, actor=actor))
+    return removed

@@ -1,0 +1,270 @@
+"""Teams and their members: the rules of creating, reading and changing a team.
+
+Permissions:
+- reading a team, its members, roles and activity needs an active membership (or the GLOBAL
+  moderator role);
+- changing the point of contact needs to be the team's creator or to hold its admin or owner role;
+- adding members needs an active membership; removing a member needs the admin or owner role, or
+  to be that member (leaving); the owner (creator) cannot be removed (403) and the point of contact
+  cannot be removed until another is named (409);
+- the team's invite code is shown to its creator and its point of contact only.
+Every write passes `actor=` so the repositories write the audit entries the domain asks for.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+import threading
+
+from rest_framework import status
+
+from todo.models.documents import AuditLog, Task, TaskAssignment, Team, User, UserTeamDetails
+from todo.models.enums import AssigneeType, AuditAction, RoleName, TaskStatus
+from todo.repositories.abstract_repository import now
+from todo.repositories.factory import get_repository
+from todo.repositories.queries import In
+from todo.services import role_service
+from todo.services.invite_code_service import consume_invite_code
+from todo.services.role_service import error
+
+CODE_ALPHABET = string.digits + string.ascii_uppercase
+_membership_lock = threading.Lock()  # one process's concurrent joins of one user cannot race
+
+
+# -- selectors ---------------------------------------------------------------------------------------
+def team_or_404(team_id: str) -> Team:
+    team = get_repository(Team).get_by_id(team_id)
+    if team is None or team.is_deleted:
+        raise error(status.HTTP_404_NOT_FOUND, "Team not found", {"path": "team_id"})
+    return team
+
+
+def membership(user_id: str, team_id: str) -> UserTeamDetails | None:
+    """The user's active membership of the team, if any."""
+    found = get_repository(UserTeamDetails).get_membership(user_id, team_id)
+    return found if found is not None and found.is_active else None
+
+
+def is_member(user_id: str, team_id: str) -> bool:
+    return membership(user_id, team_id) is not None
+
+
+def team_for_member(*, actor: str, team_id: str) -> Team:
+    """The team, when the actor may read it (a member, or a moderator)."""
+    team = team_or_404(team_id)
+    if not is_member(actor, team.id) and not role_service.is_moderator(actor):
+        raise error(status.HTTP_403_FORBIDDEN, "Only members of this team may see it")
+    return team
+
+
+def team_list_mine(*, actor: str, page: int, limit: int) -> tuple[list[Team], int]:
+    """The live teams the actor is an active member of, by name."""
+    team_ids = [m.team_id for m in get_repository(UserTeamDetails).get_by_user(actor) if m.team_id]
+    teams = get_repository(Team).get_by_ids(team_ids) if team_ids else []
+    return teams[(page - 1) * limit : page * limit], len(teams)
+
+
+def team_members(*, team_id: str) -> list[tuple[User, list[str]]]:
+    """The team's active members (by name) with the names of their team roles."""
+    ids = [m.user_id for m in get_repository(UserTeamDetails).get_by_team(team_id) if m.user_id]
+    users = get_repository(User).get_all({"_id": In(ids)}) if ids else []
+    roles: dict[str, list[str]] = {}
+    for grant in role_service.team_user_roles(team_id=team_id, page=1, limit=10**6)[0]:
+        if grant.user_id and grant.role_name:
+            roles.setdefault(grant.user_id, []).append(grant.role_name)
+    ordered = sorted(users, key=lambda u: (u.name or "", u.id))
+    return [(u, sorted(set(roles.get(u.id, [])))) for u in ordered]
+
+
+def team_activity(*, actor: str, team_id: str, page: int, limit: int) -> tuple[list[AuditLog], int]:
+    team = team_for_member(actor=actor, team_id=team_id)
+    logs = get_repository(AuditLog)
+    return logs.get_by_team(team.id, page, limit), logs.count({"team_id": team.id})
+
+
+def team_invite_code(*, actor: str, team_id: str) -> str:
+    team = team_or_404(team_id)
+    if actor not in (team.created_by, team.poc_id):
+        raise error(
+            status.HTTP_403_FORBIDDEN, "Only the team's creator or point of contact may see its invite code"
+        )
+    return team.invite_code or ""
+
+
+# -- writes ------------------------------------------------------------------------------------------
+def _new_team_code() -> str:
+    teams = get_repository(Team)
+    while True:
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
+        if teams.find_one({"invite_code": code}) is None:
+            return code
+
+
+def _existing_users(user_ids: list[str], pointer: str) -> None:
+    if not user_ids:
+        return
+    found = {u.id for u in get_repository(User).get_all({"_id": In(user_ids)})}
+    missing = [uid for uid in user_ids if uid not in found]
+    if missing:
+        raise error(status.HTTP_404_NOT_FOUND, f"User not found: {', '.join(missing)}", {"pointer": pointer})
+
+
+def _add_membership(*, team_id: str, user_id: str, actor: str) -> UserTeamDetails:
+    """Make the user an active member (reactivating a former membership) with the member role."""
+    memberships = get_repository(UserTeamDetails)
+    moment = now()
+    former = memberships.get_membership(user_id, team_id)
+    if former is None:
+        made = memberships.create(
+            {"user_id": user_id, "team_id": team_id, "is_active": True, "created_by": actor,
+             "updated_by": actor, "created_at": moment, "updated_at": moment},
+            actor=actor,
+        )  # fmt: skip
+    else:
+        made = memberships.update(former.id, {"is_active": True, "updated_by": actor, "updated_at": moment})
+        action = AuditAction.MEMBER_JOINED_TEAM if actor == user_id else AuditAction.MEMBER_ADDED_TO_TEAM
+        memberships.audit(action, actor, team_id=team_id, assignee_to=user_id)
+    if RoleName.MEMBER.value not in role_service.team_role_names(user_id, team_id):
+        role_service.grant_team_role(
+            team_id=team_id, user_id=user_id, role_name=RoleName.MEMBER.value, actor=actor
+        )
+    return made
+
+
+def team_create(
+    *,
+    actor: str,
+    name: str,
+    description: str | None,
+    team_invite_code: str,
+    member_ids: list[str],
+    point_of_contact_id: str | None,
+) -> Team:
+    """Create a team with a team-creation invite code (consumed). The creator becomes owner, admin
+    and member; the members and the point of contact become members."""
+    if not name.strip():
+        raise error(status.HTTP_400_BAD_REQUEST, "The team name must not be blank", {"pointer": "name"})
+    _existing_users(member_ids, "member_ids")
+    if point_of_contact_id is not None:
+        _existing_users([point_of_contact_id], "point_of_contact_id")
+    consume_invite_code(code=team_invite_code, actor=actor)
+    moment = now()
+    team = get_repository(Team).create(
+        {"name": name, "description": description or None, "poc_id": point_of_contact_id,
+         "invite_code": _new_team_code(), "created_by": actor, "updated_by": actor,
+         "created_at": moment, "updated_at": moment, "is_deleted": False},
+        actor=actor,
+    )  # fmt: skip
+    _add_membership(team_id=team.id, user_id=actor, actor=actor)
+    for role_name in (RoleName.OWNER.value, RoleName.ADMIN.value):
+        role_service.grant_team_role(team_id=team.id, user_id=actor, role_name=role_name, actor=actor)
+    others = [*member_ids, *([point_of_contact_id] if point_of_contact_id else [])]
+    for user_id in dict.fromkeys(others):
+        if user_id != actor:
+            _add_membership(team_id=team.id, user_id=user_id, actor=actor)
+    return team
+
+
+def team_change_poc(*, actor: str, team_id: str, point_of_contact_id: str) -> Team:
+    """Name a new point of contact (an active member): the creator, or an admin or owner, only."""
+    team = team_or_404(team_id)
+    held = role_service.team_role_names(actor, team.id)
+    if actor != team.created_by and not held & role_service.ROLE_MANAGERS:
+        raise error(
+            status.HTTP_403_FORBIDDEN, "Only the team's creator or an admin may change its point of contact"
+        )
+    role_service.user_or_404(point_of_contact_id, {"pointer": "point_of_contact_id"})
+    if not is_member(point_of_contact_id, team.id):
+        raise error(
+            status.HTTP_409_CONFLICT, "The point of contact must be a member of the team",
+            {"pointer": "point_of_contact_id"},
+        )  # fmt: skip
+    if team.poc_id == point_of_contact_id:
+        return team
+    fields = {"poc_id": point_of_contact_id, "updated_by": actor, "updated_at": now()}
+    updated = get_repository(Team).update(team.id, fields, actor=actor)
+    assert updated is not None
+    return updated
+
+
+def team_join_by_invite(*, actor: str, invite_code: str) -> Team:
+    team = get_repository(Team).get_by_invite_code(invite_code)
+    if team is None:
+        raise error(status.HTTP_404_NOT_FOUND, "No team has this invite code", {"pointer": "invite_code"})
+    with _membership_lock:
+        if is_member(actor, team.id):
+            raise error(status.HTTP_409_CONFLICT, "You are already a member of this team")
+        _add_membership(team_id=team.id, user_id=actor, actor=actor)
+    return team
+
+
+def team_add_members(*, actor: str, team_id: str, member_ids: list[str]) -> list[str]:
+    """Add users to the team (any active member may). 409 naming those who already are members."""
+    team = team_or_404(team_id)
+    if not is_member(actor, team.id):
+        raise error(status.HTTP_403_FORBIDDEN, "Only members of this team may add members")
+    _existing_users(member_ids, "member_ids")
+    with _membership_lock:
+        already = [uid for uid in member_ids if is_member(uid, team.id)]
+        if already:
+            raise error(
+                status.HTTP_409_CONFLICT, f"Already members of this team: {', '.join(already)}",
+                {"pointer": "member_ids"},
+            )  # fmt: skip
+        for user_id in member_ids:
+            _add_membership(team_id=team.id, user_id=user_id, actor=actor)
+    return member_ids
+
+
+def _return_open_tasks_to_team(*, team_id: str, user_id: str, actor: str) -> int:
+    """The member's active assignments that came from this team go back to the team (open tasks
+    only: not done, not deleted). Returns how many tasks went back."""
+    assignments = get_repository(TaskAssignment)
+    held = assignments.get_all({"assignee_id": user_id, "team_id": team_id, "is_active": True})
+    task_ids = [a.task_id for a in held if a.task_id]
+    open_ids = {
+        t.id
+        for t in (get_repository(Task).get_by_ids(task_ids) if task_ids else [])
+        if t.status != TaskStatus.DONE
+    }
+    moved = 0
+    for assignment in held:
+        if assignment.task_id not in open_ids:
+            continue
+        moment = now()
+        assignments.update(
+            assignment.id, {"is_active": False, "updated_by": actor, "updated_at": moment}, actor=actor
+        )
+        assignments.create(
+            {"task_id": assignment.task_id, "assignee_id": team_id, "user_type": AssigneeType.TEAM.value,
+             "team_id": team_id, "executor_id": None, "is_active": True, "created_by": actor,
+             "updated_by": actor, "created_at": moment, "updated_at": moment},
+            actor=actor,
+        )  # fmt: skip
+        moved += 1
+    return moved
+
+
+def team_remove_member(*, actor: str, team_id: str, user_id: str) -> int:
+    """Deactivate a membership and the member's team roles; their open team tasks return to the
+    team. Returns how many tasks went back to the team."""
+    team = team_or_404(team_id)
+    if actor != user_id and not role_service.team_role_names(actor, team.id) & role_service.ROLE_MANAGERS:
+        raise error(status.HTTP_403_FORBIDDEN, "Removing a member needs the admin or owner role in this team")
+    role_service.user_or_404(user_id, {"path": "user_id"})
+    current = membership(user_id, team.id)
+    if current is None:
+        raise error(status.HTTP_404_NOT_FOUND, "The user is not a member of this team", {"path": "user_id"})
+    if user_id == team.created_by or RoleName.OWNER.value in role_service.team_role_names(user_id, team.id):
+        raise error(status.HTTP_403_FORBIDDEN, "The team's owner cannot be removed", {"path": "user_id"})
+    if user_id == team.poc_id:
+        raise error(
+            status.HTTP_409_CONFLICT, "The point of contact cannot be removed; name another one first",
+            {"path": "user_id"},
+        )  # fmt: skip
+    get_repository(UserTeamDetails).update(
+        current.id, {"is_active": False, "updated_by": actor, "updated_at": now()}, actor=actor
+    )
+    role_service.deactivate_team_roles(team_id=team.id, user_id=user_id, actor=actor)
+    return _return_open_tasks_to_team(team_id=team.id, user_id=user_id, actor=actor)
