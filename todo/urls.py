@@ -16,6 +16,7 @@ urlpatterns = [
     path("users", UsersView.as_view(), name="users"),
     path("labels", LabelsView.as_view(), name="labels"),
     path("", include("todo.routes.teams")),
+    path("", include("todo.routes.tasks")),
     path(
         "schema", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="schema"
     ),

@@ -1,0 +1,190 @@
+"""Task assignments: assign, reassign and unassign a task; set a team task's executor.
+
+Rules:
+- a task has at most one active assignment. Reassigning deactivates the active row and adds a new
+  one (rows are never removed); should two requests race, each ends by deactivating every active
+  row of the task but the newest, so they settle on one;
+- who may (re)assign or unassign: the task's creator, the user it is assigned to, or the point of
+  contact of the team it is assigned to;
+- to a team: the team exists and the actor is its point of contact or a member; the row's
+  `team_id` is the team. To a user: the user exists; when the task comes from a team the user is a
+  member of, `team_id` keeps that team;
+- the executor of a team task is set by the team's point of contact only, and must be a member;
+- assigning to the current assignee again is a conflict (409).
+The repository writes the audit entries (assigned_to_team, assigned_to_member, reassign_executor,
+unassigned_from_team).
+"""
+
+from __future__ import annotations
+
+from todo.models import documents as d
+from todo.models.enums import AssigneeType
+from todo.repositories.abstract_repository import now
+from todo.repositories.factory import get_repository
+from todo.services.task_service import (
+    active_assignment,
+    bad_field,
+    conflict,
+    forbidden,
+    is_member,
+    live_task,
+    live_team,
+    not_found,
+)
+
+
+def check_assignee(*, actor: str, assignee_id: str, user_type: str, prefix: str = "") -> d.Team | None:
+    """The assignee exists (404) and, for a team, the actor belongs to it (403). Returns the team."""
+    if user_type == AssigneeType.TEAM:
+        team = live_team(assignee_id)
+        if team is None:
+            raise not_found("Team", f"{prefix}assignee_id", "pointer")
+        if team.poc_id != actor and not is_member(actor, team.id):
+            raise forbidden(
+                "Only the team's point of contact or members may assign tasks to it",
+                f"{prefix}assignee_id",
+                "pointer",
+            )
+        return team
+    if get_repository(d.User).get_by_id(assignee_id) is None:
+        raise not_found("User", f"{prefix}assignee_id", "pointer")
+    return None
+
+
+def may_reassign(task: d.Task, actor: str, current: d.TaskAssignment | None) -> bool:
+    if task.created_by == actor:
+        return True
+    if current is None:
+        return False
+    if current.user_type == AssigneeType.USER:
+        return current.assignee_id == actor
+    team = live_team(current.assignee_id or "")
+    return team is not None and team.poc_id == actor
+
+
+def assignment_add(*, actor: str, task: d.Task, assignee_id: str, user_type: str) -> d.TaskAssignment:
+    """Make `assignee_id` the task's one active assignee (checks done by the caller)."""
+    repo = get_repository(d.TaskAssignment)
+    current = repo.get_active_for_task(task.id)
+    if user_type == AssigneeType.TEAM:
+        team_id: str | None = assignee_id
+    elif current is not None and current.team_id and is_member(assignee_id, current.team_id):
+        team_id = current.team_id  # the task still comes from its team
+    else:
+        team_id = None
+    moment = now()
+    if current is not None:
+        repo.update(current.id, {"is_active": False, "updated_by": actor, "updated_at": moment}, actor=actor)
+    created = repo.create(
+        {
+            "task_id": task.id,
+            "assignee_id": assignee_id,
+            "user_type": user_type,
+            "team_id": team_id,
+            "executor_id": None,
+            "is_active": True,
+            "created_by": actor,
+            "updated_by": actor,
+            "created_at": moment,
+            "updated_at": moment,
+        },
+        actor=actor,
+    )
+    _settle(task.id, keep=created.id, actor=actor)
+    return created
+
+
+def _settle(task_id: str, *, keep: str, actor: str) -> None:
+    """Deactivate active rows of the task other than the newest (left by a concurrent assign)."""
+    repo = get_repository(d.TaskAssignment)
+    active = repo.get_all({"task_id": task_id, "is_active": True})
+    newest = max([keep, *(a.id for a in active)])
+    for row in active:
+        if row.id != newest:
+            repo.update(row.id, {"is_active": False, "updated_by": actor, "updated_at": now()}, actor=actor)
+
+
+def task_assign(
+    *, actor: str, task_id: str, assignee_id: str, user_type: str, where: str = "path"
+) -> d.TaskAssignment:
+    """Assign or reassign a task (PATCH /v1/tasks/{id}/assign, POST /v1/task-assignments)."""
+    task = live_task(task_id, name="id" if where == "path" else "task_id", where=where)
+    current = active_assignment(task.id)
+    if not may_reassign(task, actor, current):
+        raise forbidden(
+            "Only the task's creator, its assignee or its team's point of contact may assign it",
+            "id" if where == "path" else "task_id",
+            where,
+        )
+    check_assignee(actor=actor, assignee_id=assignee_id, user_type=user_type)
+    if current is not None and current.assignee_id == assignee_id and current.user_type == user_type:
+        raise conflict("The task is already assigned to this assignee", "assignee_id")
+    return assignment_add(actor=actor, task=task, assignee_id=assignee_id, user_type=user_type)
+
+
+def assignment_get(*, task_id: str) -> d.TaskAssignment:
+    """The task's active assignment (404 when the task is unknown or unassigned)."""
+    task = live_task(task_id, name="task_id")
+    current = active_assignment(task.id)
+    if current is None:
+        raise not_found("Assignment", "task_id")
+    return current
+
+
+def assignment_set_executor(*, actor: str, task_id: str, executor_id: str) -> d.TaskAssignment:
+    """Set the executor of a team task: the team's point of contact only; a member of the team."""
+    current = assignment_get(task_id=task_id)
+    if current.user_type != AssigneeType.TEAM:
+        raise conflict("Only a task assigned to a team has an executor", "executor_id")
+    team = live_team(current.assignee_id or "")
+    if team is None:
+        raise not_found("Team", "task_id")
+    if team.poc_id != actor:
+        raise forbidden("Only the team's point of contact may set the executor", "task_id")
+    if get_repository(d.User).get_by_id(executor_id) is None:
+        raise not_found("User", "executor_id", "pointer")
+    if not is_member(executor_id, team.id):
+        raise bad_field("executor_id", "must be a member of the team")
+    if current.executor_id == executor_id:
+        return current
+    updated = get_repository(d.TaskAssignment).update(
+        current.id, {"executor_id": executor_id, "updated_by": actor, "updated_at": now()}, actor=actor
+    )
+    if updated is None:  # removed meanwhile
+        raise not_found("Assignment", "task_id")
+    return updated
+
+
+def task_unassign(*, actor: str, task_id: str) -> None:
+    """Deactivate the task's active assignment (404 when it has none)."""
+    task = live_task(task_id, name="task_id")
+    current = active_assignment(task.id)
+    if current is None:
+        raise not_found("Assignment", "task_id")
+    if not may_reassign(task, actor, current):
+        raise forbidden(
+            "Only the task's creator, its assignee or its team's point of contact may unassign it", "task_id"
+        )
+    repo = get_repository(d.TaskAssignment)
+    for row in repo.get_all({"task_id": task.id, "is_active": True}):
+        repo.update(row.id, {"is_active": False, "updated_by": actor, "updated_at": now()}, actor=actor)
+
+
+def assignment_details(assignment: d.TaskAssignment) -> tuple[dict[str, d.User], dict[str, d.Team]]:
+    """Users and teams an assignment's response names."""
+    users: dict[str, d.User] = {}
+    teams: dict[str, d.Team] = {}
+    user_repo = get_repository(d.User)
+    for user_id in {
+        assignment.executor_id,
+        assignment.assignee_id if assignment.user_type == "user" else None,
+    }:
+        if user_id:
+            found = user_repo.get_by_id(user_id)
+            if found is not None:
+                users[user_id] = found
+    if assignment.user_type == AssigneeType.TEAM and assignment.assignee_id:
+        team = get_repository(d.Team).get_by_id(assignment.assignee_id)
+        if team is not None:
+            teams[team.id] = team
+    return users, teams

@@ -1,0 +1,407 @@
+"""Tasks: listing, creation, updates, deferral and soft deletion, with their rules.
+
+Who may do what:
+- anyone signed in reads a live task (deleted tasks are gone: 404);
+- the creator or an assignee changes, defers or deletes it. An assignee is the user the task is
+  actively assigned to, the executor of a team task, or the point of contact or a member of the
+  team it is assigned to;
+- the list without `teamId` holds the live tasks actively assigned to me (or whose executor I am)
+  and to the teams I am the point of contact of; with `teamId`, that team's tasks, for its members.
+
+Status: a task reads DEFERRED while its `deferredTill` is in the future (the stored status is kept,
+so the task returns to it when the deferral ends); a status change through PATCH ends a deferral and
+is audited (`status_changed`) by the repository. Every write goes through the repositories, hence
+to MongoDB and its Postgres mirror.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo import ReturnDocument
+from rest_framework import status as http
+
+from todo.api.errors import ApiError
+from todo.db.mongo_manager import DatabaseManager
+from todo.models import documents as d
+from todo.models.enums import AssigneeType, TaskPriority, TaskStatus
+from todo.repositories.abstract_repository import now
+from todo.repositories.factory import get_repository
+from todo.repositories.queries import In
+
+COUNTERS_COLLECTION, DISPLAY_ID_COUNTER = "counters", "taskDisplayId"
+SORT_FIELDS = ("priority", "dueAt", "createdAt", "updatedAt", "assignee")
+DEFAULT_SORT = "createdAt"
+# Without `order`, the most useful end first: highest priority, assignees A→Z, newest dates.
+DEFAULT_DESCENDING = {
+    "priority": False,
+    "assignee": False,
+    "dueAt": True,
+    "createdAt": True,
+    "updatedAt": True,
+}
+FIELD_KEYS = {
+    "title": "title",
+    "description": "description",
+    "priority": "priority",
+    "status": "status",
+    "labels": "labels",
+    "dueAt": "dueAt",
+    "startedAt": "startedAt",
+    "isAcknowledged": "isAcknowledged",
+}
+
+
+# == errors =======================================================================================
+def not_found(what: str, name: str, where: str = "path") -> ApiError:
+    return ApiError(
+        f"{what} not found",
+        status_code=http.HTTP_404_NOT_FOUND,
+        errors=[{"source": {where: name}, "title": "Not found", "detail": f"No such {what.lower()}"}],
+    )
+
+
+def forbidden(detail: str, name: str = "id", where: str = "path") -> ApiError:
+    return ApiError(
+        "Not allowed",
+        status_code=http.HTTP_403_FORBIDDEN,
+        errors=[{"source": {where: name}, "title": "Forbidden", "detail": detail}],
+    )
+
+
+def conflict(detail: str, name: str, where: str = "pointer") -> ApiError:
+    return ApiError(
+        detail,
+        status_code=http.HTTP_409_CONFLICT,
+        errors=[{"source": {where: name}, "title": "Conflict", "detail": detail}],
+    )
+
+
+def bad_field(name: str, detail: str) -> ApiError:
+    return ApiError(
+        f"Invalid {name}", errors=[{"source": {"pointer": name}, "title": "Invalid value", "detail": detail}]
+    )
+
+
+# == look-ups shared by the task, assignment and watchlist services ================================
+def live_task(task_id: str, *, name: str = "id", where: str = "path") -> d.Task:
+    """The task, unless it does not exist or is deleted (404 naming the parameter)."""
+    task = get_repository(d.Task).get_by_id(task_id)
+    if task is None or task.is_deleted:
+        raise not_found("Task", name, where)
+    return task
+
+
+def live_team(team_id: str) -> d.Team | None:
+    team = get_repository(d.Team).get_by_id(team_id)
+    return None if team is None or team.is_deleted else team
+
+
+def is_member(user_id: str, team_id: str) -> bool:
+    """An active membership row (user_team_details) of the user in the team."""
+    membership = get_repository(d.UserTeamDetails).get_membership(user_id, team_id)
+    return membership is not None and membership.is_active
+
+
+def active_assignment(task_id: str) -> d.TaskAssignment | None:
+    return get_repository(d.TaskAssignment).get_active_for_task(task_id)
+
+
+def is_assignee(task: d.Task, user_id: str, assignment: d.TaskAssignment | None) -> bool:
+    """The user the task is assigned to, its executor, or the point of contact or a member of the
+    team it is assigned to."""
+    if assignment is None:
+        return False
+    if assignment.user_type == AssigneeType.USER:
+        return assignment.assignee_id == user_id
+    if assignment.executor_id == user_id:
+        return True
+    team = live_team(assignment.assignee_id or "")
+    return team is not None and (team.poc_id == user_id or is_member(user_id, team.id))
+
+
+def editable_task(task_id: str, actor: str) -> d.Task:
+    task = live_task(task_id)
+    if task.created_by != actor and not is_assignee(task, actor, active_assignment(task.id)):
+        raise forbidden("Only the task's creator or assignee may change it")
+    return task
+
+
+def effective_status(task: d.Task, at: dt.datetime) -> str:
+    """DEFERRED while the deferral runs (a DONE task stays DONE); otherwise the stored status."""
+    deferred = task.deferred_details
+    till = deferred.deferred_till if deferred is not None else None
+    if till is not None and task.status != TaskStatus.DONE and _aware(till) > at:
+        return TaskStatus.DEFERRED
+    return task.status
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+# == reading tasks with what their responses show ===================================================
+@dataclass(frozen=True)
+class TaskDetails:
+    """A task with everything its response expands: labels, people, teams, the active assignment."""
+
+    task: d.Task
+    status: str
+    assignment: d.TaskAssignment | None
+    labels: dict[str, d.Label]
+    users: dict[str, d.User]
+    teams: dict[str, d.Team]
+
+    def assignee_name(self) -> str | None:
+        a = self.assignment
+        if a is None or a.assignee_id is None:
+            return None
+        if a.user_type == AssigneeType.TEAM:
+            team = self.teams.get(a.assignee_id)
+            return team.name if team else None
+        user = self.users.get(a.assignee_id)
+        return user.name if user else None
+
+
+def task_details(tasks: list[d.Task]) -> list[TaskDetails]:
+    """Details of tasks, with the related documents read in a few batched queries."""
+    if not tasks:
+        return []
+    ids = [t.id for t in tasks]
+    assignments = {
+        a.task_id: a
+        for a in get_repository(d.TaskAssignment).get_all({"task_id": In(ids), "is_active": True})
+        if a.task_id
+    }
+    label_ids = sorted({label for t in tasks for label in t.labels})
+    labels = {x.id: x for x in get_repository(d.Label).get_by_ids(label_ids)} if label_ids else {}
+    team_ids = {a.assignee_id for a in assignments.values() if a.user_type == AssigneeType.TEAM}
+    teams = _by_id(d.Team, team_ids)
+    user_ids: set[str | None] = set()
+    for t in tasks:
+        user_ids |= {t.created_by, t.updated_by}
+        if t.deferred_details is not None:
+            user_ids.add(t.deferred_details.deferred_by)
+    for a in assignments.values():
+        user_ids.add(a.executor_id)
+        if a.user_type == AssigneeType.USER:
+            user_ids.add(a.assignee_id)
+    users = _by_id(d.User, user_ids)
+    moment = now()
+    return [
+        TaskDetails(t, effective_status(t, moment), assignments.get(t.id), labels, users, teams)
+        for t in tasks
+    ]
+
+
+def _by_id(model: type[d.DomainModel], ids: Iterable[str | None]) -> dict[str, Any]:
+    wanted = sorted({i for i in ids if i and i != "system"})
+    if not wanted:
+        return {}
+    return {m.id: m for m in get_repository(model).get_all({"_id": In(wanted)})}
+
+
+def task_get(*, task_id: str) -> TaskDetails:
+    return task_details([live_task(task_id)])[0]
+
+
+def task_list(
+    *,
+    actor: str,
+    team_id: str | None = None,
+    status: str | None = None,
+    sort_by: str = DEFAULT_SORT,
+    order: str | None = None,
+    page: int = 1,
+    limit: int = 20,
+) -> tuple[list[TaskDetails], int]:
+    """One page of my tasks (or a team's, for its members) and the number of all of them."""
+    tasks_repo = get_repository(d.Task)
+    if team_id is not None:
+        if live_team(team_id) is None:
+            raise not_found("Team", "teamId", "parameter")
+        if not is_member(actor, team_id):
+            raise forbidden("Only the team's members see its tasks", "teamId", "parameter")
+        tasks = tasks_repo.get_by_team(team_id)
+    else:
+        poc_of = get_repository(d.Team).get_all({"poc_id": actor, "is_deleted": False})
+        assignments_repo = get_repository(d.TaskAssignment)
+        assignee_ids = [actor, *(team.id for team in poc_of)]
+        mine = assignments_repo.get_all({"assignee_id": In(assignee_ids), "is_active": True})
+        executing = assignments_repo.get_all({"executor_id": actor, "is_active": True})
+        task_ids = sorted({a.task_id for a in [*mine, *executing] if a.task_id})
+        tasks = tasks_repo.get_by_ids(task_ids) if task_ids else []
+    details = task_details(tasks)
+    if status is not None:
+        details = [x for x in details if x.status == status]
+    ordered = _sorted(details, sort_by, order)
+    start = (page - 1) * limit
+    return ordered[start : start + limit], len(ordered)
+
+
+def _sorted(details: list[TaskDetails], sort_by: str, order: str | None) -> list[TaskDetails]:
+    """Sorted by one field (missing values last, in either order); ties by id."""
+
+    def value(x: TaskDetails) -> Any:
+        if sort_by == "priority":
+            return x.task.priority
+        if sort_by == "assignee":
+            name = x.assignee_name()
+            return name.casefold() if name is not None else None
+        stored = {"dueAt": x.task.due_at, "createdAt": x.task.created_at, "updatedAt": x.task.updated_at}
+        moment = stored[sort_by]
+        return _aware(moment) if moment is not None else None
+
+    descending = DEFAULT_DESCENDING[sort_by] if order is None else order == "desc"
+    by_id = sorted(details, key=lambda x: x.task.id)
+    present = [x for x in by_id if value(x) is not None]
+    missing = [x for x in by_id if value(x) is None]
+    present.sort(key=value, reverse=descending)  # stable: ties keep id order
+    return present + missing
+
+
+# == writes ======================================================================================
+def next_display_id() -> str:
+    """ "#<n>" from the counter document {_id: "taskDisplayId", seq} (atomic increment)."""
+    counters = DatabaseManager.get().get_collection(COUNTERS_COLLECTION)
+    counter = counters.find_one_and_update(
+        {"_id": DISPLAY_ID_COUNTER},
+        {"$inc": {"seq": 1}},
+        upsert=True,
+        return_document=ReturnDocument.AFTER,
+    )
+    return f"#{counter['seq']}"
+
+
+def check_labels(label_ids: list[str]) -> None:
+    """Every label exists and is not deleted (404 naming `labels` otherwise)."""
+    if not label_ids:
+        return
+    found = {x.id for x in get_repository(d.Label).get_by_ids(label_ids) if not x.is_deleted}
+    missing = [i for i in label_ids if i not in found]
+    if missing:
+        raise ApiError(
+            "Label not found",
+            status_code=http.HTTP_404_NOT_FOUND,
+            errors=[
+                {"source": {"pointer": "labels"}, "title": "Not found", "detail": f"No such label: {i}"}
+                for i in missing
+            ],
+        )
+
+
+def task_create(
+    *,
+    actor: str,
+    title: str,
+    description: str | None = None,
+    priority: str = TaskPriority.LOW.name,
+    status: str = TaskStatus.TODO,
+    labels: list[str] | None = None,
+    due_at: dt.datetime | None = None,
+    assignee: dict[str, str] | None = None,
+) -> TaskDetails:
+    """Create a task (and its assignment when an assignee is given); returns its details."""
+    from todo.services import task_assignment_service
+
+    if not title.strip():
+        raise bad_field("title", "must not be blank")
+    labels = labels or []
+    check_labels(labels)
+    if assignee is not None:
+        task_assignment_service.check_assignee(
+            actor=actor,
+            assignee_id=assignee["assignee_id"],
+            user_type=assignee["user_type"],
+            prefix="assignee.",
+        )
+    moment = now()
+    task = get_repository(d.Task).create(
+        {
+            "displayId": next_display_id(),
+            "title": title,
+            "description": description,
+            "priority": TaskPriority[priority].value,
+            "status": status,
+            "isAcknowledged": False,
+            "labels": labels,
+            "isDeleted": False,
+            "deferredDetails": None,
+            "startedAt": moment if status == TaskStatus.IN_PROGRESS else None,
+            "dueAt": due_at,
+            "createdAt": moment,
+            "updatedAt": moment,
+            "createdBy": actor,
+            "updatedBy": actor,
+        },
+        actor=actor,
+    )
+    if assignee is not None:
+        task_assignment_service.assignment_add(
+            actor=actor, task=task, assignee_id=assignee["assignee_id"], user_type=assignee["user_type"]
+        )
+    return task_details([task])[0]
+
+
+def task_update(*, actor: str, task_id: str, changes: dict[str, Any]) -> TaskDetails:
+    """Change fields of a task (creator or assignee); a status change ends a deferral."""
+    task = editable_task(task_id, actor)
+    fields = {FIELD_KEYS[key]: value for key, value in changes.items()}
+    if "title" in fields and not fields["title"].strip():
+        raise bad_field("title", "must not be blank")
+    if "priority" in fields:
+        fields["priority"] = TaskPriority[fields["priority"]].value
+    if "labels" in fields:
+        check_labels(fields["labels"])
+    moment = now()
+    deferral_ends = False
+    if "status" in fields and fields["status"] != effective_status(task, moment):
+        deferral_ends = task.deferred_details is not None
+        if (
+            fields["status"] == TaskStatus.IN_PROGRESS
+            and task.started_at is None
+            and "startedAt" not in fields
+        ):
+            fields["startedAt"] = moment
+    if deferral_ends:
+        fields["deferredDetails"] = None
+    elif "dueAt" in fields and fields["dueAt"] is not None and task.deferred_details is not None:
+        till = task.deferred_details.deferred_till
+        if till is not None and _aware(till) > moment and _aware(till) >= fields["dueAt"]:
+            raise bad_field("dueAt", "must be after the task's deferredTill")
+    updated = get_repository(d.Task).update(
+        task.id, {**fields, "updatedAt": moment, "updatedBy": actor}, actor=actor
+    )
+    if updated is None:
+        raise not_found("Task", "id")
+    return task_details([updated])[0]
+
+
+def task_defer(*, actor: str, task_id: str, deferred_till: dt.datetime) -> TaskDetails:
+    """Defer a task until `deferred_till` (in the future, before its dueAt; not when DONE)."""
+    task = editable_task(task_id, actor)
+    if task.status == TaskStatus.DONE:
+        raise conflict("A task that is DONE cannot be deferred", "status")
+    moment = now()
+    if deferred_till <= moment:
+        raise bad_field("deferredTill", "must be in the future")
+    if task.due_at is not None and deferred_till >= _aware(task.due_at):
+        raise bad_field("deferredTill", "must be before the task's dueAt")
+    details = {"deferredAt": moment, "deferredTill": deferred_till, "deferredBy": actor}
+    updated = get_repository(d.Task).update(
+        task.id, {"deferredDetails": details, "updatedAt": moment, "updatedBy": actor}, actor=actor
+    )
+    if updated is None:
+        raise not_found("Task", "id")
+    return task_details([updated])[0]
+
+
+def task_delete(*, actor: str, task_id: str) -> None:
+    """Soft delete (isDeleted true), by the creator or an assignee."""
+    task = editable_task(task_id, actor)
+    get_repository(d.Task).update(
+        task.id, {"isDeleted": True, "updatedAt": now(), "updatedBy": actor}, actor=actor
+    )

@@ -1,0 +1,64 @@
+"""My watchlist: GET/POST /v1/watchlist/tasks, PATCH /v1/watchlist/tasks/{task_id},
+GET /v1/watchlist/tasks/check?task_id=."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status as http
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from todo.api import task_serializers as ts
+from todo.api.params import invalid, object_id, page_and_limit, paginated
+from todo.services import watchlist_service as service
+
+
+class WatchlistTasksView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("page", int), OpenApiParameter("limit", int)],
+        responses={200: dict},
+        summary="The live tasks I watch, most recently added first",
+    )
+    def get(self, request: Request) -> Response:
+        page, limit = page_and_limit(request)
+        found, total = service.watchlist_tasks(actor=request.user.id, page=page, limit=limit)
+        items = [ts.task_details(x) for x in found]
+        return Response(paginated(request, "tasks", items, page, limit, total))
+
+    @extend_schema(
+        request=ts.WatchlistCreateSerializer, responses={201: dict, 200: dict}, summary="Watch a task"
+    )
+    def post(self, request: Request) -> Response:
+        body = ts.validated(ts.WatchlistCreateSerializer, request.data)
+        entry, created = service.watchlist_add(actor=request.user.id, task_id=body["taskId"])
+        code = http.HTTP_201_CREATED if created else http.HTTP_200_OK
+        return Response({"statusCode": code, "data": ts.watchlist_entry(entry)}, status=code)
+
+
+class WatchlistTaskView(APIView):
+    @extend_schema(
+        request=ts.WatchlistUpdateSerializer,
+        responses={200: dict},
+        summary="Set my watchlist entry of a task active or not (an empty body toggles it)",
+    )
+    def patch(self, request: Request, task_id: str) -> Response:
+        task = object_id(task_id, "task_id")
+        body = ts.validated(ts.WatchlistUpdateSerializer, request.data)
+        entry = service.watchlist_update(actor=request.user.id, task_id=task, is_active=body.get("isActive"))
+        return Response({"statusCode": 200, "data": ts.watchlist_entry(entry)})
+
+
+class WatchlistCheckView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("task_id", str, required=True)],
+        responses={200: dict},
+        summary="Whether I watch a task",
+    )
+    def get(self, request: Request) -> Response:
+        raw = request.query_params.get("task_id")
+        if raw is None or raw == "":
+            raise invalid("task_id", "is required")
+        task = object_id(raw, "task_id", "parameter")
+        watched = service.watchlist_check(actor=request.user.id, task_id=task)
+        return Response({"statusCode": 200, "data": {"taskId": task, "in_watchlist": watched}})
