@@ -58,10 +58,38 @@ def test_seeded_labels_are_listed_by_the_api(mongo_db, api) -> None:
     assert {(x["name"], x["color"]) for x in body["labels"]} == EXPECTED_LABELS
 
 
-def test_serve_seeds_after_creating_indexes() -> None:
-    from pathlib import Path
+def test_serve_seeds_at_start(tmp_path) -> None:
+    """`manage.py serve` (as `make run` starts it) seeds before it answers."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
 
-    source = Path("todo/management/commands/serve.py").read_text()
-    indexes = source.index("ensure_indexes()")
-    seed = source.index('call_command("seed"')
-    assert indexes < seed < source.index("waitress.serve(")
+    from tests.test_serve import ROOT, _free_port
+
+    port = _free_port()
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DATA_DIR": str(tmp_path / "data"),
+           "POSTGRES_PORT": str(_free_port())}  # fmt: skip
+    log = (tmp_path / "serve.log").open("w+")
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "serve", "--port", str(port)], cwd=ROOT, env=env, stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90
+        answered = False
+        while not answered and time.monotonic() < deadline and process.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/health", timeout=5):
+                    answered = True
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.3)
+        assert answered, "service did not answer /v1/health"
+        log.seek(0)
+        assert "Seeded 8 labels and 4 roles" in log.read()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
