@@ -143,3 +143,36 @@ def test_non_object_and_malformed_bodies_get_400(admin) -> None:
     assert api.post("/v1/team-invite-codes/verify", ["ABC123"], content_type=JSON).status_code == 400
     assert api.post("/v1/team-invite-codes/verify", "{not json", content_type=JSON).status_code == 400
     assert api.get("/v1/team-invite-codes", {"limit": "0"}).status_code == 400
+
+
+def test_concurrent_team_creations_consume_a_code_once(make_user, monkeypatch) -> None:
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    from todo.repositories.team_creation_invite_code_repository import TeamCreationInviteCodeRepository
+
+    slow_read = TeamCreationInviteCodeRepository.get_by_code
+
+    def get_by_code(self, code: str):  # widens the window between reading and marking the code
+        found = slow_read(self, code)
+        time.sleep(0.1)
+        return found
+
+    monkeypatch.setattr(TeamCreationInviteCodeRepository, "get_by_code", get_by_code)
+    code = new_code()
+    clients = [client(make_user(f"U{i}")) for i in range(4)]
+
+    def create(api: Client) -> int:
+        try:
+            body = {"name": "Race", "team_invite_code": code}
+            return api.post("/v1/teams", body, content_type=JSON).status_code
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(4) as pool:
+        statuses = sorted(pool.map(create, clients))
+    assert statuses == [201, 409, 409, 409]
+    assert PostgresTeamCreationInviteCode.objects.get(code=code).is_used is True
+    assert mirrored_everywhere() == {}

@@ -423,3 +423,13 @@ def test_signed_out_gets_401(mongo_db, method: str, path: str) -> None:
         getattr(Client(), method)(path, {}, content_type=JSON) if method != "get" else Client().get(path)
     )
     assert response.status_code == 401 and response.json()["statusCode"] == 401
+
+
+def test_a_moderator_may_read_any_team(api: Client, people) -> None:
+    from tests.api.team_helpers import make_moderator
+
+    team = create_team(api)
+    moderator = client(make_moderator(people["Dee"]))
+    assert moderator.get(f"/v1/teams/{team['id']}").status_code == 200
+    assert moderator.get(f"/v1/teams/{team['id']}/activity-timeline").status_code == 200
+    assert moderator.get(f"/v1/teams/{team['id']}/invite-code").status_code == 403
