@@ -154,6 +154,21 @@ def test_create_refuses_bodies_that_are_not_objects(api: Client) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("raw", "pointer"),
+    [
+        ('{"title": "ok", "\\ud800": 1}', "\\ud800"),
+        ('{"title": "\\ud800"}', "title"),
+        ('{"title": "ok", "priority": "\\ud800"}', "priority"),
+        ('{"title": "ok", "assignee": {"assignee_id": "0123456789abcdef01234567", "user_type": "\\udfff"}}',
+         "assignee.user_type"),
+    ],
+)  # fmt: skip
+def test_lone_surrogates_are_refused_not_echoed(api: Client, raw: str, pointer: str) -> None:
+    response = api.post("/v1/tasks", raw, content_type="application/json")
+    assert response.status_code == 400 and {"pointer": pointer} in error_sources(response)
+
+
 def test_create_with_unknown_labels_or_assignee_is_404(api: Client) -> None:
     deleted = make_label("Old", deleted=True)
     response = send(api, "post", "/v1/tasks", {"title": "x", "labels": [MISSING, deleted.id]})

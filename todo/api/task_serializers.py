@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from dualwrite.errors import InvalidMongoIdError
@@ -53,15 +54,25 @@ class StrictBooleanField(serializers.BooleanField):
         return data
 
 
+def printable(text: str, limit: int = 60) -> str:
+    """Text safe to echo in an error: at most `limit` characters, lone surrogates and NUL escaped
+    (a lone surrogate cannot be encoded as UTF-8, so echoing it would break the response)."""
+    short = text[:limit] + ("..." if len(text) > limit else "")
+    return short.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
 class StrictChoiceField(serializers.ChoiceField):
     """One of the choices, given as a JSON string."""
 
     def to_internal_value(self, data: Any) -> Any:
         if not isinstance(data, str):
             self.fail("invalid_choice", input=type(data).__name__)
+        if data not in self.choice_strings_to_values:
+            self.fail("invalid_choice", input=printable(data))
         return super().to_internal_value(data)
 
 
+@extend_schema_field({"type": "string", "pattern": "^[0-9a-fA-F]{24}$"})
 class ObjectIdField(serializers.Field):
     """A 24-hex id string, returned in lower case."""
 
@@ -102,7 +113,7 @@ class StrictSerializer(serializers.Serializer):
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping):
-            unknown = sorted(str(key) for key in data if key not in self.fields)
+            unknown = sorted(printable(str(key)) for key in data if key not in self.fields)
             if unknown:
                 raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
         return super().to_internal_value(data)

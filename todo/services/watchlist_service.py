@@ -18,6 +18,7 @@ from todo.services.task_service import TaskDetails, conflict, live_task, not_fou
 def watchlist_tasks(*, actor: str, page: int, limit: int) -> tuple[list[TaskDetails], int]:
     """One page of the live tasks I watch, most recently added first, and how many there are."""
     entries = get_repository(d.Watchlist).get_for_user(actor)
+    entries.sort(key=lambda e: (e.created_at is not None, e.created_at or now(), e.id), reverse=True)
     task_ids = [e.task_id for e in entries if e.task_id]
     live = {t.id: t for t in get_repository(d.Task).get_by_ids(task_ids)} if task_ids else {}
     ordered = [live[i] for i in dict.fromkeys(task_ids) if i in live]

@@ -42,6 +42,7 @@ class TasksView(APIView):
             OpenApiParameter("limit", int),
         ],
         responses={200: dict},
+        operation_id="tasks_list",
         summary="Tasks assigned to me or to teams I am the point of contact of; or a team's tasks",
     )
     def get(self, request: Request) -> Response:
@@ -76,7 +77,7 @@ class TasksView(APIView):
 
 
 class TaskDetailView(APIView):
-    @extend_schema(responses={200: dict}, summary="A task")
+    @extend_schema(responses={200: dict}, operation_id="task_retrieve", summary="A task")
     def get(self, request: Request, task_id: str) -> Response:
         found = task_service.task_get(task_id=object_id(task_id, "id"))
         return Response({"statusCode": 200, "data": ts.task_details(found)})
