@@ -433,3 +433,43 @@ def test_a_moderator_may_read_any_team(api: Client, people) -> None:
     assert moderator.get(f"/v1/teams/{team['id']}").status_code == 200
     assert moderator.get(f"/v1/teams/{team['id']}/activity-timeline").status_code == 200
     assert moderator.get(f"/v1/teams/{team['id']}/invite-code").status_code == 403
+
+
+COLLECTIONS = ("users", "teams", "user_team_details", "user_roles", "roles", "audit_logs",
+               "team_creation_invite_codes", "task_assignments", "tasks", "labels")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("phase", "source"),
+    [("read_migration", "postgres"), ("read_migration", "shadow"), ("postgres_only", None)],
+)
+def test_team_flow_in_every_migration_phase(make_user, settings, phase: str, source: str | None) -> None:
+    """The services use only the repository interface, so the flow works whichever store answers."""
+    ada, bob, cy = make_user("Ada"), make_user("Bob"), make_user("Cy")
+    code = new_code()
+    settings.MIGRATION_PHASE = phase
+    settings.DUAL_WRITE_READ_SOURCE = {name: source for name in COLLECTIONS} if source else {}
+    api, as_bob = client(ada), client(bob)
+    made = api.post(
+        "/v1/teams", {"name": "P", "team_invite_code": code, "member_ids": [cy.id]}, content_type=JSON
+    )
+    assert made.status_code == 201, made.json()
+    team = made.json()["data"]
+    url = f"/v1/teams/{team['id']}"
+    join = {"invite_code": team["inviteCode"]}
+    assert as_bob.post("/v1/teams/join-by-invite", join, content_type=JSON).status_code == 200
+    assert as_bob.delete(f"{url}/members/{bob.id}").status_code == 200
+    assert as_bob.post("/v1/teams/join-by-invite", join, content_type=JSON).status_code == 200
+    assert (
+        api.post(f"{url}/users/{bob.id}/roles", {"role_name": "admin"}, content_type=JSON).status_code == 201
+    )
+    assert as_bob.patch(url, {"point_of_contact_id": cy.id}, content_type=JSON).status_code == 200
+    members = api.get(url, {"member": "true"}).json()["data"]["users"]
+    assert [(m["name"], m["roles"]) for m in members] == [
+        ("Ada", ["admin", "member", "owner"]),
+        ("Bob", ["admin", "member"]),
+        ("Cy", ["member"]),
+    ]
+    timeline = [e["action"] for e in api.get(f"{url}/activity-timeline", {"limit": 200}).json()["timeline"]]
+    assert timeline[0] == "poc_changed" and timeline.count("member_joined_team") == 3  # Ada, Bob twice
+    assert "member_left_team" in timeline

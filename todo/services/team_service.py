@@ -124,7 +124,11 @@ def _add_membership(*, team_id: str, user_id: str, actor: str) -> UserTeamDetail
     else:
         made = memberships.update(former.id, {"is_active": True, "updated_by": actor, "updated_at": moment})
         action = AuditAction.MEMBER_JOINED_TEAM if actor == user_id else AuditAction.MEMBER_ADDED_TO_TEAM
-        memberships.audit(action, actor, team_id=team_id, assignee_to=user_id)
+        # the repositories audit a new membership only; a renewed one is audited the same way here
+        get_repository(AuditLog).create(
+            {"action": action.value, "timestamp": moment, "performed_by": actor, "team_id": team_id,
+             "assignee_to": user_id}
+        )  # fmt: skip
     if RoleName.MEMBER.value not in role_service.team_role_names(user_id, team_id):
         role_service.grant_team_role(
             team_id=team_id, user_id=user_id, role_name=RoleName.MEMBER.value, actor=actor
