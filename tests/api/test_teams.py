@@ -332,8 +332,16 @@ def test_removing_a_member_returns_open_team_tasks_to_the_team(api: Client, user
     open_task, open_assignment = _assign("open", bob.id, team["id"])
     done_task, done_assignment = _assign("done", bob.id, team["id"], status="DONE")
     _other_task, other_assignment = _assign("other team", bob.id, other["id"])
+    executed_task, executed = _assign("team task Bob executes", team["id"], team["id"])
+    get_repository(TaskAssignment).update(executed, {"user_type": "team", "executor_id": bob.id})
     response = api.delete(f"/v1/teams/{team['id']}/members/{bob.id}")
-    assert response.status_code == 200 and response.json()["data"]["tasksReturnedToTeam"] == 1
+    assert response.status_code == 200 and response.json()["data"]["tasksReturnedToTeam"] == 2
+    executed_row = PostgresTaskAssignment.objects.get(mongo_id=executed)
+    assert (executed_row.is_active, executed_row.executor_id) == (True, None)
+    cleared = PostgresAuditLog.objects.get(
+        task_id=executed_task, action="reassign_executor", new_executor_id=None
+    )
+    assert (cleared.previous_executor_id, cleared.performed_by) == (bob.id, user.id)
     assert bob.id not in active_members_in_postgres(team["id"])
     assert roles_in_postgres(team["id"], bob.id) == set()
     removed = PostgresAuditLog.objects.get(team_id=team["id"], action="member_removed_from_team")

@@ -221,17 +221,21 @@ def team_add_members(*, actor: str, team_id: str, member_ids: list[str]) -> list
     return member_ids
 
 
+def _open_task_ids(task_ids: list[str]) -> set[str]:
+    """The ids among `task_ids` of live tasks that are not done."""
+    found = get_repository(Task).get_by_ids(task_ids) if task_ids else []
+    return {t.id for t in found if t.status != TaskStatus.DONE}
+
+
 def _return_open_tasks_to_team(*, team_id: str, user_id: str, actor: str) -> int:
-    """The member's active assignments that came from this team go back to the team (open tasks
-    only: not done, not deleted). Returns how many tasks went back."""
+    """The member's open tasks (live, not done) from this team go back to the team: their active
+    assignments to the member that came from the team are deactivated and the tasks get an active
+    assignment to the team; team tasks the member was executing lose their executor. Returns how
+    many tasks went back."""
     assignments = get_repository(TaskAssignment)
     held = assignments.get_all({"assignee_id": user_id, "team_id": team_id, "is_active": True})
-    task_ids = [a.task_id for a in held if a.task_id]
-    open_ids = {
-        t.id
-        for t in (get_repository(Task).get_by_ids(task_ids) if task_ids else [])
-        if t.status != TaskStatus.DONE
-    }
+    executing = assignments.get_all({"assignee_id": team_id, "executor_id": user_id, "is_active": True})
+    open_ids = _open_task_ids([a.task_id for a in [*held, *executing] if a.task_id])
     moved = 0
     for assignment in held:
         if assignment.task_id not in open_ids:
@@ -247,6 +251,11 @@ def _return_open_tasks_to_team(*, team_id: str, user_id: str, actor: str) -> int
             actor=actor,
         )  # fmt: skip
         moved += 1
+    for assignment in executing:
+        if assignment.task_id in open_ids:
+            fields = {"executor_id": None, "updated_by": actor, "updated_at": now()}
+            assignments.update(assignment.id, fields, actor=actor)
+            moved += 1
     return moved
 
 
