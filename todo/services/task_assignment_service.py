@@ -58,7 +58,7 @@ def may_reassign(task: d.Task, actor: str, current: d.TaskAssignment | None) -> 
         return False
     if current.user_type == AssigneeType.USER:
         return current.assignee_id == actor
-    team = live_team(current.assignee_id or "")
+    team = live_team(current.assignee_id)
     return team is not None and team.poc_id == actor
 
 
@@ -136,7 +136,7 @@ def assignment_set_executor(*, actor: str, task_id: str, executor_id: str) -> d.
     current = assignment_get(task_id=task_id)
     if current.user_type != AssigneeType.TEAM:
         raise conflict("Only a task assigned to a team has an executor", "executor_id")
-    team = live_team(current.assignee_id or "")
+    team = live_team(current.assignee_id)
     if team is None:
         raise not_found("Team", "task_id")
     if team.poc_id != actor:

@@ -95,7 +95,10 @@ def live_task(task_id: str, *, name: str = "id", where: str = "path") -> d.Task:
     return task
 
 
-def live_team(team_id: str) -> d.Team | None:
+def live_team(team_id: str | None) -> d.Team | None:
+    """The team, unless it does not exist or is deleted."""
+    if not team_id:
+        return None
     team = get_repository(d.Team).get_by_id(team_id)
     return None if team is None or team.is_deleted else team
 
@@ -119,7 +122,7 @@ def is_assignee(task: d.Task, user_id: str, assignment: d.TaskAssignment | None)
         return assignment.assignee_id == user_id
     if assignment.executor_id == user_id:
         return True
-    team = live_team(assignment.assignee_id or "")
+    team = live_team(assignment.assignee_id)
     return team is not None and (team.poc_id == user_id or is_member(user_id, team.id))
 
 
