@@ -130,10 +130,8 @@ def team_role_add(
     assert role_name is not None
     user_or_404(user_id, {"path": "user_id"})
     _require_role_manager(actor=actor, team_id=team.id, role_name=role_name)
-    if (
-        get_repository(UserTeamDetails).find_one({"user_id": user_id, "team_id": team.id, "is_active": True})
-        is None
-    ):
+    membership = get_repository(UserTeamDetails).get_membership(user_id, team.id)
+    if membership is None or not membership.is_active:
         raise error(status.HTTP_409_CONFLICT, "The user is not a member of this team", {"path": "user_id"})
     if role_name in team_role_names(user_id, team.id):
         raise error(status.HTTP_409_CONFLICT, f"The user already has the {role_name} role in this team")
