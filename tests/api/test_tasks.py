@@ -436,3 +436,13 @@ def test_delete_is_a_soft_delete(api: Client, user, make_user) -> None:
     assert api.delete(f"/v1/tasks/{created['id']}").status_code == 404
     assert api.delete("/v1/tasks/zzz").status_code == 400
     assert mirrored_everywhere() == {}
+
+
+def test_display_ids_are_unique_under_concurrent_creation(mongo_db) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from todo.services.task_service import next_display_id
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ids = list(pool.map(lambda _: next_display_id(), range(80)))
+    assert sorted(ids, key=lambda x: int(x[1:])) == [f"#{n}" for n in range(1, 81)]
