@@ -453,8 +453,13 @@ COLLECTIONS = ("users", "teams", "user_team_details", "user_roles", "roles", "au
 )
 def test_team_flow_in_every_migration_phase(make_user, settings, phase: str, source: str | None) -> None:
     """The services use only the repository interface, so the flow works whichever store answers."""
+    import copy
+
+    from todo.repositories.routing import shadow_mismatch_counts
+
     ada, bob, cy = make_user("Ada"), make_user("Bob"), make_user("Cy")
     code = new_code()
+    mismatches_before = copy.deepcopy(shadow_mismatch_counts())
     settings.MIGRATION_PHASE = phase
     settings.DUAL_WRITE_READ_SOURCE = {name: source for name in COLLECTIONS} if source else {}
     api, as_bob = client(ada), client(bob)
@@ -481,3 +486,4 @@ def test_team_flow_in_every_migration_phase(make_user, settings, phase: str, sou
     timeline = [e["action"] for e in api.get(f"{url}/activity-timeline", {"limit": 200}).json()["timeline"]]
     assert timeline[0] == "poc_changed" and timeline.count("member_joined_team") == 3  # Ada, Bob twice
     assert "member_left_team" in timeline
+    assert shadow_mismatch_counts() == mismatches_before  # in shadow, both stores answered alike
