@@ -446,3 +446,12 @@ def test_display_ids_are_unique_under_concurrent_creation(mongo_db) -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         ids = list(pool.map(lambda _: next_display_id(), range(80)))
     assert sorted(ids, key=lambda x: int(x[1:])) == [f"#{n}" for n in range(1, 81)]
+
+
+def test_status_filter_uses_the_shown_status(api: Client, user) -> None:
+    me = {"assignee_id": user.id, "user_type": "user"}
+    deferred = create_task(api, "deferred", assignee=me)
+    create_task(api, "todo", assignee=me)
+    send(api, "patch", f"/v1/tasks/{deferred['id']}?action=defer", {"deferredTill": iso(later(1))})
+    assert [t["title"] for t in api.get("/v1/tasks", {"status": "DEFERRED"}).json()["tasks"]] == ["deferred"]
+    assert [t["title"] for t in api.get("/v1/tasks", {"status": "TODO"}).json()["tasks"]] == ["todo"]
