@@ -18,6 +18,7 @@ from todo.views.teams import PAGE_PARAMETERS, _data
 
 class RolesView(APIView):
     @extend_schema(
+        operation_id="roles_list",
         parameters=[OpenApiParameter("scope", str, enum=list(RoleScope.values)), *PAGE_PARAMETERS],
         responses={200: dict},
         summary="The active roles, by scope and name",
@@ -54,7 +55,10 @@ class UserRolesView(APIView):
 
 class TeamUsersRolesView(APIView):
     @extend_schema(
-        parameters=PAGE_PARAMETERS, responses={200: dict}, summary="The active roles of a team's users"
+        operation_id="teams_users_roles_list",
+        parameters=PAGE_PARAMETERS,
+        responses={200: dict},
+        summary="The active roles of a team's users",
     )
     def get(self, request: Request, team_id: str) -> Response:
         team_id = object_id(team_id, "team_id")

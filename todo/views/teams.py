@@ -22,7 +22,12 @@ def _data(data: object, code: int = status.HTTP_200_OK) -> Response:
 
 
 class TeamsView(APIView):
-    @extend_schema(parameters=PAGE_PARAMETERS, responses={200: dict}, summary="The teams I am a member of")
+    @extend_schema(
+        operation_id="teams_list",
+        parameters=PAGE_PARAMETERS,
+        responses={200: dict},
+        summary="The teams I am a member of",
+    )
     def get(self, request: Request) -> Response:
         page, limit = page_and_limit(request)
         teams, total = team_service.team_list_mine(actor=request.user.id, page=page, limit=limit)
