@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from django.db import DatabaseError, connection
 
 from todo.db.embedded_postgres import EmbeddedPostgres, current_embedded_postgres
 from todo.db.mongo_manager import DatabaseManager
@@ -17,12 +20,32 @@ def mongo_db() -> Iterator[DatabaseManager]:
     manager.client.drop_database(manager.db_name)
 
 
+def wait_for_postgres(deadline: float = 20.0) -> None:
+    """Block until a pooled connection works again (after the server was restarted)."""
+    stop_at = time.monotonic() + deadline
+    while True:
+        try:
+            connection.ensure_connection()
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            return
+        except DatabaseError:
+            connection.close()
+            if time.monotonic() > stop_at:
+                raise
+            time.sleep(0.2)
+
+
 @pytest.fixture
-def embedded_postgres() -> EmbeddedPostgres:
+def embedded_postgres(django_db_blocker: Any) -> Iterator[EmbeddedPostgres]:
+    """The embedded server, for tests that stop it; it is running and reachable again after."""
     server = current_embedded_postgres()
     if server is None:
         pytest.fail("this test stops and starts PostgreSQL; needs the embedded server")
-    return server
+    yield server
+    server.start()
+    with django_db_blocker.unblock():
+        wait_for_postgres()
 
 
 @pytest.fixture

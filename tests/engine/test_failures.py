@@ -14,6 +14,7 @@ from django.db import connection
 
 from dualwrite.policy import RetryPolicy
 from dualwrite.queue import QUEUE_COLLECTION
+from tests.conftest import wait_for_postgres
 from tests.engine import alert_sink
 from tests.engine.helpers import mirror_differences, mongo_ids, row
 from todo.db.mongo_manager import DatabaseManager
@@ -33,22 +34,6 @@ def _drain(worker, deadline: float = 30.0) -> None:
         if report.postponed:
             time.sleep(0.3)
     pytest.fail("the worker did not drain the queue in time")
-
-
-def _wait_for_postgres(deadline: float = 20.0) -> None:
-    """Block until a pooled connection works again after a restart."""
-    stop_at = time.monotonic() + deadline
-    while True:
-        try:
-            connection.ensure_connection()
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT 1")
-            return
-        except Exception:  # still reconnecting
-            connection.close()
-            if time.monotonic() > stop_at:
-                raise
-            time.sleep(0.2)
 
 
 def _taken_google_id(google_id: str) -> None:
@@ -342,7 +327,7 @@ def test_retry_command_reapplies_by_id_collection_and_all(dual_write, embedded_p
             dual_write.create_document(collection_name="tasks", data={"title": "x"}, mongo_id=task_id)
     finally:
         embedded_postgres.start()
-    _wait_for_postgres()
+    wait_for_postgres()
     call_command("dualwrite", "retry", "--id", ids[0], "--in", "tasks")
     assert mirror_differences("tasks", ids[:1]) == {}
     assert len(dual_write.get_sync_failures()) == 2
