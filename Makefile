@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test test-faults lint bench clean
+.PHONY: run test lint clean
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,10 +18,7 @@ run: $(VENV)/.runtime  ## install, migrate and serve on 127.0.0.1:8000
 	$(PY) manage.py serve
 
 test: $(VENV)/.dev  ## install if needed and run the whole suite
-	$(PY) -m pytest -m "not faults" $(PYTEST_ARGS)
-
-test-faults: $(VENV)/.dev  ## the fault-injection suite at full size
-	$(PY) -m pytest -m faults $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
