@@ -4,6 +4,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
 from django.db import DatabaseError, connection
 
@@ -21,8 +22,21 @@ def mongo_db() -> Iterator[DatabaseManager]:
 
 
 def wait_for_postgres(deadline: float = 20.0) -> None:
-    """Block until a pooled connection works again (after the server was restarted)."""
+    """Block until a pooled connection works again (after the server was restarted).
+
+    Inside a test's transaction (whose connection the restart broke; Django rolls it back) only the
+    server itself is waited for."""
     stop_at = time.monotonic() + deadline
+    if connection.in_atomic_block:
+        params = connection.get_connection_params()
+        while True:
+            try:
+                psycopg.connect(**params).close()
+                return
+            except psycopg.OperationalError:
+                if time.monotonic() > stop_at:
+                    raise
+                time.sleep(0.2)
     while True:
         try:
             connection.ensure_connection()
