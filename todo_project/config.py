@@ -90,6 +90,8 @@ class EnvConfig(BaseModel):
     GOOGLE_AUTH_URL: str = "https://accounts.google.com/o/oauth2/v2/auth"
     GOOGLE_TOKEN_URL: str = "https://oauth2.googleapis.com/token"
     GOOGLE_USERINFO_URL: str = "https://openidconnect.googleapis.com/v1/userinfo"
+    # Comma-separated emails whose users become admins (GLOBAL moderator role) when they sign in.
+    ADMIN_EMAILS: str = ""
     # Where the browser goes after sign-in (unset: the callback answers with JSON).
     FRONTEND_URL: str | None = None
 
@@ -181,6 +183,10 @@ class EnvConfig(BaseModel):
     @property
     def read_sources(self) -> dict[str, str]:
         return parse_read_sources(self.DUAL_WRITE_READ_SOURCE)
+
+    @property
+    def admin_emails(self) -> frozenset[str]:
+        return frozenset(e.strip().lower() for e in self.ADMIN_EMAILS.split(",") if e.strip())
 
     @property
     def embedded_postgres(self) -> bool:

@@ -252,3 +252,26 @@ def test_issue_token_without_a_running_service_says_so(mongo_db) -> None:
 
     with pytest.raises(CommandError, match="start it with `make run`"):
         call_command("issue_token", "--email", "you@example.com", "--url", "http://127.0.0.1:9")
+
+
+def test_listed_admin_emails_become_moderators_at_sign_in(mongo_db, settings) -> None:
+    settings.ADMIN_EMAILS = frozenset({"boss@example.com"})
+    boss = Client().post(
+        "/v1/auth/local-token", {"email": "Boss@example.com"}, content_type="application/json"
+    )
+    other = Client().post(
+        "/v1/auth/local-token", {"email": "dev@example.com"}, content_type="application/json"
+    )
+    boss_api = Client(HTTP_AUTHORIZATION=f"Bearer {boss.json()['token']}")
+    other_api = Client(HTTP_AUTHORIZATION=f"Bearer {other.json()['token']}")
+    assert (
+        boss_api.post("/v1/team-invite-codes/generate", {}, content_type="application/json").status_code
+        == 201
+    )
+    assert (
+        other_api.post("/v1/team-invite-codes/generate", {}, content_type="application/json").status_code
+        == 403
+    )
+    # Signing in again does not grant twice.
+    Client().post("/v1/auth/local-token", {"email": "boss@example.com"}, content_type="application/json")
+    assert mongo_db.get_collection("user_roles").count_documents({"role_name": "moderator"}) == 1

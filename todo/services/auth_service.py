@@ -19,6 +19,7 @@ from todo.auth import tokens
 from todo.models.documents import User
 from todo.repositories.abstract_repository import now
 from todo.repositories.factory import get_repository
+from todo.services.admin_bootstrap import grant_admin_if_listed
 
 logger = logging.getLogger(__name__)
 STATE_SALT = "todo.google-sign-in"
@@ -107,4 +108,5 @@ def complete_sign_in(code: str, state: str) -> SignIn:
     user = user_sign_in(
         google_id=info["sub"], email=info["email"], name=info.get("name"), picture=info.get("picture")
     )
+    grant_admin_if_listed(user)
     return SignIn(user, tokens.issue(user.id), tokens.issue(user.id, tokens.REFRESH))

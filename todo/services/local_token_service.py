@@ -7,6 +7,7 @@ from todo.auth import tokens
 from todo.models.documents import User
 from todo.repositories.abstract_repository import now
 from todo.repositories.factory import get_repository
+from todo.services.admin_bootstrap import grant_admin_if_listed
 
 
 class InvalidEmail(ValueError):
@@ -14,7 +15,7 @@ class InvalidEmail(ValueError):
 
 
 def local_token(*, email: str, name: str | None = None, token_type: str = tokens.ACCESS) -> str:
-    email = email.strip()
+    email = email.strip().lower()
     if "@" not in email or len(email) > 254 or any(c.isspace() or c == "\x00" for c in email):
         raise InvalidEmail(f"not an email address: {email[:60]!r}")
     users = get_repository(User)
@@ -30,4 +31,5 @@ def local_token(*, email: str, name: str | None = None, token_type: str = tokens
                 "updated_at": moment,
             }
         )
+    grant_admin_if_listed(user)
     return tokens.issue(user.id, token_type)
