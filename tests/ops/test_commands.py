@@ -130,3 +130,23 @@ def test_plain_progress_lines_when_not_a_terminal() -> None:
     progress(0, 1000)
     progress(500, 1000)
     assert "backfill tasks 0/1: 500/1000 (50%)" in out.getvalue() and "ETA" in out.getvalue()
+
+
+def test_command_line_refuses_with_the_in_process_mongodb() -> None:
+    """A separate process would see an empty stand-in: verify --repair would tombstone every row."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "manage.py", "dualwrite", "verify", "--repair"],
+        cwd=root,
+        env={"PATH": "/usr/bin:/bin", "POSTGRES_HOST": "127.0.0.1", "POSTGRES_PORT": "9"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "the in-process MongoDB lives inside the running service" in result.stderr
+    assert "Traceback" not in result.stderr

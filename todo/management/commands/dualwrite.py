@@ -15,6 +15,7 @@ import threading
 from typing import Any
 
 import psycopg
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 from pymongo.errors import PyMongoError
@@ -98,6 +99,18 @@ class Command(BaseCommand):
         verify.add_argument("--json", action="store_true", help="print a machine-readable report")
         status = sub.add_parser("status", help="per collection: documents, rows, backlog, last verify")
         status.add_argument("--json", action="store_true", help="print JSON")
+
+    def run_from_argv(self, argv: list[str]) -> None:
+        """From the command line, with the in-process MongoDB stand-in, this process would see an
+        empty MongoDB of its own (the data lives inside the running service): verify --repair
+        would tombstone every row. Refuse; inside the service (call_command) all is well."""
+        if settings.MONGODB_URI is None:
+            self.stderr.write(
+                "error: MONGODB_URI is unset: the in-process MongoDB lives inside the running service,"
+                " so this separate process would see it empty. Use the dashboard (/ops/sync) or set MONGODB_URI."
+            )
+            raise SystemExit(2)
+        super().run_from_argv(argv)
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
