@@ -12,42 +12,13 @@ from typing import Any
 
 from rest_framework import serializers
 
+from todo.api.fields import ObjectIdField, StrictCharField, StrictSerializer, unique_ids
 from todo.models import documents as d
 from todo.models.enums import RoleName
 
 CODE_PATTERN = re.compile(r"[0-9A-Z]{6}")
-OBJECT_ID_PATTERN = re.compile(r"[0-9a-fA-F]{24}")
 TEAM_ROLES = (RoleName.OWNER.value, RoleName.ADMIN.value, RoleName.MEMBER.value)
 MAX_MEMBERS = 100
-
-
-class StrictCharField(serializers.CharField):
-    """A JSON string only (no numbers, booleans, objects or lists), without NUL bytes."""
-
-    default_error_messages = {"not_a_string": "Must be a string.", "nul": "Must not contain NUL bytes."}
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("not_a_string")
-        if "\x00" in data:
-            self.fail("nul")
-        return super().to_internal_value(data)
-
-
-class ObjectIdField(StrictCharField):
-    """A 24-hex document id, returned lower-case."""
-
-    default_error_messages = {"invalid_id": "Must be a 24-character hex id."}
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("trim_whitespace", False)
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data: Any) -> str:
-        value = super().to_internal_value(data)
-        if not OBJECT_ID_PATTERN.fullmatch(value):
-            self.fail("invalid_id")
-        return value.lower()
 
 
 class InviteCodeField(StrictCharField):
@@ -62,21 +33,6 @@ class InviteCodeField(StrictCharField):
         return value
 
 
-class StrictSerializer(serializers.Serializer):
-    """Refuses keys the endpoint does not declare, each named in the error."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = sorted(str(key) for key in data if key not in self.fields)
-            if unknown:
-                raise serializers.ValidationError({key: ["Unexpected field."] for key in unknown})
-        return super().to_internal_value(data)
-
-
-def _unique_ids(value: list[str]) -> list[str]:
-    return list(dict.fromkeys(value))
-
-
 class TeamCreateSerializer(StrictSerializer):
     name = StrictCharField(min_length=1, max_length=100)
     description = StrictCharField(max_length=1000, required=False, allow_null=True, allow_blank=True)
@@ -87,7 +43,7 @@ class TeamCreateSerializer(StrictSerializer):
     point_of_contact_id = ObjectIdField(required=False, allow_null=True)
 
     def validate_member_ids(self, value: list[str]) -> list[str]:
-        return _unique_ids(value)
+        return unique_ids(value)
 
 
 class TeamUpdateSerializer(StrictSerializer):
@@ -102,7 +58,7 @@ class AddMembersSerializer(StrictSerializer):
     member_ids = serializers.ListField(child=ObjectIdField(), min_length=1, max_length=MAX_MEMBERS)
 
     def validate_member_ids(self, value: list[str]) -> list[str]:
-        return _unique_ids(value)
+        return unique_ids(value)
 
 
 class RoleGrantSerializer(StrictSerializer):
