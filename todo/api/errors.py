@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -51,6 +53,10 @@ def _field_errors(detail: Any, prefix: str = "") -> list[dict[str, Any]]:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF exception handler rendering every API error in the common shape."""
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        body = error_body(413, f"Request body larger than {limit} bytes", [])
+        return Response(body, status=413)
     if isinstance(exc, ApiError):
         return Response(error_body(exc.status_code, exc.message, exc.errors), status=exc.status_code)
     if isinstance(exc, exceptions.ValidationError):

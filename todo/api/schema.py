@@ -32,6 +32,7 @@ ERROR_STATUSES = {
     "403": "Not allowed",
     "404": "Not found",
     "409": "Conflicts with the current state",
+    "413": "Request body too large",
 }
 
 

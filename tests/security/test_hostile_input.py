@@ -1,0 +1,111 @@
+"""Hostile input: every rejection is a clear 4xx in the error shape, never a 5xx, never a leak."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from bson import ObjectId
+from django.test import Client
+
+from tests.api.conftest import bearer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+WRITE_PATHS = [
+    "/v1/tasks",
+    "/v1/teams",
+    "/v1/watchlist/tasks",
+    "/v1/task-assignments",
+    "/v1/team-invite-codes/verify",
+]
+
+
+def _assert_clean_4xx(response, *statuses: int) -> dict:
+    assert response.status_code in (statuses or (400,)), response.content[:300]
+    body = response.json()
+    assert body["statusCode"] == response.status_code and isinstance(body["message"], str)
+    assert isinstance(body["errors"], list)
+    return body
+
+
+@pytest.mark.parametrize("path", WRITE_PATHS)
+def test_oversized_body_is_refused(api: Client, path: str) -> None:
+    body = json.dumps({"title": "x" * (3 * 1024 * 1024)})
+    _assert_clean_4xx(api.post(path, body, content_type="application/json"), 400, 413)
+
+
+@pytest.mark.parametrize("path", WRITE_PATHS)
+def test_deeply_nested_body_is_refused(api: Client, path: str) -> None:
+    body = '{"title": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    _assert_clean_4xx(api.post(path, body, content_type="application/json"))
+
+
+@pytest.mark.parametrize("path", WRITE_PATHS)
+@pytest.mark.parametrize(
+    "raw",
+    [b"\xff\xfe\x00not utf-8", b'{"title": "a\x00b"}', b"[1, 2, 3]", b"null", b"", b"{", b'"just a string"'],
+    ids=["invalid-utf8", "nul", "array", "null", "empty", "truncated", "string"],
+)
+def test_malformed_bodies_are_refused(api: Client, path: str, raw: bytes) -> None:
+    _assert_clean_4xx(api.generic("POST", path, raw, content_type="application/json"))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"title": {"$gt": ""}},
+        {"title": "ok", "labels": [{"$ne": None}]},
+        {"title": "ok", "labels": {"$in": []}},
+        {"title": "ok", "priority": {"$regex": ".*"}},
+        {"title": "ok", "dueAt": {"$date": 0}},
+        {"title": "ok", "$where": "1 == 1"},
+    ],
+)
+def test_mongodb_operators_in_values_never_reach_a_query(api: Client, mongo_db, body: dict) -> None:
+    _assert_clean_4xx(api.post("/v1/tasks", body, content_type="application/json"))
+    assert mongo_db.get_collection("tasks").count_documents({}) == 0
+
+
+def test_operator_in_a_watchlist_body(api: Client, mongo_db) -> None:
+    _assert_clean_4xx(
+        api.post("/v1/watchlist/tasks", {"taskId": {"$ne": None}}, content_type="application/json")
+    )
+    assert mongo_db.get_collection("watchlists").count_documents({}) == 0
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"page": "99999999999999999999"},
+        {"limit": "100000"},
+        {"page": "0"},
+        {"limit": "-5"},
+        {"page": "1.5"},
+        {"limit": "1e3"},
+    ],
+)
+@pytest.mark.parametrize("path", ["/v1/tasks", "/v1/labels", "/v1/users", "/v1/teams", "/v1/watchlist/tasks"])
+def test_huge_or_bad_pagination_is_a_400(api: Client, path: str, query: dict) -> None:
+    _assert_clean_4xx(api.get(path, query))
+
+
+@pytest.mark.parametrize("bad_id", ["123", "zzzzzzzzzzzzzzzzzzzzzzzz", "6b0c" * 7, "%24ne", "' OR 1=1 --"])
+@pytest.mark.parametrize(
+    "template", ["/v1/tasks/{}", "/v1/teams/{}", "/v1/roles/{}", "/v1/task-assignments/{}"]
+)
+def test_invalid_ids_are_a_400(api: Client, template: str, bad_id: str) -> None:
+    _assert_clean_4xx(api.get(template.format(bad_id)))
+
+
+def test_another_users_task_cannot_be_read_changed_or_deleted(make_user, mongo_db) -> None:
+    owner, intruder = make_user("Owner"), make_user("Intruder")
+    created = Client(**bearer(owner)).post("/v1/tasks", {"title": "private"}, content_type="application/json")
+    task_id = created.json()["data"]["id"]
+    other = Client(**bearer(intruder))
+    assert other.patch(
+        f"/v1/tasks/{task_id}", {"title": "mine now"}, content_type="application/json"
+    ).status_code in (403, 404)
+    assert other.delete(f"/v1/tasks/{task_id}").status_code in (403, 404)
+    stored = mongo_db.get_collection("tasks").find_one({"_id": ObjectId(task_id)})
+    assert stored["title"] == "private" and not stored.get("isDeleted")

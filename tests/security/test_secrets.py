@@ -1,0 +1,53 @@
+"""No secrets or document contents in logs; Postgres connections honour POSTGRES_SSLMODE."""
+
+from __future__ import annotations
+
+import logging
+
+import psycopg
+import pytest
+from django.db import connection
+from django.test import Client
+
+from tests.api.conftest import bearer
+from todo.auth import tokens
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SECRET_TITLE = "Quarterly-Salaries-Secret-8f3a"
+SECRET_EMAIL = "hidden.person.7c1e@example.com"
+
+
+def test_a_full_run_logs_no_tokens_emails_or_titles(make_user, embedded_postgres, caplog, settings) -> None:
+    settings.DUAL_WRITE_RETRY_DELAY = 0
+    caplog.set_level(logging.DEBUG)
+    user = make_user("Hidden", email=SECRET_EMAIL)
+    token = tokens.issue(user.id)
+    api = Client(**bearer(user))
+    created = api.post(
+        "/v1/tasks", {"title": SECRET_TITLE, "priority": "HIGH"}, content_type="application/json"
+    )
+    task_id = created.json()["data"]["id"]
+    api.patch(f"/v1/tasks/{task_id}", {"title": SECRET_TITLE + "-2"}, content_type="application/json")
+    api.post("/v1/tasks", {"title": {"$gt": SECRET_TITLE}}, content_type="application/json")  # rejected
+    Client(HTTP_AUTHORIZATION=f"Bearer {token}x").get("/v1/tasks")  # a broken token
+    embedded_postgres.stop()  # failures get logged: they must not carry contents either
+    try:
+        api.patch(f"/v1/tasks/{task_id}", {"title": SECRET_TITLE + "-3"}, content_type="application/json")
+    finally:
+        embedded_postgres.start()
+    logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+    assert caplog.records, "the run logged nothing: the check would prove nothing"
+    assert "dual-write failed" in logged  # the failure was logged...
+    for secret in (token, SECRET_TITLE, SECRET_EMAIL, "todo_password"):
+        assert secret not in logged  # ...without contents, tokens or passwords
+
+
+def test_connections_use_the_configured_sslmode(settings) -> None:
+    assert (
+        connection.get_connection_params()["sslmode"] == settings.DATABASES["default"]["OPTIONS"]["sslmode"]
+    )
+    params = {**connection.get_connection_params(), "sslmode": "require", "connect_timeout": 3}
+    # The embedded server has no TLS: with sslmode=require the client refuses to connect at all.
+    with pytest.raises(psycopg.OperationalError, match="(?i)ssl"):
+        psycopg.connect(**params).close()
