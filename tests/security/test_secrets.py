@@ -49,5 +49,5 @@ def test_connections_use_the_configured_sslmode(settings) -> None:
     )
     params = {**connection.get_connection_params(), "sslmode": "require", "connect_timeout": 3}
     # The embedded server has no TLS: with sslmode=require the client refuses to connect at all.
-    with pytest.raises(psycopg.OperationalError, match="(?i)ssl"):
+    with pytest.raises(psycopg.OperationalError, match=r"(?i)ssl"):
         psycopg.connect(**params).close()
