@@ -10,6 +10,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from tests.faults.conftest import FaultSize, drain, drift, lost_writes, pending_records
@@ -26,7 +27,9 @@ def test_postgres_sigkilled_and_restarted_mid_run_loses_no_acknowledged_write(
     killed_at = time.monotonic()
     embedded_postgres.kill()  # SIGKILL of the postmaster, as a crash
     assert embedded_postgres.postmaster_pid() is None
-    time.sleep(size.fault_seconds)  # clients keep writing against the dead server
+    # Clients keep writing against the dead server, for longer than a request waits for a pooled
+    # connection, so that mirror writes surely end in the retry queue.
+    time.sleep(max(size.fault_seconds, _pool_timeout() + 0.5))
     embedded_postgres.start()  # crash recovery, then accepting connections again
     restarted_at = time.monotonic()
     fleet.join()
@@ -43,6 +46,10 @@ def test_postgres_sigkilled_and_restarted_mid_run_loses_no_acknowledged_write(
     assert pending_records() == []
     assert drift() == {}
     assert lost_writes(fleet) == {}
+
+
+def _pool_timeout() -> float:
+    return float(settings.DATABASES["default"]["OPTIONS"]["pool"]["timeout"])
 
 
 def _hold_lock(params: dict[str, Any], seconds: float, locked: threading.Event) -> None:
