@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
@@ -215,7 +216,11 @@ def test_health_and_docs_are_public(mongo_db) -> None:
     client = Client()
     assert client.get("/v1/health").status_code == 200
     assert client.get("/v1/schema").status_code == 200
-    assert client.get("/v1/docs").status_code == 200
+    docs = client.get("/v1/docs")
+    assert docs.status_code == 200
+    # The page's scripts and styles are served by the service itself (no CDN needed).
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', docs.content.decode())
+    assert len(assets) >= 3 and all(client.get(a).status_code == 200 for a in assets)
 
 
 def test_tokens_of_one_user_do_not_sign_in_another(make_user) -> None:
