@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint clean
+.PHONY: run test test-faults lint clean
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,9 @@ run: $(VENV)/.runtime  ## install, migrate and serve on 127.0.0.1:8000
 
 test: $(VENV)/.dev  ## install if needed and run the whole suite
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-faults: $(VENV)/.dev  ## the fault-injection suite over the HTTP API, in its large size
+	$(PY) -m pytest tests/faults -m faults --fault-size=large $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
