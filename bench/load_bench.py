@@ -79,7 +79,7 @@ class Service:
             try:
                 if requests.get(f"{self.url}/v1/health", timeout=2).status_code == 200:
                     # One sign-in before the concurrent ones: the service generates its token key
-                    # pair lazily on first use, and concurrent first uses race (see the README).
+                    # pair lazily on first use, and concurrent first uses race (todo/auth/tokens.py).
                     warm = requests.post(
                         f"{self.url}/v1/auth/local-token", json={"email": "warm@example.com"}
                     )
