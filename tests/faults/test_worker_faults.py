@@ -16,7 +16,7 @@ from todo.services.dual_write_setup import build_worker
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
-LEASE_SECONDS = 2.0
+LEASE_SECONDS = 3.0
 
 
 def test_worker_killed_mid_drain_leaves_leases_that_expire_then_a_new_worker_drains_all(
