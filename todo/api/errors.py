@@ -4,12 +4,16 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from pymongo.errors import PyMongoError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
 
 
 class ApiError(exceptions.APIException):
@@ -53,6 +57,13 @@ def _field_errors(detail: Any, prefix: str = "") -> list[dict[str, Any]]:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF exception handler rendering every API error in the common shape."""
+    if isinstance(exc, PyMongoError):
+        # MongoDB (the source of truth) failed: nothing was acknowledged, the client may retry.
+        request = context.get("request")
+        where = f"{request.method} {request.path}" if request is not None else "a request"
+        logger.error("MongoDB unavailable during %s (%s)", where, type(exc).__name__)
+        body = error_body(503, "MongoDB is unavailable; the request was not completed, try again", [])
+        return Response(body, status=503)
     if isinstance(exc, RequestDataTooBig):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         body = error_body(413, f"Request body larger than {limit} bytes", [])
