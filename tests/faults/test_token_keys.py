@@ -1,11 +1,8 @@
 """Concurrent first sign-ins on a fresh data folder: every token issued must verify.
 
 Found by the load benchmark: the first concurrent requests of a fresh service answered 401
-"invalid token". `todo.auth.tokens.key_pair` is an unlocked `functools.cache` over
-`ensure_key_pair`, which checks for the key files, generates a pair and writes both files without
-a lock or an atomic create: concurrent first callers each generate their own pair, overwrite each
-other's files, and sign with pairs the cached one (or the files on disk) do not match; a caller may even read a key
-file another is rewriting and fail to sign at all.
+"invalid token", because concurrent first callers each generated and wrote their own key pair.
+Generation now holds a thread and a file lock and writes the private key last, atomically.
 """
 
 from __future__ import annotations
@@ -34,12 +31,6 @@ def fresh_key_folder(settings: Any, tmp_path: Path) -> Iterator[Path]:
     tokens.key_pair.cache_clear()  # the other tests read the test run's own key pair again
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect in todo/auth/tokens.py: key_pair()/ensure_key_pair() generate the key pair on first"
-    " use without a lock or an atomic file create, so concurrent first sign-ins sign with different"
-    " pairs and their tokens are rejected (401 invalid token)",
-)
 def test_concurrent_first_sign_ins_on_a_fresh_data_folder_issue_tokens_that_verify(
     fresh_key_folder: Path,
 ) -> None:

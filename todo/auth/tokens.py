@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import fasteners
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -47,20 +49,31 @@ def _generate() -> KeyPair:
     return KeyPair(private, public)
 
 
+_generation_lock = threading.Lock()
+
+
 def ensure_key_pair(folder: Path) -> KeyPair:
-    """The key pair kept in `folder`, generated there on first use (private key mode 0600)."""
+    """The key pair kept in `folder`, generated there on first use (private key mode 0600).
+
+    Generation holds a thread lock and a file lock (threads and processes starting together),
+    and the public half is written first, the private half last: the private file's presence
+    means the pair is complete."""
     private_file, public_file = folder / "jwt_private.pem", folder / "jwt_public.pem"
     if not private_file.exists():
         folder.mkdir(parents=True, exist_ok=True)
-        pair = _generate()
-        descriptor = os.open(private_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(pair.private_pem)
-        public_file.write_bytes(pair.public_pem)
+        with _generation_lock, fasteners.InterProcessLock(str(folder / ".generate.lock")):
+            if not private_file.exists():
+                pair = _generate()
+                public_file.write_bytes(pair.public_pem)
+                partial = folder / f".jwt_private.{os.getpid()}.tmp"
+                descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(descriptor, "wb") as handle:
+                    handle.write(pair.private_pem)
+                partial.replace(private_file)
     return KeyPair(private_file.read_bytes(), public_file.read_bytes())
 
 
-@cache
+@cache  # one pair per process: computed under the generation lock, then read from the cache
 def key_pair() -> KeyPair:
     if settings.JWT_PRIVATE_KEY and settings.JWT_PUBLIC_KEY:
         return KeyPair(settings.JWT_PRIVATE_KEY.encode(), settings.JWT_PUBLIC_KEY.encode())
