@@ -25,6 +25,7 @@ import psycopg
 from bson import ObjectId
 from django.db import connections
 from django.db import utils as django_db
+from psycopg import errors as pg_errors
 from psycopg_pool import PoolTimeout
 from pymongo import ReturnDocument
 from pymongo.collection import Collection
@@ -57,6 +58,36 @@ class RetryOutcome(StrEnum):
     APPLIED = "applied"  # Postgres holds the document's current state; the record is resolved
     FAILED = "failed"  # the attempt failed and was counted (FAILED once attempts are used up)
     POSTPONED = "postponed"  # Postgres (or MongoDB) could not be reached; nothing was attempted
+
+
+class Breaker:
+    """Process-wide: after Postgres failed, writes go straight to the retry queue for a moment
+    instead of each waiting on the connection pool. Only a shortcut: correctness never depends
+    on it (the queue and the worker do the work)."""
+
+    def __init__(self) -> None:
+        self._until = 0.0
+        self._lock = threading.Lock()
+
+    def is_open(self) -> bool:
+        return time.monotonic() < self._until
+
+    def open(self, seconds: float) -> None:
+        with self._lock:
+            self._until = max(self._until, time.monotonic() + seconds)
+
+    def close(self) -> None:
+        with self._lock:
+            self._until = 0.0
+
+
+BREAKER = Breaker()
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """A lock_timeout or statement_timeout of the bounded in-request write."""
+    cause = exc.__cause__ if exc.__cause__ is not None else exc
+    return isinstance(cause, pg_errors.LockNotAvailable | pg_errors.QueryCanceled)
 
 
 def _no_connection(exc: BaseException) -> bool:
@@ -106,8 +137,6 @@ class DualWriteEngine:
         self.alert = alert
         self.breaker_seconds = breaker_seconds
         self.read_only = read_only  # MongoDB is a read-only backup (last migration phase)
-        self._breaker_until = 0.0
-        self._breaker_lock = threading.Lock()
 
     # == writes through MongoDB =================================================================
     def create(self, collection: str, mongo_id: str, data: dict[str, Any]) -> WriteResult:
@@ -244,7 +273,7 @@ class DualWriteEngine:
     def retry_document(self, collection: str, mongo_id: str, owner: str, lease_seconds: float) -> bool:
         """Manual retry of one document: re-apply it now from MongoDB, whatever its schedule."""
         mapping, oid = self._target(collection, mongo_id)
-        self._breaker_until = 0.0  # an operator asked to try now: do not wait out the breaker
+        BREAKER.close()  # an operator asked to try now: do not wait out the breaker
         record = self.queue.claim_document(mapping.collection, str(oid), owner, lease_seconds)
         if record is not None:
             return self.retry_record(record, owner) is RetryOutcome.APPLIED
@@ -378,7 +407,7 @@ class DualWriteEngine:
 
     def _write(self, collection: str, statement: Callable[[], Any]) -> Any:
         """Run one sink statement; retry transient errors on a live connection for milliseconds."""
-        if time.monotonic() < self._breaker_until:
+        if BREAKER.is_open():
             raise PostgresUnavailable("Postgres failed moments ago; write queued")
         delays = (0.0, *self.policy.in_request_delays)
         for attempt, delay in enumerate(delays):
@@ -389,11 +418,10 @@ class DualWriteEngine:
                 result = statement()
             except DB_ERRORS as exc:
                 self._discard_connection()
-                if classify(exc) is not ErrorKind.TRANSIENT:
-                    raise
+                if classify(exc) is not ErrorKind.TRANSIENT or _timed_out(exc):
+                    raise  # a lock or statement timeout: Postgres is slow, not down; queue it now
                 if _no_connection(exc) or attempt == len(delays) - 1:
-                    with self._breaker_lock:
-                        self._breaker_until = time.monotonic() + self.breaker_seconds
+                    BREAKER.open(self.breaker_seconds)
                     raise
                 continue
             metrics.observe(collection, time.perf_counter() - started)

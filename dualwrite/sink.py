@@ -64,8 +64,23 @@ class _Statement:
 class PostgresSink:
     """Writes RowSets of mapped collections to their tables, and reads them back."""
 
-    def __init__(self, using: str = "default") -> None:
+    def __init__(
+        self,
+        using: str = "default",
+        *,
+        lock_timeout_ms: int | None = None,
+        statement_timeout_ms: int | None = None,
+    ) -> None:
+        """`lock_timeout_ms` / `statement_timeout_ms` bound each write message (the dual-write
+        engine's in-request writes); None leaves the server's settings (backfill, repair)."""
         self.using = using
+        limits = []
+        if lock_timeout_ms is not None:
+            limits.append(f"set_config('lock_timeout', '{int(lock_timeout_ms)}ms', true)")
+        if statement_timeout_ms is not None:
+            limits.append(f"set_config('statement_timeout', '{int(statement_timeout_ms)}ms', true)")
+        # Local settings last until the end of the message's (implicit) transaction only.
+        self._limits = f"SELECT {', '.join(limits)}; " if limits else ""
 
     @property
     def connection(self) -> Any:
@@ -150,7 +165,7 @@ class PostgresSink:
     def _run(self, statement: _Statement) -> set[str]:
         """Execute (one round trip) and return the ids of the last statement's result."""
         with self.connection.cursor() as cursor:
-            cursor.execute(statement.sql, statement.params)
+            cursor.execute(self._limits + statement.sql, statement.params)
             while cursor.nextset():
                 pass
             return {row[0] for row in cursor.fetchall()}

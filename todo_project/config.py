@@ -60,6 +60,10 @@ class EnvConfig(BaseModel):
     DUAL_WRITE_ALERT_HOOK: str | None = Field(default=None, pattern=r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$")
     # Seconds a retry worker holds a claimed record before another worker may take it.
     DUAL_WRITE_LEASE_SECONDS: float = Field(default=30.0, gt=0, le=3600)
+    # Bound (ms) on waiting for a row or table lock in a mirror write; then the write is queued.
+    DUAL_WRITE_LOCK_TIMEOUT_MS: int = Field(default=200, ge=1, le=60000)
+    # Bound (ms) on a mirror write statement; then the write is queued.
+    DUAL_WRITE_STATEMENT_TIMEOUT_MS: int = Field(default=2000, ge=100, le=600000)
     # Run the retry worker as a thread of `manage.py serve` (required with the in-process MongoDB).
     DUAL_WRITE_WORKER_IN_PROCESS: bool = True
 
@@ -214,6 +218,8 @@ _ACCEPTS = {
     "DUAL_WRITE_ALERT_HOOK": "a dotted path such as myproject.alerts.page_oncall",
     "DUAL_WRITE_LEASE_SECONDS": "a number of seconds above 0 and at most 3600",
     "DUAL_WRITE_WORKER_IN_PROCESS": "true or false",
+    "DUAL_WRITE_LOCK_TIMEOUT_MS": "milliseconds from 1 to 60000",
+    "DUAL_WRITE_STATEMENT_TIMEOUT_MS": "milliseconds from 100 to 600000",
     "POSTGRES_PORT": "an integer from 1 to 65535",
     "POSTGRES_NAME": "a name of 1 to 63 characters",
     "POSTGRES_USER": "a name of 1 to 63 characters",

@@ -134,6 +134,9 @@ MIGRATION_PHASE = CONFIG.MIGRATION_PHASE
 DUAL_WRITE_READ_SOURCE = CONFIG.read_sources
 DUAL_WRITE_LEASE_SECONDS = CONFIG.DUAL_WRITE_LEASE_SECONDS
 DUAL_WRITE_WORKER_IN_PROCESS = CONFIG.DUAL_WRITE_WORKER_IN_PROCESS
+# Bounds of each mirror write (a slow Postgres queues writes instead of holding requests).
+DUAL_WRITE_LOCK_TIMEOUT_MS = CONFIG.DUAL_WRITE_LOCK_TIMEOUT_MS
+DUAL_WRITE_STATEMENT_TIMEOUT_MS = CONFIG.DUAL_WRITE_STATEMENT_TIMEOUT_MS
 
 # --- Static files (the admin's), served by WhiteNoise from the installed apps ------------------------
 STATIC_URL = "/static/"

@@ -12,6 +12,7 @@ from pymongo.collection import Collection
 from dualwrite.engine import AlertHook, DualWriteEngine
 from dualwrite.policy import RetryPolicy
 from dualwrite.queue import QUEUE_COLLECTION, RetryQueue
+from dualwrite.sink import PostgresSink
 from dualwrite.worker import RetryWorker
 from todo.db.mongo_manager import DatabaseManager
 from todo.mappings import get_registry
@@ -42,6 +43,10 @@ def build_engine() -> DualWriteEngine:
         source=_collection,
         queue=build_queue(),
         policy=retry_policy(),
+        sink=PostgresSink(
+            lock_timeout_ms=settings.DUAL_WRITE_LOCK_TIMEOUT_MS,
+            statement_timeout_ms=settings.DUAL_WRITE_STATEMENT_TIMEOUT_MS,
+        ),
         enabled=settings.DUAL_WRITE_ENABLED,
         alert=_alert_hook(),
         read_only=settings.MIGRATION_PHASE == "postgres_only",
