@@ -98,7 +98,7 @@ def test_invalid_ids_are_a_400(api: Client, template: str, bad_id: str) -> None:
     _assert_clean_4xx(api.get(template.format(bad_id)))
 
 
-def test_another_users_task_cannot_be_read_changed_or_deleted(make_user, mongo_db) -> None:
+def test_another_users_task_cannot_be_changed_or_deleted(make_user, mongo_db) -> None:
     owner, intruder = make_user("Owner"), make_user("Intruder")
     created = Client(**bearer(owner)).post("/v1/tasks", {"title": "private"}, content_type="application/json")
     task_id = created.json()["data"]["id"]
