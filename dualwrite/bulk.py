@@ -32,7 +32,7 @@ from django.db import connections
 
 from dualwrite.mapping import Child, CollectionMapping
 from dualwrite.policy import ErrorKind, classify, describe
-from dualwrite.sink import SYNCED, _child_columns, _child_key, _q
+from dualwrite.sink import SYNCED, _child_columns, _child_key, _child_on_conflict, _q
 from dualwrite.transform import RowSet
 
 T = TypeVar("T")
@@ -173,12 +173,7 @@ class _Session:
         table, stage, parent = _q(child.table), f"pg_temp.{_q(stage_name)}", _q(child.parent_column)
         names = ", ".join(map(_q, columns))
         key_names = ", ".join(map(_q, key))
-        non_key = [c for c in columns if c not in key]
-        on_conflict = (
-            "DO UPDATE SET " + ", ".join(f"{_q(c)} = EXCLUDED.{_q(c)}" for c in non_key)
-            if non_key
-            else "DO NOTHING"
-        )
+        on_conflict = _child_on_conflict(child)
         # Parents this statement inserted have no child rows (the foreign key allows none without
         # them): a plain insert. Of updated parents, rows that are gone are deleted and rows that
         # stay or are new are upserted (disjoint sets, so one statement can do both).

@@ -49,6 +49,15 @@ def _child_key(child: Child) -> list[str]:
     return [child.parent_column]
 
 
+def _child_on_conflict(child: Child) -> str:
+    """What an upsert of a child row does when its key exists: update the other columns."""
+    key = _child_key(child)
+    non_key = [c for c in _child_columns(child) if c not in key]
+    if not non_key:
+        return "DO NOTHING"
+    return "DO UPDATE SET " + ", ".join(f"{_q(c)} = EXCLUDED.{_q(c)}" for c in non_key)
+
+
 def _child_columns(child: Child) -> list[str]:
     if isinstance(child, ArrayTable):
         return [child.parent_column, child.item_column, child.position_column]
@@ -227,12 +236,7 @@ class PostgresSink:
         types = _db_types(child.model, columns, self.connection)
         names = ", ".join(map(_q, columns))
         key_names = ", ".join(map(_q, key))
-        non_key = [c for c in columns if c not in key]
-        on_conflict = (
-            "DO UPDATE SET " + ", ".join(f"{_q(c)} = EXCLUDED.{_q(c)}" for c in non_key)
-            if non_key
-            else "DO NOTHING"
-        )
+        on_conflict = _child_on_conflict(child)
         unnest = ", ".join(f"%s::{types[c]}[]" for c in columns)
         sql = (
             f", new{index} AS (SELECT * FROM unnest({unnest}) AS v({names}))"
