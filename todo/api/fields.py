@@ -111,3 +111,10 @@ class StrictSerializer(serializers.Serializer):
 def unique_ids(ids: list[str]) -> list[str]:
     """The ids in their first-seen order, each once."""
     return list(dict.fromkeys(ids))
+
+
+def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    """The validated body, or a ValidationError (rendered as 400 naming each bad field)."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)

@@ -109,13 +109,6 @@ class WatchlistUpdateSerializer(StrictSerializer):
     isActive = StrictBooleanField(required=False)
 
 
-def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-    """The validated body, or a ValidationError (rendered as 400 naming each bad field)."""
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
 # == responses ==================================================================================
 def person(user_id: str | None, users: Mapping[str, d.User]) -> dict[str, Any] | None:
     """{id, name} of a user id ("system" and unknown users keep their id and have no name)."""

@@ -162,10 +162,3 @@ def invite_code_out(model: d.TeamCreationInviteCode) -> dict[str, Any]:
         "usedBy": model.used_by,
         "usedAt": model.used_at,
     }
-
-
-def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-    """The request body checked by `serializer_class` (400 naming each bad field)."""
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from todo.api import team_serializers as io
+from todo.api.fields import validated
 from todo.api.params import page_and_limit, paginated
 from todo.services import invite_code_service
 from todo.views.teams import PAGE_PARAMETERS, _data
@@ -22,7 +23,7 @@ class InviteCodeGenerateView(APIView):
         summary="Generate a team-creation invite code",
     )
     def post(self, request: Request) -> Response:
-        body = io.validated(io.InviteCodeGenerateSerializer, request.data)
+        body = validated(io.InviteCodeGenerateSerializer, request.data)
         code = invite_code_service.invite_code_generate(
             actor=request.user.id, description=body.get("description")
         )
@@ -36,7 +37,7 @@ class InviteCodeVerifyView(APIView):
         summary="Check a code: 200 when unused, 404 unknown, 409 already used",
     )
     def post(self, request: Request) -> Response:
-        body = io.validated(io.InviteCodeVerifySerializer, request.data)
+        body = validated(io.InviteCodeVerifySerializer, request.data)
         code = invite_code_service.invite_code_verify(actor=request.user.id, code=body["code"])
         return _data({"valid": True, **io.invite_code_out(code)})
 

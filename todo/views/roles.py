@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from todo.api import team_serializers as io
+from todo.api.fields import validated
 from todo.api.params import invalid, object_id, page_and_limit, paginated
 from todo.models.enums import RoleScope
 from todo.services import role_service, team_service
@@ -85,7 +86,7 @@ class TeamUserRolesView(APIView):
     )
     def post(self, request: Request, team_id: str, user_id: str) -> Response:
         team_id, user_id = object_id(team_id, "team_id"), object_id(user_id, "user_id")
-        body = io.validated(io.RoleGrantSerializer, request.data)
+        body = validated(io.RoleGrantSerializer, request.data)
         team = team_service.team_or_404(team_id)
         grant = role_service.team_role_add(
             actor=request.user.id,

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from todo.api import task_serializers as ts
+from todo.api.fields import validated
 from todo.api.params import object_id
 from todo.models import documents as d
 from todo.services import task_assignment_service as service
@@ -28,7 +29,7 @@ class TaskAssignmentsView(APIView):
         summary="Assign or reassign a task to a user or a team",
     )
     def post(self, request: Request) -> Response:
-        body = ts.validated(ts.TaskAssignmentCreateSerializer, request.data)
+        body = validated(ts.TaskAssignmentCreateSerializer, request.data)
         assigned = service.task_assign(
             actor=request.user.id,
             task_id=body["task_id"],
@@ -54,7 +55,7 @@ class TaskAssignmentDetailView(APIView):
     )
     def patch(self, request: Request, task_id: str) -> Response:
         task = object_id(task_id, "task_id")
-        body = ts.validated(ts.ExecutorSerializer, request.data)
+        body = validated(ts.ExecutorSerializer, request.data)
         changed = service.assignment_set_executor(
             actor=request.user.id, task_id=task, executor_id=body["executor_id"]
         )

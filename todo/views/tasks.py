@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from todo.api import task_serializers as ts
+from todo.api.fields import validated
 from todo.api.params import invalid, object_id, page_and_limit, paginated
 from todo.models.enums import TaskStatus
 from todo.services import task_assignment_service, task_service
@@ -62,7 +63,7 @@ class TasksView(APIView):
 
     @extend_schema(request=ts.TaskCreateSerializer, responses={201: dict}, summary="Create a task")
     def post(self, request: Request) -> Response:
-        body = ts.validated(ts.TaskCreateSerializer, request.data)
+        body = validated(ts.TaskCreateSerializer, request.data)
         created = task_service.task_create(
             actor=request.user.id,
             title=body["title"],
@@ -92,12 +93,12 @@ class TaskDetailView(APIView):
         action = choice(request, "action", ("defer",))
         task = object_id(task_id, "id")
         if action == "defer":
-            body = ts.validated(ts.TaskDeferSerializer, request.data)
+            body = validated(ts.TaskDeferSerializer, request.data)
             changed = task_service.task_defer(
                 actor=request.user.id, task_id=task, deferred_till=body["deferredTill"]
             )
         else:
-            body = ts.validated(ts.TaskUpdateSerializer, request.data)
+            body = validated(ts.TaskUpdateSerializer, request.data)
             changed = task_service.task_update(actor=request.user.id, task_id=task, changes=body)
         return Response({"statusCode": 200, "data": ts.task_details(changed)})
 
@@ -113,7 +114,7 @@ class TaskAssignView(APIView):
     )
     def patch(self, request: Request, task_id: str) -> Response:
         task = object_id(task_id, "id")
-        body = ts.validated(ts.TaskAssignSerializer, request.data)
+        body = validated(ts.TaskAssignSerializer, request.data)
         assigned = task_assignment_service.task_assign(
             actor=request.user.id, task_id=task, assignee_id=body["assignee_id"], user_type=body["user_type"]
         )

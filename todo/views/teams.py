@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from todo.api import team_serializers as io
+from todo.api.fields import validated
 from todo.api.params import flag, object_id, page_and_limit, paginated
 from todo.services import team_service
 
@@ -40,7 +41,7 @@ class TeamsView(APIView):
         summary="Create a team with a team-creation invite code (consumed); I become owner, admin and member",
     )
     def post(self, request: Request) -> Response:
-        body = io.validated(io.TeamCreateSerializer, request.data)
+        body = validated(io.TeamCreateSerializer, request.data)
         team = team_service.team_create(
             actor=request.user.id,
             name=body["name"],
@@ -76,7 +77,7 @@ class TeamDetailView(APIView):
     )
     def patch(self, request: Request, team_id: str) -> Response:
         team_id = object_id(team_id, "team_id")
-        body = io.validated(io.TeamUpdateSerializer, request.data)
+        body = validated(io.TeamUpdateSerializer, request.data)
         team = team_service.team_change_poc(
             actor=request.user.id, team_id=team_id, point_of_contact_id=body["point_of_contact_id"]
         )
@@ -88,7 +89,7 @@ class JoinByInviteView(APIView):
         request=io.JoinByInviteSerializer, responses={200: dict}, summary="Join a team by its invite code"
     )
     def post(self, request: Request) -> Response:
-        body = io.validated(io.JoinByInviteSerializer, request.data)
+        body = validated(io.JoinByInviteSerializer, request.data)
         team = team_service.team_join_by_invite(actor=request.user.id, invite_code=body["invite_code"])
         return _data(io.team_out(team))
 
@@ -99,7 +100,7 @@ class TeamMembersView(APIView):
     )
     def post(self, request: Request, team_id: str) -> Response:
         team_id = object_id(team_id, "team_id")
-        body = io.validated(io.AddMembersSerializer, request.data)
+        body = validated(io.AddMembersSerializer, request.data)
         added = team_service.team_add_members(
             actor=request.user.id, team_id=team_id, member_ids=body["member_ids"]
         )

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from todo.api import task_serializers as ts
+from todo.api.fields import validated
 from todo.api.params import invalid, object_id, page_and_limit, paginated
 from todo.services import watchlist_service as service
 
@@ -30,7 +31,7 @@ class WatchlistTasksView(APIView):
         request=ts.WatchlistCreateSerializer, responses={201: dict, 200: dict}, summary="Watch a task"
     )
     def post(self, request: Request) -> Response:
-        body = ts.validated(ts.WatchlistCreateSerializer, request.data)
+        body = validated(ts.WatchlistCreateSerializer, request.data)
         entry, created = service.watchlist_add(actor=request.user.id, task_id=body["taskId"])
         code = http.HTTP_201_CREATED if created else http.HTTP_200_OK
         return Response({"statusCode": code, "data": ts.watchlist_entry(entry)}, status=code)
@@ -44,7 +45,7 @@ class WatchlistTaskView(APIView):
     )
     def patch(self, request: Request, task_id: str) -> Response:
         task = object_id(task_id, "task_id")
-        body = ts.validated(ts.WatchlistUpdateSerializer, request.data)
+        body = validated(ts.WatchlistUpdateSerializer, request.data)
         entry = service.watchlist_update(actor=request.user.id, task_id=task, is_active=body.get("isActive"))
         return Response({"statusCode": 200, "data": ts.watchlist_entry(entry)})
 
