@@ -2,7 +2,10 @@
 guard as live writes, safely while the application is writing.
 
 - It only inserts or replaces rows through the guarded bulk merge (`dualwrite.bulk`): a row that
-  already holds a higher version, or a tombstone, is left alone. It never truncates or deletes.
+  already holds a later state of the same life is left alone ("kept"). A row the guard refuses for
+  any other reason (a tombstone or another life of the id, e.g. a document restored from a backup)
+  is reconciled: locked, MongoDB re-read, and made to hold it (`dualwrite.reconcile`). It never
+  truncates, and deletes only what MongoDB no longer holds when such a row is reconciled.
 - It streams: a cursor in `_id` order read in batches, at most two batches in memory (the one
   Postgres merges and the one being read), whatever the collection's size.
 - After each committed batch it stores its position (`dualwrite.checkpoint`), so a killed run
@@ -37,7 +40,9 @@ from dualwrite.checkpoint import (
 )
 from dualwrite.errors import MappingError
 from dualwrite.mapping import CollectionMapping
+from dualwrite.ordering import State
 from dualwrite.policy import ErrorKind
+from dualwrite.reconcile import Reconciler
 from dualwrite.transform import RowSet, document_to_rows
 
 logger = logging.getLogger(__name__)
@@ -57,7 +62,8 @@ class BackfillReport:
     shard: str
     processed: int = 0  # documents read (this run plus the run it resumed)
     written: int = 0  # rows written (inserted, or replaced by an equal or higher version)
-    kept: int = 0  # rows left alone: Postgres already held a newer version or a tombstone
+    kept: int = 0  # rows left alone: Postgres already held a later state of the same life
+    reconciled: int = 0  # refused rows made to hold MongoDB's current document (tombstone, other life)
     rejected: int = 0  # documents the mapping cannot hold (recorded as FAILED)
     resumed_after: str | None = None  # _id the run continued after, None for a fresh start
     seconds: float = 0.0
@@ -74,6 +80,7 @@ class BackfillReport:
             "processed": self.processed,
             "written": self.written,
             "kept": self.kept,
+            "reconciled": self.reconciled,
             "rejected": self.rejected,
             "resumed_after": self.resumed_after,
             "seconds": round(self.seconds, 3),
@@ -100,6 +107,7 @@ class Backfiller:
         loader: BulkLoader | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         on_reject: RejectHook | None = None,
+        reconciler: Reconciler | None = None,
     ) -> None:
         if not 1 <= batch_size <= MAX_BATCH_SIZE:
             raise ValueError(f"batch size must be from 1 to {MAX_BATCH_SIZE}")
@@ -108,6 +116,7 @@ class Backfiller:
         self.loader = loader or BulkLoader()
         self.batch_size = batch_size
         self.on_reject = on_reject
+        self.reconciler = reconciler
 
     def run(
         self,
@@ -173,12 +182,16 @@ class Backfiller:
                     self.on_reject(mapping, mongo_id, why, ErrorKind.REJECTED)
             position.rejected += len(batch.rejected)
             position.rowsets -= len(batch.rejected)
+            reconciled = self._settle(mapping, batch)
             report.processed += position.documents
             report.rejected += position.rejected
             report.written += len(batch.applied)
-            report.kept += position.rowsets - len(batch.applied)
-            metrics.count_backfill(mapping.collection, "written", len(batch.applied))
-            metrics.count_backfill(mapping.collection, "kept", position.rowsets - len(batch.applied))
+            report.reconciled += reconciled
+            report.kept += position.rowsets - len(batch.applied) - reconciled
+            metrics.count_backfill(mapping.collection, "written", len(batch.applied) + reconciled)
+            metrics.count_backfill(
+                mapping.collection, "kept", position.rowsets - len(batch.applied) - reconciled
+            )
             metrics.count_backfill(mapping.collection, "rejected", position.rejected)
             if checkpoint is not None:
                 if position.last_id is not None:
@@ -197,6 +210,17 @@ class Backfiller:
             checkpoint.status = FINISHED
             self.checkpoints.save(checkpoint)
         return report
+
+    def _settle(self, mapping: CollectionMapping, batch: Batch[_Position]) -> int:
+        """Reconcile the rows the guard refused that do not hold a later state of the same life."""
+        if self.reconciler is None:
+            return 0
+        refused = {
+            rs.mongo_id: State(rs.generation, rs.version)
+            for rs in batch.rowsets
+            if rs.mongo_id not in batch.applied and rs.mongo_id not in batch.rejected
+        }
+        return self.reconciler.settle_many(mapping, refused)
 
     def _batches(
         self, mapping: CollectionMapping, documents: Iterable[dict[str, Any]]

@@ -2,8 +2,8 @@
 
 Each batch is COPYed (binary) into session-private temporary staging tables shaped like the
 mirror tables, then merged by two statements in one transaction, as `PostgresSink.upsert` does:
-1. upsert the main rows with the same version guard (a row is only replaced by an equal or higher
-   version, never when it is a tombstone); the applied ids go to a temporary table, and the
+1. upsert the main rows with the same guard (`dualwrite.ordering`: a row is only replaced by a
+   provably newer state of the same life); the applied ids go to a temporary table, and the
    conflicting rows stay locked until the commit;
 2. rewrite the child rows of exactly the applied rows. This statement takes its snapshot after
    statement 1 holds the row locks, so it sees the child rows of any concurrent writer of the same
@@ -31,6 +31,7 @@ import psycopg
 from django.db import connections
 
 from dualwrite.mapping import Child, CollectionMapping
+from dualwrite.ordering import guard_sql
 from dualwrite.policy import ErrorKind, classify, describe
 from dualwrite.sink import SYNCED, _child_columns, _child_key, _child_on_conflict, _q
 from dualwrite.transform import RowSet
@@ -57,7 +58,8 @@ def _stage_name(table: str) -> str:
 
 
 def _main_columns(mapping: CollectionMapping) -> list[str]:
-    return ["mongo_id", "source_version", *(f.column for f in mapping.fields), mapping.extra_column]
+    return ["mongo_id", "source_generation", "source_version", *(f.column for f in mapping.fields),
+            mapping.extra_column]  # fmt: skip
 
 
 def _latest(rowsets: Sequence[RowSet]) -> list[RowSet]:
@@ -111,7 +113,7 @@ class _Session:
     def stage(self, rowsets: list[RowSet]) -> None:
         """Replace the staging tables' contents with these rows (binary COPY)."""
         mapping = self.mapping
-        data_columns = self.main_columns[2:]
+        data_columns = self.main_columns[3:]
         with self.raw.cursor() as cursor:
             stages = [f"pg_temp.{_q(stage)}" for _t, stage, _c in self.tables]
             cursor.execute("TRUNCATE " + ", ".join([*stages, f"pg_temp.{APPLIED}"]))
@@ -119,7 +121,9 @@ class _Session:
             with cursor.copy(f"COPY pg_temp.{_q(main_stage)} FROM STDIN (FORMAT BINARY)") as copy:
                 copy.set_types(self.types[main_stage])
                 for rs in rowsets:
-                    copy.write_row([rs.mongo_id, rs.version, *(rs.row[c] for c in data_columns)])
+                    copy.write_row(
+                        [rs.mongo_id, rs.generation, rs.version, *(rs.row[c] for c in data_columns)]
+                    )
             for child, (_table, stage, columns) in zip(mapping.children, self.tables[1:], strict=True):
                 with cursor.copy(f"COPY pg_temp.{_q(stage)} FROM STDIN (FORMAT BINARY)") as copy:
                     copy.set_types(self.types[stage])
@@ -146,11 +150,7 @@ class _Session:
         columns = self.main_columns
         names = ", ".join(map(_q, columns))
         updates = ", ".join(f"{_q(c)} = EXCLUDED.{_q(c)}" for c in columns[1:])
-        guard = (
-            ""
-            if force
-            else f" WHERE NOT {table}.source_deleted AND {table}.source_version <= EXCLUDED.source_version"
-        )
+        guard = "" if force else f" WHERE {guard_sql(table, 'EXCLUDED')}"
         upsert = (
             f"WITH up AS (INSERT INTO {table} ({names}, source_deleted, sync_status, sync_error, last_sync_at)"
             f" SELECT {names}, false, '{SYNCED}', NULL, now() FROM pg_temp.{stage}"

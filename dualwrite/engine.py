@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from bson import ObjectId
@@ -33,16 +33,28 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from dualwrite import metrics
 from dualwrite.errors import (
+    DocumentNotFoundError,
     DualWriteError,
     InvalidDocumentError,
+    InvalidMongoIdError,
     MappingError,
     PostgresUnavailable,
     ReadOnlyBackupError,
+    SourceUnavailable,
 )
-from dualwrite.mapping import VERSION_FIELD, CollectionMapping, MappingRegistry
+from dualwrite.mapping import (
+    ENGINE_FIELDS,
+    GENERATION_FIELD,
+    PENDING_MARK_FIELD,
+    VERSION_FIELD,
+    CollectionMapping,
+    MappingRegistry,
+)
 from dualwrite.operations import CREATE, DELETE, UPDATE, Operation, apply_set
+from dualwrite.ordering import State, document_state, in_step, same_state_filter
 from dualwrite.policy import ErrorKind, RetryPolicy, classify, describe
-from dualwrite.queue import FAILED, PENDING, QueueRecord, RetryQueue
+from dualwrite.queue import FAILED, PENDING, QueueRecord, RetryQueue, utcnow
+from dualwrite.reconcile import Reconciler
 from dualwrite.sink import PostgresSink
 from dualwrite.transform import RowSet, document_to_rows, normalise_mongo_id
 
@@ -52,6 +64,10 @@ logger = logging.getLogger(__name__)
 DB_ERRORS: tuple[type[BaseException], ...] = (django_db.Error, psycopg.Error, PoolTimeout, DualWriteError)
 
 SYNCED, SKIPPED, REJECTED = "SYNCED", "SKIPPED", "REJECTED"
+MIRRORING_OFF = "mirroring off (DUAL_WRITE_ENABLED=False): not mirrored yet"
+# A delete's intent is due this long after it was recorded: by then its writer is done or dead.
+INTENT_GRACE_SECONDS = 5.0
+T = TypeVar("T")
 
 
 class RetryOutcome(StrEnum):
@@ -127,6 +143,7 @@ class DualWriteEngine:
         alert: AlertHook | None = None,
         breaker_seconds: float = 2.0,
         read_only: bool = False,
+        intent_grace: float = INTENT_GRACE_SECONDS,
     ) -> None:
         self.registry = registry
         self.source = source
@@ -137,79 +154,95 @@ class DualWriteEngine:
         self.alert = alert
         self.breaker_seconds = breaker_seconds
         self.read_only = read_only  # MongoDB is a read-only backup (last migration phase)
+        # How long a delete's durable intent waits before a worker treats its writer as dead.
+        self.intent_grace = intent_grace
+
+    @property
+    def reconciler(self) -> Reconciler:
+        return Reconciler(self.sink, self.source)
 
     # == writes through MongoDB =================================================================
     def create(self, collection: str, mongo_id: str, data: dict[str, Any]) -> WriteResult:
         """Insert the document into MongoDB (an existing one with that id stands) and mirror it."""
         self._writable()
         mapping, oid = self._target(collection, mongo_id)
-        document = self._new_document(mapping, oid, data)
-        stored = self._insert(mapping, document)
-        return replace(self._mirror_document(mapping, CREATE, stored), document=stored)
+        stored = self._insert(mapping, self._new_document(mapping, oid, data))
+        return self._mirror_stored(mapping, CREATE, stored)
 
-    def update(self, collection: str, mongo_id: str, data: dict[str, Any]) -> WriteResult:
-        """`$set` the fields in MongoDB (creating the document when absent) and mirror the result."""
+    def update(
+        self, collection: str, mongo_id: str, data: dict[str, Any], *, upsert: bool = False
+    ) -> WriteResult:
+        """`$set` the fields in MongoDB and mirror the whole stored document. An absent document
+        raises DocumentNotFoundError and nothing is written, unless `upsert` (then it is created,
+        starting a new generation)."""
         self._writable()
         mapping, oid = self._target(collection, mongo_id)
-        self._check_update(mapping, oid, data)
+        fields = self._check_update(mapping, oid, data, upsert)
         stored = self._coll(mapping).find_one_and_update(
-            {"_id": oid},
-            {"$set": data, "$inc": {VERSION_FIELD: 1}},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
+            {"_id": oid}, _update_spec(fields, upsert), upsert=upsert, return_document=ReturnDocument.AFTER
         )
-        return replace(self._mirror_document(mapping, UPDATE, stored), document=stored)
+        if stored is None:  # deleted since the check: an update never resurrects a document
+            raise DocumentNotFoundError(mapping.collection, str(oid))
+        return self._mirror_stored(mapping, UPDATE, stored)
 
     def delete(self, collection: str, mongo_id: str) -> WriteResult:
-        """Delete from MongoDB (absent is fine) and leave a tombstone in Postgres."""
+        """Delete from MongoDB (absent is fine) and leave a tombstone in Postgres.
+
+        A durable intent is recorded in the retry queue first (due after `intent_grace`): a process
+        that dies between the two writes leaves it for the worker; a mirrored delete removes it."""
         self._writable()
         mapping, oid = self._target(collection, mongo_id)
+        intent = self.queue.record_intent(mapping.collection, str(oid), DELETE, self.intent_grace)
         removed = self._coll(mapping).find_one_and_delete({"_id": oid})
-        return replace(self._mirror_delete(mapping, str(oid), _deleted_version(removed)), document=removed)
+        result = self._mirror_delete(mapping, str(oid), removed)
+        if result.mirrored:
+            self._forget_intent(intent)
+        return replace(result, document=removed)
 
     def batch(self, operations: list[Operation]) -> list[WriteResult]:
         """Apply operations to MongoDB in order, then mirror each collection's changes with one
         statement per collection; a document Postgres rejects fails alone and is recorded."""
         self._writable()
         results: list[WriteResult | None] = [None] * len(operations)
-        upserts: dict[str, list[tuple[int, dict[str, Any]]]] = {}
-        deletes: dict[str, list[tuple[int, str, int]]] = {}
+        upserts: dict[str, list[tuple[int, str, dict[str, Any]]]] = {}
+        deletes: list[tuple[int, CollectionMapping, str, dict[str, Any] | None, QueueRecord]] = []
         for index, op in enumerate(operations):
             mapping = self.registry.get(op.collection_name)
             oid = ObjectId(op.mongo_id)
             try:
                 if op.operation == DELETE:
+                    intent = self.queue.record_intent(mapping.collection, str(oid), DELETE, self.intent_grace)
                     removed = self._coll(mapping).find_one_and_delete({"_id": oid})
-                    deletes.setdefault(mapping.collection, []).append(
-                        (index, str(oid), _deleted_version(removed))
-                    )
+                    deletes.append((index, mapping, str(oid), removed, intent))
                     continue
                 if op.operation == CREATE:
                     stored = self._insert(mapping, self._new_document(mapping, oid, op.data or {}))
                 else:
-                    self._check_update(mapping, oid, op.data or {})
+                    fields = self._check_update(mapping, oid, op.data or {}, upsert=False)
                     stored = self._coll(mapping).find_one_and_update(
-                        {"_id": oid},
-                        {"$set": op.data, "$inc": {VERSION_FIELD: 1}},
-                        upsert=True,
-                        return_document=ReturnDocument.AFTER,
+                        {"_id": oid}, _update_spec(fields, False), return_document=ReturnDocument.AFTER
                     )
-            except (MappingError, InvalidDocumentError) as exc:
+                    if stored is None:
+                        raise DocumentNotFoundError(mapping.collection, str(oid))
+            except (MappingError, InvalidDocumentError, DocumentNotFoundError) as exc:
                 results[index] = WriteResult(
                     mapping.collection, str(oid), op.operation, False, REJECTED, str(exc)
                 )
                 continue
-            upserts.setdefault(mapping.collection, []).append((index, stored))
+            upserts.setdefault(mapping.collection, []).append((index, op.operation, stored))
         for collection, items in upserts.items():
             mapping = self.registry.get(collection)
-            for index, result in self._mirror_many(
-                mapping, [(i, operations[i].operation, d) for i, d in items]
-            ):
+            mirrored = []
+            for index, result in self._mirror_many(mapping, items):
                 results[index] = result
-        for collection, dels in deletes.items():
-            mapping = self.registry.get(collection)
-            for index, mongo_id, version in dels:
-                results[index] = self._mirror_delete(mapping, mongo_id, version)
+                if result.mirrored and result.document is not None:
+                    mirrored.append(result.document)
+            self._clear_marks(mapping, mirrored)
+        for index, mapping, mongo_id, removed, intent in deletes:
+            result = self._mirror_delete(mapping, mongo_id, removed)
+            if result.mirrored:
+                self._forget_intent(intent)
+            results[index] = replace(result, document=removed)
         return [r for r in results if r is not None]
 
     # == mirroring a MongoDB write made elsewhere (repositories) ================================
@@ -217,44 +250,37 @@ class DualWriteEngine:
         self, collection: str, mongo_id: str, operation: str, document: dict[str, Any] | None = None
     ) -> WriteResult:
         """Mirror a MongoDB write already made. A document without its version (e.g. the fields
-        of a partial update) is not trusted: the stored document is re-read instead."""
+        of a partial update) is not trusted: the stored document is re-read instead. For a delete,
+        `document` is the removed document (None: unknown, MongoDB is asked)."""
         mapping, oid = self._target(collection, mongo_id)
         if operation == DELETE:
-            return self._mirror_delete(mapping, str(oid), _deleted_version(document))
+            return self._mirror_delete(mapping, str(oid), document)
         if document is None or VERSION_FIELD not in document or document.get("_id") != oid:
             document = self._coll(mapping).find_one({"_id": oid})
             if document is None:  # deleted meanwhile: the delete is what Postgres must hold
-                return self._mirror_delete(mapping, str(oid), 0)
-        return self._mirror_document(mapping, operation, document)
+                return self._mirror_delete(mapping, str(oid), None)
+        return self._mirror_stored(mapping, operation, document)
 
     # == retries ================================================================================
     def retry_record(self, record: QueueRecord, owner: str) -> RetryOutcome:
-        """Re-apply one leased queue record from the current MongoDB document.
+        """Re-apply one leased queue record: the row is made to hold MongoDB's current document
+        (read under the row lock), whatever versions say.
 
-        When no connection to Postgres can be had at all, the record was not attempted: it is
-        postponed without using up an attempt (an outage must not exhaust every record)."""
+        When no connection to Postgres (or MongoDB) can be had at all, the record was not
+        attempted: it is postponed without using up an attempt (an outage must not exhaust every
+        record)."""
         mapping = self.registry.get(record.collection)
-        try:
-            document = self._coll(mapping).find_one({"_id": ObjectId(record.mongo_id)})
-        except PyMongoError as exc:
-            logger.error(
-                "retry: MongoDB read failed for %s %s (%s)", record.collection, record.mongo_id, describe(exc)
-            )
-            self.queue.release(record, owner)
-            return RetryOutcome.POSTPONED
         metrics.count(record.collection, record.operation, "retried")
         try:
-            if document is None:
-                self._write(mapping.collection, lambda: self.sink.tombstone(mapping, {record.mongo_id: 0}))
-            else:
-                rowset = document_to_rows(mapping, document)
-                self._write(mapping.collection, lambda: self.sink.upsert(mapping, [rowset]))
+            document = self._write(
+                mapping.collection, lambda: self.reconciler.reconcile(mapping, record.mongo_id)
+            )
         except (MappingError, *DB_ERRORS) as exc:
             error = describe(exc)
-            if _no_connection(exc):
+            if _no_connection(exc) or isinstance(exc, SourceUnavailable):
                 self.queue.postpone(record, owner, error)
                 logger.warning(
-                    "retry postponed, Postgres unavailable: %s %s", record.collection, record.mongo_id
+                    "retry postponed, a store is unavailable: %s %s", record.collection, record.mongo_id
                 )
                 return RetryOutcome.POSTPONED
             status = self.queue.attempt_failed(record, owner, error, classify(exc))
@@ -267,6 +293,8 @@ class DualWriteEngine:
                 self._exhausted(mapping, record.mongo_id, record.operation, error, record.attempts + 1)
             return RetryOutcome.FAILED
         self.queue.resolve(record, owner)
+        if document is not None:
+            self._clear_marks(mapping, [document])
         metrics.count(record.collection, record.operation, "succeeded")
         return RetryOutcome.APPLIED
 
@@ -277,21 +305,59 @@ class DualWriteEngine:
         record = self.queue.claim_document(mapping.collection, str(oid), owner, lease_seconds)
         if record is not None:
             return self.retry_record(record, owner) is RetryOutcome.APPLIED
-        return self.mirror(mapping.collection, str(oid), UPDATE).mirrored
+        try:
+            document = self._write(mapping.collection, lambda: self.reconciler.reconcile(mapping, str(oid)))
+        except (MappingError, *DB_ERRORS) as exc:
+            return self._failed(mapping, str(oid), UPDATE, exc).mirrored
+        if document is not None:
+            self._clear_marks(mapping, [document])
+        return True
 
     # == status =================================================================================
     def sync_status(self, collection: str, mongo_id: str) -> str | None:
-        """PENDING or FAILED while the document's latest change waits in the queue, else the
-        row's status; None when neither knows the document."""
+        """SYNCED only when Postgres holds MongoDB's current state of the document (an open record
+        is then resolved: a later write mended it); else FAILED when its record gave up, else
+        PENDING. None when neither store knows the document."""
         mapping, oid = self._target(collection, mongo_id)
         record = self.queue.find_unresolved(mapping.collection, str(oid))
-        if record is not None:
-            return record.status
-        rows = self.sink.fetch(mapping, [str(oid)])
-        if not rows:
-            return None
-        row, _children = rows[str(oid)]
-        return str(row["sync_status"])
+        try:
+            document, held = self._states(mapping, str(oid))
+        except DB_ERRORS:
+            if record is None:
+                raise
+            return record.status  # Postgres cannot be asked: the record is all there is to say
+        if in_step(document, held):
+            if record is not None:
+                self.queue.resolve_unchanged(record)
+            return None if document is None and held is None else SYNCED
+        return record.status if record is not None else PENDING
+
+    def refresh(self, records: list[QueueRecord]) -> list[QueueRecord]:
+        """Resolve the records whose documents Postgres holds in their current state (mended by
+        a later write); return the others. While Postgres cannot be reached they all stay."""
+        still = []
+        for index, record in enumerate(records):
+            if BREAKER.is_open():
+                return still + records[index:]
+            mapping = self.registry.get(record.collection)
+            try:
+                document, held = self._states(mapping, record.mongo_id)
+            except DB_ERRORS as exc:
+                self._discard_connection()
+                logger.warning("cannot re-check retry records now (%s)", describe(exc))
+                BREAKER.open(self.breaker_seconds)
+                return still + records[index:]
+            if in_step(document, held) and self.queue.resolve_unchanged(record):
+                continue
+            still.append(record)
+        return still
+
+    def _states(self, mapping: CollectionMapping, mongo_id: str) -> tuple[State | None, State | None]:
+        """MongoDB's state of the document, then the row's."""
+        document = self._coll(mapping).find_one(
+            {"_id": ObjectId(mongo_id)}, {VERSION_FIELD: 1, GENERATION_FIELD: 1}
+        )
+        return document_state(document), self.sink.states(mapping, [mongo_id]).get(mongo_id)
 
     # == internals ==============================================================================
     def _writable(self) -> None:
@@ -310,22 +376,33 @@ class DualWriteEngine:
     def _new_document(
         self, mapping: CollectionMapping, oid: ObjectId, data: dict[str, Any]
     ) -> dict[str, Any]:
-        if not isinstance(data, dict):
-            raise InvalidDocumentError("data must be an object")
-        if "_id" in data and str(data["_id"]) != str(oid):
-            raise InvalidDocumentError("data['_id'] differs from mongo_id")
-        document = {**{k: v for k, v in data.items() if k != VERSION_FIELD}, "_id": oid, VERSION_FIELD: 1}
+        fields = _own_fields(oid, data)
+        document = {
+            **fields,
+            "_id": oid,
+            VERSION_FIELD: 1,
+            GENERATION_FIELD: ObjectId(),
+            PENDING_MARK_FIELD: utcnow(),
+        }
         document_to_rows(mapping, document)  # reject what the mirror cannot hold before writing
         return document
 
-    def _check_update(self, mapping: CollectionMapping, oid: ObjectId, data: dict[str, Any]) -> None:
-        if not isinstance(data, dict) or not data:
+    def _check_update(
+        self, mapping: CollectionMapping, oid: ObjectId, data: dict[str, Any], upsert: bool
+    ) -> dict[str, Any]:
+        """The fields to `$set` (the engine's own keys dropped, `_id` checked), or a typed error
+        before anything is written."""
+        fields = _own_fields(oid, data)
+        if not fields:
             raise InvalidDocumentError("data must be a non-empty object of fields to set")
-        for key in data:
-            if not isinstance(key, str) or key.startswith("$") or key in ("_id", VERSION_FIELD):
+        for key in fields:
+            if not isinstance(key, str) or key.startswith("$") or "\x00" in key:
                 raise InvalidDocumentError(f"field {str(key)[:40]!r} cannot be set")
-        current = self._coll(mapping).find_one({"_id": oid}) or {"_id": oid}
-        document_to_rows(mapping, apply_set(current, data))  # reject before writing
+        current = self._coll(mapping).find_one({"_id": oid})
+        document_to_rows(mapping, apply_set(current or {"_id": oid}, fields))  # reject before writing
+        if current is None and not upsert:
+            raise DocumentNotFoundError(mapping.collection, str(oid))
+        return fields
 
     def _insert(self, mapping: CollectionMapping, document: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -338,6 +415,20 @@ class DualWriteEngine:
             raise
         return document
 
+    def _mirror_stored(
+        self, mapping: CollectionMapping, operation: str, stored: dict[str, Any]
+    ) -> WriteResult:
+        """Mirror a document as MongoDB stored it; clear its pending mark once Postgres has it."""
+        result = self._mirror_document(mapping, operation, stored)
+        if result.mirrored:
+            self._clear_marks(mapping, [stored])
+        return replace(result, document=stored)
+
+    def _apply(self, mapping: CollectionMapping, rowset: RowSet) -> None:
+        """Upsert through the guard; settle a refusal (see `dualwrite.reconcile`)."""
+        if not self.sink.upsert(mapping, [rowset]):
+            self.reconciler.settle(mapping, rowset.mongo_id, State(rowset.generation, rowset.version))
+
     def _mirror_document(
         self, mapping: CollectionMapping, operation: str, document: dict[str, Any]
     ) -> WriteResult:
@@ -348,64 +439,77 @@ class DualWriteEngine:
         metrics.count(mapping.collection, operation, "attempted")
         try:
             rowset = document_to_rows(mapping, document)
-            self._write(mapping.collection, lambda: self.sink.upsert(mapping, [rowset]))
+            self._write(mapping.collection, lambda: self._apply(mapping, rowset))
         except (MappingError, *DB_ERRORS) as exc:
-            return self._failed(mapping, mongo_id, operation, exc)
+            return self._failed(mapping, mongo_id, operation, exc, document)
         metrics.count(mapping.collection, operation, "succeeded")
         return WriteResult(mapping.collection, mongo_id, operation, True, SYNCED)
 
     def _mirror_many(
         self, mapping: CollectionMapping, items: list[tuple[int, str, dict[str, Any]]]
     ) -> Iterable[tuple[int, WriteResult]]:
-        """Mirror many stored documents of one collection with one statement; when Postgres
-        rejects the batch, write them one by one so that only the bad ones fail."""
+        """Mirror many stored documents of one collection with one statement; refused ones are
+        settled one by one, and when Postgres rejects the batch they are written one by one so
+        that only the bad ones fail."""
         if not self.enabled:
             for index, operation, document in items:
                 metrics.count(mapping.collection, operation, "skipped")
                 yield index, WriteResult(mapping.collection, str(document["_id"]), operation, False, SKIPPED)
             return
-        good: list[tuple[int, str, RowSet]] = []
+        good: list[tuple[int, str, RowSet, dict[str, Any]]] = []
         for index, operation, document in items:
             metrics.count(mapping.collection, operation, "attempted")
             try:
-                good.append((index, operation, document_to_rows(mapping, document)))
+                good.append((index, operation, document_to_rows(mapping, document), document))
             except MappingError as exc:
-                yield index, self._failed(mapping, str(document["_id"]), operation, exc)
+                yield index, self._failed(mapping, str(document["_id"]), operation, exc, document)
         if not good:
             return
         try:
-            self._write(mapping.collection, lambda: self.sink.upsert(mapping, [rs for _, _, rs in good]))
+            applied = self._write(mapping.collection, lambda: self.sink.upsert(mapping, [g[2] for g in good]))
         except DB_ERRORS as exc:
             if classify(exc) is ErrorKind.TRANSIENT:
-                for index, operation, rs in good:
-                    yield index, self._failed(mapping, rs.mongo_id, operation, exc)
+                for index, operation, rs, document in good:
+                    yield index, self._failed(mapping, rs.mongo_id, operation, exc, document)
                 return
-            for index, operation, rs in good:  # isolate the rows Postgres rejects
+            applied = set()  # isolate the rows Postgres rejects: each is written on its own below
+        for index, operation, rs, document in good:
+            if rs.mongo_id not in applied:
                 try:
-                    self._write(mapping.collection, lambda rs=rs: self.sink.upsert(mapping, [rs]))
-                except DB_ERRORS as one:
-                    yield index, self._failed(mapping, rs.mongo_id, operation, one)
-                else:
-                    metrics.count(mapping.collection, operation, "succeeded")
-                    yield index, WriteResult(mapping.collection, rs.mongo_id, operation, True, SYNCED)
-            return
-        for index, operation, rs in good:
+                    self._write(mapping.collection, lambda rs=rs: self._apply(mapping, rs))
+                except (MappingError, *DB_ERRORS) as one:
+                    yield index, self._failed(mapping, rs.mongo_id, operation, one, document)
+                    continue
             metrics.count(mapping.collection, operation, "succeeded")
-            yield index, WriteResult(mapping.collection, rs.mongo_id, operation, True, SYNCED)
+            result = WriteResult(mapping.collection, rs.mongo_id, operation, True, SYNCED)
+            yield index, replace(result, document=document)
 
-    def _mirror_delete(self, mapping: CollectionMapping, mongo_id: str, version: int) -> WriteResult:
+    def _mirror_delete(
+        self, mapping: CollectionMapping, mongo_id: str, removed: dict[str, Any] | None
+    ) -> WriteResult:
+        """Tombstone the row of a deleted document. The tombstone ends the removed document's
+        generation; when nothing was removed (or the row holds another life) MongoDB is asked."""
         if not self.enabled:
             metrics.count(mapping.collection, DELETE, "skipped")
+            self._record(mapping, mongo_id, DELETE, MIRRORING_OFF, ErrorKind.TRANSIENT, counts=False)
             return WriteResult(mapping.collection, mongo_id, DELETE, False, SKIPPED)
         metrics.count(mapping.collection, DELETE, "attempted")
+        end = _ended_state(removed)
+
+        def statement() -> None:
+            if end is None:
+                self.reconciler.reconcile(mapping, mongo_id)
+            elif not self.sink.tombstone(mapping, {mongo_id: end}):
+                self.reconciler.settle(mapping, mongo_id, end)
+
         try:
-            self._write(mapping.collection, lambda: self.sink.tombstone(mapping, {mongo_id: version}))
-        except DB_ERRORS as exc:
+            self._write(mapping.collection, statement)
+        except (MappingError, *DB_ERRORS) as exc:
             return self._failed(mapping, mongo_id, DELETE, exc)
         metrics.count(mapping.collection, DELETE, "succeeded")
         return WriteResult(mapping.collection, mongo_id, DELETE, True, SYNCED)
 
-    def _write(self, collection: str, statement: Callable[[], Any]) -> Any:
+    def _write(self, collection: str, statement: Callable[[], T]) -> T:
         """Run one sink statement; retry transient errors on a live connection for milliseconds."""
         if BREAKER.is_open():
             raise PostgresUnavailable("Postgres failed moments ago; write queued")
@@ -420,6 +524,8 @@ class DualWriteEngine:
                 self._discard_connection()
                 if classify(exc) is not ErrorKind.TRANSIENT or _timed_out(exc):
                     raise  # a lock or statement timeout: Postgres is slow, not down; queue it now
+                if isinstance(exc, SourceUnavailable):
+                    raise  # MongoDB, not Postgres, failed: no breaker
                 if _no_connection(exc) or attempt == len(delays) - 1:
                     BREAKER.open(self.breaker_seconds)
                     raise
@@ -433,28 +539,80 @@ class DualWriteEngine:
         if not connection.in_atomic_block:
             connection.close()
 
+    def _clear_marks(self, mapping: CollectionMapping, documents: list[dict[str, Any]]) -> None:
+        """Clear the pending marks of documents Postgres now holds, each only if MongoDB still
+        holds that very state (a newer write keeps its own mark). Best effort: a mark left behind
+        only makes the sweep check the document once more."""
+        states = [same_state_filter(doc) for doc in documents if PENDING_MARK_FIELD in doc]
+        if not states:
+            return
+        try:
+            self._coll(mapping).update_many(
+                {"$or": states, PENDING_MARK_FIELD: {"$exists": True}}, {"$unset": {PENDING_MARK_FIELD: ""}}
+            )
+        except PyMongoError as exc:
+            logger.warning("could not clear pending marks in %s (%s)", mapping.collection, type(exc).__name__)
+
+    def _forget_intent(self, intent: QueueRecord) -> None:
+        try:
+            self.queue.drop_intent(intent)
+        except PyMongoError as exc:  # the intent stays; the worker re-checks the document later
+            logger.warning("could not drop a delete intent (%s)", type(exc).__name__)
+
+    def _record(
+        self,
+        mapping: CollectionMapping,
+        mongo_id: str,
+        operation: str,
+        error: str,
+        kind: ErrorKind,
+        *,
+        counts: bool,
+    ) -> QueueRecord | None:
+        """Record a write Postgres does not hold yet in the retry queue; None when the queue
+        itself cannot be written (the document's pending mark, or a delete's intent, stays)."""
+        try:
+            record, newly_failed = self.queue.record_failure(
+                mapping.collection, mongo_id, operation, error, kind, counts=counts
+            )
+        except PyMongoError as queue_exc:
+            logger.critical(
+                "dual-write failure NOT RECORDED (retry queue unavailable: %s): collection=%s mongo_id=%s;"
+                " the worker's sweep or `dualwrite verify --repair` will find it",
+                type(queue_exc).__name__, mapping.collection, mongo_id,
+            )  # fmt: skip
+            return None
+        if newly_failed:
+            self._exhausted(mapping, mongo_id, operation, error, record.attempts)
+        return record
+
     def _failed(
-        self, mapping: CollectionMapping, mongo_id: str, operation: str, exc: BaseException
+        self,
+        mapping: CollectionMapping,
+        mongo_id: str,
+        operation: str,
+        exc: BaseException,
+        document: dict[str, Any] | None = None,
     ) -> WriteResult:
-        """Record a failed mirror write durably and report it; the MongoDB write stands."""
+        """Record a failed mirror write durably and report it; the MongoDB write stands.
+
+        A failure Postgres itself returned (a rejected row, an unmappable document) counts as an
+        attempt, so a document that keeps failing reaches FAILED; an outage or a timeout does not
+        (the worker's retries count those)."""
         kind, error = classify(exc), describe(exc)
         metrics.count(mapping.collection, operation, "failed")
         logger.error(
             "dual-write failed: collection=%s mongo_id=%s operation=%s error=%s",
             mapping.collection, mongo_id, operation, error,
         )  # fmt: skip
-        try:
-            record = self.queue.record_failure(mapping.collection, mongo_id, operation, error, kind)
-        except PyMongoError as queue_exc:
-            logger.critical(
-                "dual-write failure NOT RECORDED (retry queue unavailable: %s): collection=%s mongo_id=%s;"
-                " run `dualwrite verify --repair`",
-                type(queue_exc).__name__, mapping.collection, mongo_id,
-            )  # fmt: skip
+        record = self._record(
+            mapping, mongo_id, operation, error, kind, counts=kind is not ErrorKind.TRANSIENT
+        )
+        if record is None:
             return WriteResult(mapping.collection, mongo_id, operation, False, PENDING, error)
-        if record.status == FAILED:
-            self._exhausted(mapping, mongo_id, operation, error, record.attempts)
-        elif kind is not ErrorKind.TRANSIENT:
+        if document is not None:
+            self._clear_marks(mapping, [document])  # the queue record is the trace now
+        if record.status != FAILED and kind is not ErrorKind.TRANSIENT:
             self._mark_row(mapping, mongo_id, PENDING, error)
         return WriteResult(mapping.collection, mongo_id, operation, False, record.status, error)
 
@@ -490,11 +648,32 @@ class DualWriteEngine:
             )
 
 
-def _deleted_version(document: dict[str, Any] | None) -> int:
-    """Version of a tombstone: one above the deleted document's last version."""
-    if not document:
-        return 0
-    try:
-        return int(document.get(VERSION_FIELD, 0)) + 1
-    except (TypeError, ValueError):
-        return 0
+def _ended_state(removed: dict[str, Any] | None) -> State | None:
+    """The state a delete ends: the removed document's generation, one version above its last.
+    None when nothing (known) was removed."""
+    state = document_state(removed)
+    return None if state is None else State(state.generation, state.version + 1, deleted=True)
+
+
+def _own_fields(oid: ObjectId, data: Any) -> dict[str, Any]:
+    """The caller's fields without the engine's own keys. Whole documents are welcome: their `_id`
+    must be the document's own, their version, generation and pending mark are the engine's."""
+    if not isinstance(data, dict):
+        raise InvalidDocumentError("data must be an object")
+    if "_id" in data:
+        try:
+            same = normalise_mongo_id(data["_id"]) == str(oid)
+        except InvalidMongoIdError:
+            same = False
+        if not same:
+            raise InvalidDocumentError("field '_id': differs from mongo_id (an id cannot be changed)")
+    return {k: v for k, v in data.items() if k not in ENGINE_FIELDS}
+
+
+def _update_spec(fields: dict[str, Any], upsert: bool) -> dict[str, Any]:
+    """One MongoDB update: the fields, the pending mark and the version bump; an upsert that
+    inserts starts a new generation."""
+    spec: dict[str, Any] = {"$set": {**fields, PENDING_MARK_FIELD: utcnow()}, "$inc": {VERSION_FIELD: 1}}
+    if upsert:
+        spec["$setOnInsert"] = {GENERATION_FIELD: ObjectId()}
+    return spec

@@ -60,3 +60,16 @@ class PostgresUnavailable(DualWriteError):
 
 class ReadOnlyBackupError(DualWriteError):
     """A write to MongoDB after the migration made it a read-only backup."""
+
+
+class DocumentNotFoundError(DualWriteError, LookupError):
+    """An update of a document MongoDB does not hold (and no upsert asked for); nothing was written."""
+
+    def __init__(self, collection: str, mongo_id: str) -> None:
+        self.collection = collection
+        self.mongo_id = mongo_id
+        super().__init__(f"{collection} {mongo_id}: no such document (pass upsert=True to create it)")
+
+
+class SourceUnavailable(DualWriteError):
+    """MongoDB could not be read while settling a mirror write; the write is retried later."""

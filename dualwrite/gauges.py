@@ -30,6 +30,7 @@ class OperationsCollector(Collector):
         try:
             backlog = self.status.backlog()
             reports = self.status.last_reports()
+            unmirrored = self.status.unmirrored()
         except PyMongoError:
             up.add_metric([], 0)
             yield up
@@ -54,6 +55,14 @@ class OperationsCollector(Collector):
             oldest.add_metric([collection], age or 0.0)
         yield pending
         yield oldest
+        marks = GaugeMetricFamily(
+            "dualwrite_unmirrored_documents",
+            "Documents whose latest write Postgres may not hold yet (pending marks), by collection",
+            labels=["collection"],
+        )
+        for collection, count in unmirrored.items():
+            marks.add_metric([collection], count)
+        yield marks
         drift = GaugeMetricFamily(
             "dualwrite_verify_drift", "Drifting documents found by the last verify, by collection and kind",
             labels=["collection", "kind"],

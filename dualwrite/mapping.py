@@ -17,13 +17,24 @@ from django.db import models
 from dualwrite.errors import MappingDeclarationError, UnknownCollectionError
 from dualwrite.types import ValueType
 
-# Document key holding the per-document version the MongoDB write bumps atomically.
+# Document keys the engine keeps on every document it writes (never declared in a mapping, never
+# stored in `extra`, never compared by verify):
+# - the version, bumped atomically by every MongoDB write of the document;
 VERSION_FIELD = "_v"
+# - the generation: an ObjectId minted when this life of the id began (insert, or the upsert of an
+#   absent id). Versions are only comparable within one generation (see `dualwrite.ordering`);
+GENERATION_FIELD = "_gen"
+# - the pending mark: when the latest write was made, set in the same MongoDB operation and cleared
+#   once Postgres holds it. A process that dies between the two writes leaves the mark behind, and
+#   the worker's sweep finds it (see `dualwrite.sweep`).
+PENDING_MARK_FIELD = "_dw"
+ENGINE_FIELDS = frozenset({"_id", VERSION_FIELD, GENERATION_FIELD, PENDING_MARK_FIELD})
 # Columns every mirror table carries besides its mapped fields.
 MIRROR_COLUMNS = (
     "id",
     "mongo_id",
     "source_version",
+    "source_generation",
     "source_deleted",
     "sync_status",
     "sync_error",
@@ -119,8 +130,8 @@ class CollectionMapping:
             if source in seen:
                 problems.append(f"document key {source!r} declared twice")
             seen.add(source)
-        if {"_id", VERSION_FIELD} & seen:
-            problems.append("_id and the version field are handled by the engine, not declared")
+        if ENGINE_FIELDS & seen:
+            problems.append(f"{', '.join(sorted(ENGINE_FIELDS))} are handled by the engine, not declared")
         problems += _missing_columns(self.model, [f.column for f in self.fields] + list(MIRROR_COLUMNS))
         for child in self.children:
             if isinstance(child, EmbeddedTable):

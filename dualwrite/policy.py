@@ -12,7 +12,7 @@ from django.db import utils as django_db
 from psycopg import errors as pg_errors
 from psycopg_pool import PoolTimeout
 
-from dualwrite.errors import MappingError, PostgresUnavailable
+from dualwrite.errors import MappingError, PostgresUnavailable, SourceUnavailable
 
 
 class ErrorKind(StrEnum):
@@ -38,7 +38,7 @@ def classify(exc: BaseException) -> ErrorKind:
     """Decide how the engine treats an error raised while writing to Postgres."""
     if isinstance(exc, MappingError):
         return ErrorKind.PERMANENT
-    if isinstance(exc, PostgresUnavailable):
+    if isinstance(exc, PostgresUnavailable | SourceUnavailable):
         return ErrorKind.TRANSIENT
     cause = exc.__cause__ if isinstance(exc, django_db.Error) and exc.__cause__ else exc
     if isinstance(cause, PoolTimeout | psycopg.OperationalError | psycopg.InterfaceError):

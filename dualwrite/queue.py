@@ -5,13 +5,17 @@ at most one unresolved record per document (the worker re-reads the document, so
 any number of failed writes to it). Records are claimed with a lease, so several workers can run;
 a crashed worker's lease simply expires. A `generation` counter, bumped by every new failure,
 keeps a worker from resolving a record that a newer failure has reopened meanwhile.
+
+Besides failures, a record may be an intent: written before a delete (whose document leaves no
+other trace) or by the sweep for a document found with a stale pending mark; it is due after a
+grace period, and a delete that reaches Postgres removes its own intent.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bson import ObjectId
@@ -107,30 +111,84 @@ class RetryQueue:
 
     # -- recording -------------------------------------------------------------------------
     def record_failure(
-        self, collection: str, mongo_id: str, operation: str, error: str, kind: ErrorKind
-    ) -> QueueRecord:
-        """Record (or reopen) the unresolved record of a document after a failed write."""
+        self, collection: str, mongo_id: str, operation: str, error: str, kind: ErrorKind, *, counts: bool
+    ) -> tuple[QueueRecord, bool]:
+        """Record (or reopen) the unresolved record of a document after a failed write; returns it
+        and whether it became FAILED just now (the caller alerts once).
+
+        `counts`: the failure counts as an attempt. Attempts accumulate until the document is
+        mirrored, so a document that keeps failing reaches FAILED however often it is written;
+        a FAILED record stays FAILED until a mirror of the document succeeds."""
         now = utcnow()
-        status = FAILED if kind is ErrorKind.PERMANENT else PENDING
         doc = self.coll.find_one_and_update(
             {"collection": collection, "mongo_id": mongo_id, "status": {"$in": UNRESOLVED}},
             {
                 "$set": {
                     "operation": operation,
-                    "status": status,
                     "error": error,
                     "error_kind": str(kind),
-                    "attempts": 0,
-                    "next_attempt_at": None if status == FAILED else self.policy.next_attempt_at(now, 1),
+                    "intent": False,
+                    "next_attempt_at": self.policy.next_attempt_at(now, 1),
                     "updated_at": now,
                 },
+                "$inc": {"generation": 1, "attempts": 1 if counts else 0},
+                "$setOnInsert": {
+                    "created_at": now,
+                    "status": PENDING,
+                    "lease_owner": None,
+                    "lease_until": None,
+                },
+            },
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        record = QueueRecord.from_document(doc)
+        exhausted = kind is ErrorKind.PERMANENT or record.attempts >= self.policy.attempts
+        if record.status != PENDING or not exhausted:
+            return record, False
+        done = self.coll.update_one(
+            {"_id": record.id, "generation": record.generation, "status": PENDING},
+            {"$set": {"status": FAILED, "next_attempt_at": None}},
+        )
+        if not done.modified_count:  # a newer failure or a worker got there first
+            return record, False
+        return replace(record, status=FAILED, next_attempt_at=None), True
+
+    def record_intent(self, collection: str, mongo_id: str, operation: str, due_in: float) -> QueueRecord:
+        """Make sure the document has an unresolved record, due in `due_in` seconds when new: the
+        durable trace of a write about to be made (a delete) or found unmirrored (the sweep).
+        An existing record keeps its state; its generation moves on, so that a worker holding it
+        re-applies the document again later instead of resolving it."""
+        now = utcnow()
+        doc = self.coll.find_one_and_update(
+            {"collection": collection, "mongo_id": mongo_id, "status": {"$in": UNRESOLVED}},
+            {
                 "$inc": {"generation": 1},
-                "$setOnInsert": {"created_at": now, "lease_owner": None, "lease_until": None},
+                "$setOnInsert": {
+                    "operation": operation,
+                    "status": PENDING,
+                    "intent": True,
+                    "error": "",
+                    "error_kind": "intent",
+                    "attempts": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                    "next_attempt_at": now + dt.timedelta(seconds=due_in),
+                    "lease_owner": None,
+                    "lease_until": None,
+                },
             },
             upsert=True,
             return_document=ReturnDocument.AFTER,
         )
         return QueueRecord.from_document(doc)
+
+    def drop_intent(self, record: QueueRecord) -> None:
+        """The write of an intent reached Postgres: remove the intent, or, when a failure was
+        recorded on the same record before, resolve it (unless it changed since)."""
+        gone = self.coll.delete_one({"_id": record.id, "generation": record.generation, "intent": True})
+        if not gone.deleted_count:
+            self.resolve_unchanged(record)
 
     # -- claiming --------------------------------------------------------------------------
     def claim_due(self, owner: str, lease_seconds: float) -> QueueRecord | None:
@@ -179,6 +237,17 @@ class RetryQueue:
             return True
         self.release(record, owner)
         return False
+
+    def resolve_unchanged(self, record: QueueRecord) -> bool:
+        """Resolve a record found mended (Postgres holds the document's current state), unless a
+        newer failure reopened it since it was read."""
+        now = utcnow()
+        done = self.coll.update_one(
+            {"_id": record.id, "generation": record.generation, "status": {"$in": UNRESOLVED}},
+            {"$set": {"status": RESOLVED, "resolved_at": now, "updated_at": now,
+                      "lease_owner": None, "lease_until": None}},
+        )  # fmt: skip
+        return bool(done.modified_count)
 
     def attempt_failed(self, record: QueueRecord, owner: str, error: str, kind: ErrorKind) -> str | None:
         """Count a failed retry; returns the record's new status (FAILED when exhausted), or None
@@ -240,8 +309,10 @@ class RetryQueue:
         return int(result.modified_count)
 
     # -- reading ---------------------------------------------------------------------------
-    def unresolved(self, limit: int = 100, collection: str | None = None) -> list[QueueRecord]:
-        query: dict[str, Any] = {"status": {"$in": UNRESOLVED}}
+    def unresolved(
+        self, limit: int = 100, collection: str | None = None, status: str | None = None
+    ) -> list[QueueRecord]:
+        query: dict[str, Any] = {"status": {"$in": UNRESOLVED} if status is None else status}
         if collection is not None:
             query["collection"] = collection
         cursor = self.coll.find(query).sort("updated_at", DESCENDING).limit(limit)

@@ -2,8 +2,9 @@
 
 A write of a batch of documents of one collection is one round trip: two statements sent as one
 simple query, which PostgreSQL runs as one implicit transaction.
-1. Upsert the main rows: a row is only replaced by an equal or higher source version, never when
-   it is a tombstone. The conflicting rows stay locked until the end of the transaction.
+1. Upsert the main rows: a row is only replaced by a provably newer state (`dualwrite.ordering`:
+   same generation, not a tombstone, version no higher). The conflicting rows stay locked until
+   the end of the transaction.
 2. Rewrite the child rows of the rows that now hold the written version. This statement takes its
    snapshot after statement 1 holds the row locks, so it sees the child rows of any concurrent
    writer of the same document that committed before: a late writer never leaves stale child rows
@@ -21,9 +22,12 @@ from django.db import connections
 from psycopg.types.json import Jsonb
 
 from dualwrite.mapping import ArrayTable, Child, CollectionMapping
+from dualwrite.ordering import State, guard_sql
 from dualwrite.transform import RowSet
 
 SYNCED = "SYNCED"
+# sync_status of the placeholder row that locks an absent document during a reconcile.
+PLACEHOLDER = "PENDING"
 # Rows per statement: columns travel as arrays, so this bounds statement memory, not parameters.
 CHUNK_ROWS = 5000
 
@@ -96,11 +100,15 @@ class PostgresSink:
         return connections[self.using]
 
     # -- writes --------------------------------------------------------------------------------
-    def upsert(self, mapping: CollectionMapping, rowsets: Sequence[RowSet]) -> set[str]:
-        """Write the rows; return the mongo_ids whose rows now hold the given version.
+    def upsert(
+        self, mapping: CollectionMapping, rowsets: Sequence[RowSet], *, force: bool = False
+    ) -> set[str]:
+        """Write the rows; return the mongo_ids whose rows now hold the given state.
 
-        Rows with a higher version, or a tombstone, are left alone (their ids are not returned).
-        When a batch holds one id twice, its highest version is written.
+        Unforced, a row is only replaced when the write is provably newer (`dualwrite.ordering`):
+        the others are left alone and their ids not returned. `force` replaces the row whatever it
+        holds (the reconcile path, under the row lock, with MongoDB's current document). When a
+        batch holds one id twice, its highest version is written.
         """
         latest: dict[str, RowSet] = {}
         for rowset in rowsets:
@@ -109,36 +117,84 @@ class PostgresSink:
                 latest[rowset.mongo_id] = rowset
         applied: set[str] = set()
         for chunk in self._chunks(list(latest.values())):
-            applied |= self._run(self._upsert_statements(mapping, chunk))
+            applied |= self._run(self._upsert_statements(mapping, chunk, force))
         return applied
 
-    def tombstone(self, mapping: CollectionMapping, versions: dict[str, int]) -> set[str]:
-        """Mark documents deleted (keeping the highest version seen) and drop their child rows."""
-        if not versions:
+    def tombstone(self, mapping: CollectionMapping, ends: dict[str, State]) -> set[str]:
+        """Mark documents deleted and drop their child rows; return the ids now tombstoned.
+
+        `ends[mongo_id]` is the state the delete ended (the deleted document's generation and
+        a version one above its last). A row of that generation with a version no higher is
+        tombstoned (an absent row gets a tombstone); a row of another life is left alone.
+        """
+        if not ends:
             return set()
-        defaults = {f.column: f.default for f in mapping.fields}
+        ids = list(ends)
         table = _q(mapping.table)
-        columns = ["mongo_id", "source_version", "source_deleted", "sync_status", "sync_error", *defaults]
-        types = _db_types(mapping.model, defaults, self.connection)
-        default_sql = "".join(f", %s::{types[c]}" for c in defaults)
-        ids = list(versions)
+        defaults, default_sql = self._placeholder_defaults(mapping)
+        columns = ["mongo_id", "source_generation", "source_version", "source_deleted", "sync_status",
+                   "sync_error", *defaults]  # fmt: skip
         upsert = (
             f"INSERT INTO {table} ({', '.join(map(_q, columns))}, last_sync_at)"
-            f" SELECT u.mongo_id, u.version, true, %s, NULL{default_sql}, now()"
-            " FROM unnest(%s::varchar(24)[], %s::bigint[]) AS u(mongo_id, version)"
+            f" SELECT u.mongo_id, u.generation, u.version, true, %s, NULL{default_sql}, now()"
+            " FROM unnest(%s::varchar(24)[], %s::varchar(24)[], %s::bigint[]) AS u(mongo_id, generation, version)"
             " ON CONFLICT (mongo_id) DO UPDATE SET source_deleted = true,"
-            f" source_version = GREATEST({table}.source_version, EXCLUDED.source_version),"
+            " source_version = EXCLUDED.source_version,"
             " sync_status = EXCLUDED.sync_status, sync_error = NULL, last_sync_at = now()"
+            f" WHERE {table}.source_generation IS NOT DISTINCT FROM EXCLUDED.source_generation"
+            f" AND {table}.source_version <= EXCLUDED.source_version"
         )
-        cleanup = [f"WITH gone AS (SELECT mongo_id FROM {table} WHERE mongo_id = ANY(%s) AND source_deleted)"]
-        for index, child in enumerate(mapping.children):
-            cleanup.append(
-                f", del{index} AS (DELETE FROM {_q(child.table)} WHERE {_q(child.parent_column)}"
-                " IN (SELECT mongo_id FROM gone))"
+        params: list[Any] = [SYNCED, *defaults.values(), ids, [e.generation for e in ends.values()],
+                             [e.version for e in ends.values()]]  # fmt: skip
+        return self._run(_Statement(f"{upsert}; {self._drop_children_sql(mapping)}", [*params, ids]))
+
+    def lock(self, mapping: CollectionMapping, mongo_id: str) -> State | None:
+        """Inside a transaction: lock the document's row until the transaction ends and return the
+        state it holds (None: no row). An absent row is locked through a placeholder tombstone,
+        so that no other writer can insert it meanwhile; `settle` removes or replaces it."""
+        table = _q(mapping.table)
+        defaults, default_sql = self._placeholder_defaults(mapping)
+        columns = ["mongo_id", "source_version", "source_deleted", "sync_status", *defaults]
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"{self._limits}INSERT INTO {table} ({', '.join(map(_q, columns))})"
+                f" SELECT %s, 0, true, %s{default_sql} ON CONFLICT (mongo_id) DO NOTHING RETURNING mongo_id",
+                [mongo_id, PLACEHOLDER, *defaults.values()],
             )
-        cleanup.append(" SELECT mongo_id FROM gone")
-        params: list[Any] = [SYNCED, *defaults.values(), ids, list(versions.values()), ids]
-        return self._run(_Statement(f"{upsert}; {''.join(cleanup)}", params))
+            while cursor.nextset():
+                pass
+            inserted = cursor.fetchone() is not None
+            cursor.execute(
+                f"SELECT source_generation, source_version, source_deleted FROM {table}"
+                " WHERE mongo_id = %s FOR UPDATE",
+                [mongo_id],
+            )
+            generation, version, deleted = cursor.fetchone()
+        return None if inserted else State(generation, int(version), bool(deleted))
+
+    def bury(self, mapping: CollectionMapping, mongo_id: str, held: State | None) -> None:
+        """Inside `lock`'s transaction, when MongoDB has no such document: drop the placeholder of
+        an absent row, or tombstone the row whatever life it holds."""
+        table = _q(mapping.table)
+        if held is None:
+            statement = _Statement(f"DELETE FROM {table} WHERE mongo_id = %s RETURNING mongo_id", [mongo_id])
+        else:
+            statement = _Statement(
+                f"UPDATE {table} SET source_deleted = true, sync_status = %s, sync_error = NULL,"
+                f" last_sync_at = now() WHERE mongo_id = %s; {self._drop_children_sql(mapping)}",
+                [SYNCED, mongo_id, [mongo_id]],
+            )
+        self._run(statement)
+
+    def states(self, mapping: CollectionMapping, mongo_ids: Sequence[str]) -> dict[str, State]:
+        """The state each existing row holds (ids without a row are left out)."""
+        with self.connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT mongo_id, source_generation, source_version, source_deleted FROM {_q(mapping.table)}"
+                " WHERE mongo_id = ANY(%s)",
+                [list(mongo_ids)],
+            )
+            return {row[0]: State(row[1], int(row[2]), bool(row[3])) for row in cursor.fetchall()}
 
     def set_status(self, mapping: CollectionMapping, mongo_id: str, status: str, error: str | None) -> None:
         """Record the sync status of an existing row (a missing row is left missing)."""
@@ -179,18 +235,42 @@ class PostgresSink:
                 pass
             return {row[0] for row in cursor.fetchall()}
 
+    def _placeholder_defaults(self, mapping: CollectionMapping) -> tuple[dict[str, Any], str]:
+        """Values for the mapped columns of a row that holds no document (tombstone, placeholder)."""
+        defaults = {f.column: f.default for f in mapping.fields}
+        types = _db_types(mapping.model, defaults, self.connection)
+        return defaults, "".join(f", %s::{types[c]}" for c in defaults)
+
+    @staticmethod
+    def _drop_children_sql(mapping: CollectionMapping) -> str:
+        """A statement dropping the child rows of the tombstones among `ANY(%s)`, returning their ids."""
+        table = _q(mapping.table)
+        sql = [f"WITH gone AS (SELECT mongo_id FROM {table} WHERE mongo_id = ANY(%s) AND source_deleted)"]
+        for index, child in enumerate(mapping.children):
+            sql.append(
+                f", del{index} AS (DELETE FROM {_q(child.table)} WHERE {_q(child.parent_column)}"
+                " IN (SELECT mongo_id FROM gone))"
+            )
+        sql.append(" SELECT mongo_id FROM gone")
+        return "".join(sql)
+
     def _chunks(self, rowsets: list[RowSet]) -> Iterable[list[RowSet]]:
         for start in range(0, len(rowsets), CHUNK_ROWS):
             yield rowsets[start : start + CHUNK_ROWS]
 
-    def _upsert_statements(self, mapping: CollectionMapping, rowsets: list[RowSet]) -> _Statement:
+    def _upsert_statements(
+        self, mapping: CollectionMapping, rowsets: list[RowSet], force: bool
+    ) -> _Statement:
         table = _q(mapping.table)
         data_columns = [f.column for f in mapping.fields]
         types = _db_types(mapping.model, data_columns, self.connection)
-        columns = ["mongo_id", "source_version", "source_deleted", "sync_status", "sync_error", *data_columns]
+        columns = ["mongo_id", "source_generation", "source_version", "source_deleted", "sync_status",
+                   "sync_error", *data_columns]  # fmt: skip
         ids, versions = [rs.mongo_id for rs in rowsets], [rs.version for rs in rowsets]
+        generations = [rs.generation for rs in rowsets]
         arrays: list[Any] = [
             ids,
+            generations,
             versions,
             *([rs.row[c] for rs in rowsets] for c in data_columns),
             [
@@ -198,25 +278,26 @@ class PostgresSink:
                 for rs in rowsets
             ],
         ]
-        array_types = ["varchar(24)", "bigint", *(types[c] for c in data_columns), "jsonb"]
+        array_types = ["varchar(24)", "varchar(24)", "bigint", *(types[c] for c in data_columns), "jsonb"]
         unnest = ", ".join(f"%s::{t}[]" for t in array_types)
         names = ", ".join(f"c{i}" for i in range(len(array_types)))
-        data = ", ".join(f"u.c{i}" for i in range(2, len(array_types)))
+        data = ", ".join(f"u.c{i}" for i in range(3, len(array_types)))
         all_columns = [*columns, mapping.extra_column, "last_sync_at"]
         updates = ", ".join(f"{_q(c)} = EXCLUDED.{_q(c)}" for c in all_columns[1:])
+        guard = "" if force else f" WHERE {guard_sql(table, 'EXCLUDED')}"
         upsert = (
             f"INSERT INTO {table} ({', '.join(map(_q, all_columns))})"
-            f" SELECT u.c0, u.c1, false, %s, NULL, {data}, now() FROM unnest({unnest}) AS u({names})"
-            f" ON CONFLICT (mongo_id) DO UPDATE SET {updates}"
-            f" WHERE NOT {table}.source_deleted AND {table}.source_version <= EXCLUDED.source_version"
+            f" SELECT u.c0, u.c1, u.c2, false, %s, NULL, {data}, now() FROM unnest({unnest}) AS u({names})"
+            f" ON CONFLICT (mongo_id) DO UPDATE SET {updates}{guard}"
         )
-        # Statement 2: the rows that hold the written version now (locked by statement 1).
+        # Statement 2: the rows that hold the written state now (locked by statement 1).
         children = [
             f"WITH up AS (SELECT t.mongo_id FROM {table} t"
-            " JOIN unnest(%s::varchar(24)[], %s::bigint[]) AS w(mongo_id, version)"
-            " ON t.mongo_id = w.mongo_id AND t.source_version = w.version WHERE NOT t.source_deleted)"
+            " JOIN unnest(%s::varchar(24)[], %s::varchar(24)[], %s::bigint[]) AS w(mongo_id, generation, version)"
+            " ON t.mongo_id = w.mongo_id AND t.source_version = w.version"
+            " AND t.source_generation IS NOT DISTINCT FROM w.generation WHERE NOT t.source_deleted)"
         ]
-        params: list[Any] = [SYNCED, *arrays, ids, versions]
+        params: list[Any] = [SYNCED, *arrays, ids, generations, versions]
         for index, child in enumerate(mapping.children):
             child_sql, child_params = self._child_statement(index, child, rowsets)
             children.append(child_sql)

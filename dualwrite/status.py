@@ -11,7 +11,7 @@ from django.db import connections
 from pymongo.collection import Collection
 
 from dualwrite.checkpoint import CheckpointStore
-from dualwrite.mapping import MappingRegistry
+from dualwrite.mapping import PENDING_MARK_FIELD, MappingRegistry
 from dualwrite.queue import FAILED, PENDING, UNRESOLVED, RetryQueue
 from dualwrite.reports import ReportStore
 from dualwrite.sink import _q
@@ -33,6 +33,10 @@ class CollectionStatus:
     backlog: Backlog
     last_verify: dict[str, Any] | None
     backfill: list[dict[str, Any]] = field(default_factory=list)
+    # Documents whose latest write Postgres may not hold yet (pending marks): writes in flight,
+    # writes of a process that died between its two writes (the worker's sweep picks them up),
+    # and writes made while mirroring was off (DUAL_WRITE_ENABLED=False).
+    unmirrored: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         verify = None
@@ -48,6 +52,7 @@ class CollectionStatus:
             "pending": self.backlog.pending,
             "failed": self.backlog.failed,
             "oldest_pending_age_seconds": self.backlog.oldest_pending_age_seconds,
+            "unmirrored": self.unmirrored,
             "last_verify": verify,
             "backfill": self.backfill,
         }
@@ -97,6 +102,15 @@ class StatusReader:
                 backlog.failed = int(group["n"])
         return out
 
+    def unmirrored(self) -> dict[str, int]:
+        """Documents with a pending mark, per collection."""
+        return {
+            mapping.collection: int(
+                self.source(mapping.collection).count_documents({PENDING_MARK_FIELD: {"$exists": True}})
+            )
+            for mapping in self.registry
+        }
+
     def last_reports(self) -> dict[str, dict[str, Any]]:
         return self.reports.latest_all(self.registry.collections)
 
@@ -117,6 +131,7 @@ class StatusReader:
         backlog = self.backlog()
         reports = self.last_reports()
         rows = self.row_counts()
+        unmirrored = self.unmirrored()
         positions: dict[str, list[dict[str, Any]]] = {}
         for checkpoint in self.checkpoints.positions():
             positions.setdefault(checkpoint.collection, []).append(
@@ -136,6 +151,7 @@ class StatusReader:
                 backlog=backlog.get(mapping.collection, Backlog()),
                 last_verify=reports.get(mapping.collection),
                 backfill=positions.get(mapping.collection, []),
+                unmirrored=unmirrored[mapping.collection],
             )
             for mapping in self.registry
         ]

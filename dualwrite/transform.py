@@ -15,7 +15,14 @@ from bson import ObjectId, json_util
 from bson.json_util import JSONMode, JSONOptions
 
 from dualwrite.errors import InvalidMongoIdError, MappingError
-from dualwrite.mapping import VERSION_FIELD, ArrayTable, CollectionMapping, EmbeddedTable
+from dualwrite.mapping import (
+    ENGINE_FIELDS,
+    GENERATION_FIELD,
+    VERSION_FIELD,
+    ArrayTable,
+    CollectionMapping,
+    EmbeddedTable,
+)
 from dualwrite.types import Int, ObjectIdRef, ValueProblem
 
 _ID = ObjectIdRef()
@@ -33,6 +40,7 @@ class RowSet:
     version: int
     row: dict[str, Any]  # main-table columns (mapped fields and `extra`), by column name
     children: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # child table → rows
+    generation: str | None = None  # 24-hex generation of the document's life; None for legacy ones
 
 
 def normalise_mongo_id(value: Any) -> str:
@@ -57,7 +65,7 @@ def _extra(mapping: CollectionMapping, mongo_id: str, document: dict[str, Any]) 
     undeclared = {
         key: value
         for key, value in document.items()
-        if key not in mapping.sources and key not in ("_id", VERSION_FIELD)
+        if key not in mapping.sources and key not in ENGINE_FIELDS
     }
     if not undeclared:
         return None
@@ -123,6 +131,7 @@ def document_to_rows(mapping: CollectionMapping, document: dict[str, Any]) -> Ro
         raise MappingError(mapping.collection, None, "_id", "missing")
     mongo_id = _convert(mapping, None, "_id", _ID.to_column, document["_id"])
     version = _convert(mapping, mongo_id, VERSION_FIELD, _VERSION.to_column, document.get(VERSION_FIELD, 0))
+    generation = _convert(mapping, mongo_id, GENERATION_FIELD, _ID.to_column, document.get(GENERATION_FIELD))
     row: dict[str, Any] = {}
     for f in mapping.fields:
         raw = document.get(f.source)
@@ -137,7 +146,7 @@ def document_to_rows(mapping: CollectionMapping, document: dict[str, Any]) -> Ro
             children[child.table] = _embedded_rows(mapping, mongo_id, child, value)
         else:
             children[child.table] = _array_rows(mapping, mongo_id, child, value)
-    return RowSet(mapping.collection, mongo_id, version or 0, row, children)
+    return RowSet(mapping.collection, mongo_id, version or 0, row, children, generation)
 
 
 def rows_to_document(

@@ -9,13 +9,14 @@ MongoDB cursor sorted by `_id` is merge-joined with the live rows in mongo_id or
 
 - missing: a document without a live row (no row, or a tombstone);
 - extra: a live row without a document;
-- different: both exist and differ; the differing field names are reported (`_v` for the version);
+- different: both exist and differ; the differing field names are reported (`_v` for the version,
+  `_gen` for the generation);
 - invalid: a document the mapping cannot hold (it cannot be mirrored until it is fixed).
 
 `repair=True` mends from MongoDB, the truth until postgres_only, in batches during the pass:
-documents are re-read and written (first through the normal version guard, then, for rows the
-guard refused, through the explicit force path); extra rows whose document is still absent get a
-tombstone. Then a second full pass verifies again, and its result is the report's result.
+documents are re-read and written (first through the normal guard, then, for rows the guard
+refused, by reconciling each: row locked, MongoDB re-read, row made to hold it); extra rows are
+reconciled too, which tombstones them when their document is still absent. Then a second full pass verifies again, and its result is the report's result.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ from dualwrite import metrics
 from dualwrite.bulk import BulkLoader
 from dualwrite.checkpoint import LEGACY_IDS, MIN_OBJECT_ID
 from dualwrite.errors import DualWriteError, MappingError
-from dualwrite.mapping import VERSION_FIELD, ArrayTable, CollectionMapping
+from dualwrite.mapping import GENERATION_FIELD, VERSION_FIELD, ArrayTable, CollectionMapping
+from dualwrite.reconcile import Reconciler
 from dualwrite.reports import ReportStore
 from dualwrite.scan import Children, Row, scan_live_rows
 from dualwrite.sink import PostgresSink, _child_columns
@@ -166,13 +168,15 @@ class _Repairer:
             except MappingError as exc:
                 logger.error("verify --repair cannot map %s", exc)
         applied = self.loader.write(self.mapping, rowsets) if rowsets else set()
-        refused = [rs for rs in rowsets if rs.mongo_id not in applied]
-        if refused:  # same-or-higher version or a tombstone, yet MongoDB disagrees: MongoDB wins
-            applied |= self.loader.write(self.mapping, refused, force=True)
-        gone = {i: v for i, v in pending.items() if i not in current and v is not None}
-        if gone:
-            applied |= self.sink.tombstone(self.mapping, gone)
-        self.repaired += len(applied)
+        # Refused by the guard (a later state of the row's life, a tombstone, another life), yet
+        # MongoDB disagrees; and live rows of documents MongoDB no longer holds: each is locked,
+        # MongoDB re-read, and the row made to hold what it holds (`dualwrite.reconcile`).
+        reconciler = Reconciler(self.sink, lambda _name: self.coll)
+        settle = [rs.mongo_id for rs in rowsets if rs.mongo_id not in applied]
+        settle += [i for i, v in pending.items() if i not in current and v is not None]
+        for mongo_id in settle:
+            reconciler.reconcile(self.mapping, mongo_id)
+        self.repaired += len(applied) + len(settle)
 
 
 class Verifier:
@@ -325,7 +329,8 @@ class Verifier:
             self._note(report, Drift(MISSING, mongo_id), repairer, None)
             return
         row, children = live
-        if row["source_version"] == rowset.version and same_columns(mapping, rowset, row, children):
+        same_state = (row["source_version"], row["source_generation"]) == (rowset.version, rowset.generation)
+        if same_state and same_columns(mapping, rowset, row, children):
             return  # equal columns read back as equal documents: no need to build both
         # The canonical comparison decides and names the fields: canonical_document(document)
         # (the document's own rows read back) against what the stored rows read back as.
@@ -333,6 +338,8 @@ class Verifier:
         fields = differing_fields(expected, rows_to_document(mapping, row, children))
         if row["source_version"] != rowset.version:
             fields = (*fields, VERSION_FIELD)
+        if row["source_generation"] != rowset.generation:
+            fields = (*fields, GENERATION_FIELD)
         if fields:
             self._note(report, Drift(DIFFERENT, mongo_id, fields), repairer, int(row["source_version"]))
 

@@ -1,21 +1,30 @@
 """The retry worker: claims due queue records under a lease and re-applies them.
 
 Several workers may run at once (threads or processes): a record is leased by one of them, and a
-crashed worker's lease expires after `lease_seconds`.
+crashed worker's lease expires after `lease_seconds`. Every few seconds a worker also sweeps
+the pending marks of writers that died between their two writes (`dualwrite.sweep`) and resolves
+FAILED records whose documents a later write has mirrored.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 
 from django.db import connections
 
 from dualwrite.engine import DualWriteEngine, RetryOutcome
+from dualwrite.queue import FAILED
+from dualwrite.sweep import SWEEP_GRACE_SECONDS, Sweeper
+
+# How often a worker sweeps pending marks and re-checks FAILED records.
+SWEEP_EVERY_SECONDS = 5.0
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +34,8 @@ class DrainReport:
     succeeded: int = 0
     failed: int = 0
     postponed: int = 0
+    swept: int = 0  # stale pending marks handed to the queue
+    mended: int = 0  # FAILED records resolved because a later write mirrored the document
 
     @property
     def processed(self) -> int:
@@ -33,16 +44,34 @@ class DrainReport:
 
 class RetryWorker:
     def __init__(
-        self, engine: DualWriteEngine, *, lease_seconds: float = 30.0, name: str | None = None
+        self,
+        engine: DualWriteEngine,
+        *,
+        lease_seconds: float = 30.0,
+        name: str | None = None,
+        sweep_grace: float = SWEEP_GRACE_SECONDS,
+        sweep_every: float = SWEEP_EVERY_SECONDS,
     ) -> None:
         self.engine = engine
         self.lease_seconds = lease_seconds
         self.owner = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.sweeper = Sweeper(engine.registry, engine.source, engine.queue, grace=sweep_grace)
+        self.sweep_every = sweep_every
+        self._last_sweep = -math.inf
 
-    def run_once(self, limit: int = 500) -> DrainReport:
-        """Process up to `limit` due records; returns what was done."""
+    def run_once(self, limit: int = 500, *, sweep: bool | None = None) -> DrainReport:
+        """Sweep stale pending marks and re-check FAILED records (every `sweep_every` seconds, or
+        when `sweep` says so), then process up to `limit` due records; returns what was done.
+        Does nothing while mirroring is off: what is written meanwhile keeps its marks and intents."""
         report = DrainReport()
+        if not self.engine.enabled:
+            return report
         try:
+            if sweep if sweep is not None else time.monotonic() - self._last_sweep >= self.sweep_every:
+                self._last_sweep = time.monotonic()
+                report.swept = self.sweeper.sweep()
+                failed = self.engine.queue.unresolved(limit=limit, status=FAILED)
+                report.mended = len(failed) - len(self.engine.refresh(failed))
             for _ in range(limit):
                 record = self.engine.queue.claim_due(self.owner, self.lease_seconds)
                 if record is None:

@@ -56,6 +56,10 @@ def test_batch_operations_snippet(dual_write) -> None:
     dual_write_service.create_document(
         collection_name="users", data={"name": "before"}, mongo_id=str(user_id)
     )
+    # "Update" updates an existing document (an absent one is refused, see test_write_semantics).
+    dual_write_service.create_document(
+        collection_name="tasks", data={"title": "draft"}, mongo_id=str(task_id)
+    )
     user_data = {"name": "Grace", "email_id": "grace@example.com"}
     task_data = {"title": "Write the report", "priority": 1, "labels": [ObjectId(), ObjectId()]}
 

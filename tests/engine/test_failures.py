@@ -298,7 +298,8 @@ def test_worker_schedules_the_next_attempt_by_the_policy(dual_write, settings) -
     assert build_worker(service.engine).run_once().failed == 1
     record = coll.find_one({"mongo_id": user_id})
     wait = (record["next_attempt_at"] - record["last_attempt_at"]).total_seconds()
-    assert record["attempts"] == 1 and 0.75 * 120 <= wait <= 1.25 * 120  # base x 2^1
+    # Attempts accumulate per document: the live write's rejection, then the worker's.
+    assert record["attempts"] == 2 and 0.75 * 240 <= wait <= 1.25 * 240  # base x 2^2
 
 
 def test_cleanup_purges_only_old_resolved_records(dual_write, embedded_postgres) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from bson import ObjectId
 
 from dualwrite.engine import DualWriteEngine
+from dualwrite.errors import DocumentNotFoundError
 from dualwrite.mapping import ArrayTable, CollectionMapping
 from dualwrite.transform import canonical_document, normalise_mongo_id
 from dualwrite.types import ObjectIdRef, ValueType
@@ -91,10 +92,10 @@ class MongoRepository(AbstractRepository[M]):
         return canonical_document(self.mapping, result.document or {})
 
     def _set(self, id: str, fields: dict[str, Any]) -> dict[str, Any] | None:
-        oid = ObjectId(normalise_mongo_id(id))
-        if self.coll.count_documents({"_id": oid}, limit=1) == 0:
+        try:
+            result = self.engine.update(self.collection, normalise_mongo_id(id), fields)
+        except DocumentNotFoundError:
             return None
-        result = self.engine.update(self.collection, str(oid), fields)
         return canonical_document(self.mapping, result.document or {})
 
     def _remove(self, id: str) -> bool:

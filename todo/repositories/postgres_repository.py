@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from bson import ObjectId
 from django.db import models, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Collate
 
-from dualwrite.mapping import VERSION_FIELD, ArrayTable, CollectionMapping, Field
+from dualwrite.mapping import GENERATION_FIELD, VERSION_FIELD, ArrayTable, CollectionMapping, Field
 from dualwrite.operations import apply_set
+from dualwrite.ordering import State
 from dualwrite.sink import PostgresSink
 from dualwrite.transform import canonical_document, document_to_rows, normalise_mongo_id, rows_to_document
 from dualwrite.types import ObjectIdRef, Text, ValueProblem
@@ -105,27 +107,36 @@ class PostgresRepository(AbstractRepository[M]):
 
     # -- writes (postgres_only) ------------------------------------------------------------------
     def _insert(self, document: dict[str, Any]) -> dict[str, Any]:
-        stored = {**document, VERSION_FIELD: 1}
-        self.sink.upsert(self.mapping, [document_to_rows(self.mapping, stored)])
+        """A new life of the id: generation minted, version 1. Under the row lock, so it also
+        replaces a tombstone of an earlier life; a live document of that id stands."""
+        mongo_id = normalise_mongo_id(document["_id"])
+        with transaction.atomic(using=self.sink.using):
+            held = self.sink.lock(self.mapping, mongo_id)
+            if held is not None and not held.deleted:
+                found = self.sink.fetch(self.mapping, [mongo_id])[mongo_id]
+                return rows_to_document(self.mapping, *found)
+            stored = {**document, VERSION_FIELD: 1, GENERATION_FIELD: ObjectId()}
+            self.sink.upsert(self.mapping, [document_to_rows(self.mapping, stored)], force=True)
         return canonical_document(self.mapping, stored)
 
-    def _locked_document(self, id: str) -> tuple[dict[str, Any], int] | None:
-        """The live document and its version, its row locked until the transaction ends."""
+    def _locked_document(self, id: str) -> tuple[dict[str, Any], State] | None:
+        """The live document and its state, its row locked until the transaction ends."""
         mongo_id = normalise_mongo_id(id)
         row = self.mapping.model.objects.select_for_update().filter(mongo_id=mongo_id, source_deleted=False)
-        version = row.values_list("source_version", flat=True).first()
-        if version is None:
+        state = row.values_list("source_generation", "source_version").first()
+        if state is None:
             return None
         found = self.sink.fetch(self.mapping, [mongo_id])[mongo_id]
-        return rows_to_document(self.mapping, *found), int(version)
+        return rows_to_document(self.mapping, *found), State(state[0], int(state[1]))
 
     def _set(self, id: str, fields: dict[str, Any]) -> dict[str, Any] | None:
         with transaction.atomic(using=self.sink.using):
             current = self._locked_document(id)
             if current is None:
                 return None
-            document, version = current
-            stored = {**apply_set(document, fields), VERSION_FIELD: version + 1}
+            document, state = current
+            stored = {**apply_set(document, fields), VERSION_FIELD: state.version + 1,
+                      GENERATION_FIELD: state.generation}  # fmt: skip
             self.sink.upsert(self.mapping, [document_to_rows(self.mapping, stored)])
         return canonical_document(self.mapping, stored)
 
@@ -134,7 +145,11 @@ class PostgresRepository(AbstractRepository[M]):
             current = self._locked_document(id)
             if current is None:
                 return False
-            self.sink.tombstone(self.mapping, {normalise_mongo_id(id): current[1] + 1})
+            state = current[1]
+            self.sink.tombstone(
+                self.mapping,
+                {normalise_mongo_id(id): State(state.generation, state.version + 1, deleted=True)},
+            )
         return True
 
 

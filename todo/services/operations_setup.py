@@ -15,7 +15,9 @@ from dualwrite.history import HISTORY_COLLECTION, HistorySampler, WriteHistory
 from dualwrite.mapping import CollectionMapping
 from dualwrite.operations import UPDATE
 from dualwrite.policy import ErrorKind
+from dualwrite.reconcile import Reconciler
 from dualwrite.reports import REPORT_COLLECTION, ReportStore
+from dualwrite.sink import PostgresSink
 from dualwrite.status import StatusReader
 from dualwrite.verify import Verifier
 from todo.db.mongo_manager import DatabaseManager
@@ -44,7 +46,7 @@ def build_history() -> WriteHistory:
 def _record_rejected(mapping: CollectionMapping, mongo_id: str, error: str, kind: ErrorKind) -> None:
     """A document backfill could not write goes to the retry queue, like a failed live write:
     FAILED when the mapping cannot hold it, PENDING (retried by the worker) when Postgres refused it."""
-    build_queue().record_failure(mapping.collection, mongo_id, UPDATE, error, kind)
+    build_queue().record_failure(mapping.collection, mongo_id, UPDATE, error, kind, counts=True)
 
 
 def build_backfiller(batch_size: int = DEFAULT_BATCH_SIZE) -> Backfiller:
@@ -53,6 +55,7 @@ def build_backfiller(batch_size: int = DEFAULT_BATCH_SIZE) -> Backfiller:
         checkpoints=build_checkpoints(),
         batch_size=batch_size,
         on_reject=_record_rejected,
+        reconciler=Reconciler(PostgresSink(), _collection),
     )
 
 

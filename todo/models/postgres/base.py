@@ -38,6 +38,9 @@ class MirrorModel(models.Model):
     mongo_id = models.CharField(max_length=24, unique=True)
     # Version of the MongoDB document this row holds; a write only replaces a lower version.
     source_version = models.BigIntegerField(default=0)
+    # Generation of the MongoDB document (the ObjectId minted when this life of the id began):
+    # versions are only compared within one generation; NULL for documents written before it.
+    source_generation = models.CharField(max_length=24, null=True, blank=True)
     # Tombstone: the document was deleted in MongoDB; a late update cannot bring the row back.
     source_deleted = models.BooleanField(default=False)
     sync_status = models.CharField(max_length=7, choices=SyncStatus.choices, default=SyncStatus.SYNCED)
