@@ -111,7 +111,14 @@ class RetryQueue:
 
     # -- recording -------------------------------------------------------------------------
     def record_failure(
-        self, collection: str, mongo_id: str, operation: str, error: str, kind: ErrorKind, *, counts: bool = True
+        self,
+        collection: str,
+        mongo_id: str,
+        operation: str,
+        error: str,
+        kind: ErrorKind,
+        *,
+        counts: bool = True,
     ) -> tuple[QueueRecord, bool]:
         """Record (or reopen) the unresolved record of a document after a failed write; returns it
         and whether it became FAILED just now (the caller alerts once).

@@ -225,6 +225,7 @@ class Command(BaseCommand):
             "pending",
             "failed",
             "oldest pending",
+            "unmirrored",
             "last verify",
         )
         lines = [header]
@@ -238,7 +239,8 @@ class Command(BaseCommand):
                 verdict += f" at {verify['finished_at']:%Y-%m-%d %H:%M}"
             lines.append((
                 row["collection"], str(row["documents"]), str(row["rows"]), str(row["tombstones"]),
-                str(row["pending"]), str(row["failed"]), "-" if age is None else f"{age:.0f} s", verdict,
+                str(row["pending"]), str(row["failed"]), "-" if age is None else f"{age:.0f} s",
+                str(row["unmirrored"]), verdict,
             ))  # fmt: skip
         widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
         for line in lines:
@@ -249,9 +251,10 @@ class Command(BaseCommand):
     def _worker(self, options: dict[str, Any]) -> None:
         worker = build_worker()
         if options["once"]:
-            report = worker.run_once(limit=1_000_000)
+            report = worker.run_once(limit=1_000_000, sweep=True)
             self.stdout.write(
-                f"applied {report.succeeded}, failed {report.failed}, postponed {report.postponed}"
+                f"applied {report.succeeded}, failed {report.failed}, postponed {report.postponed},"
+                f" swept {report.swept}, mended {report.mended}"
             )
             return
         stop = threading.Event()
