@@ -20,6 +20,7 @@ from pymongo.database import Database
 
 from dualwrite.checkpoint import CHECKPOINT_COLLECTION, CHECKPOINT_INDEXES
 from dualwrite.history import HISTORY_COLLECTION, HISTORY_INDEXES
+from dualwrite.mapping import PENDING_MARK_FIELD
 from dualwrite.queue import QUEUE_COLLECTION, QUEUE_INDEXES
 from dualwrite.reports import REPORT_COLLECTION, REPORT_INDEXES
 
@@ -171,8 +172,15 @@ class DatabaseManager:
         self.db.command("ping")
 
     def ensure_indexes(self) -> None:
-        """Create the declared indexes (idempotent)."""
-        for spec in INDEXES:
+        """Create the declared indexes (idempotent), and on every mirrored collection a partial
+        index of the pending marks the worker's sweep looks for."""
+        from todo.mappings import get_registry
+
+        pending = tuple(
+            IndexSpec(m.collection, (PENDING_MARK_FIELD,), partial={PENDING_MARK_FIELD: {"$exists": True}})
+            for m in get_registry()
+        )
+        for spec in (*INDEXES, *pending):
             options: dict[str, Any] = {"name": spec.name, "unique": spec.unique}
             if spec.partial is not None:
                 options["partialFilterExpression"] = spec.partial
