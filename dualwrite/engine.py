@@ -51,9 +51,9 @@ from dualwrite.mapping import (
     MappingRegistry,
 )
 from dualwrite.operations import CREATE, DELETE, UPDATE, Operation, apply_set
-from dualwrite.ordering import State, document_state, in_step, same_state_filter
+from dualwrite.ordering import State, document_state, in_step
 from dualwrite.policy import ErrorKind, RetryPolicy, classify, describe
-from dualwrite.queue import FAILED, PENDING, QueueRecord, RetryQueue, utcnow
+from dualwrite.queue import FAILED, PENDING, QueueRecord, RetryQueue
 from dualwrite.reconcile import Reconciler
 from dualwrite.sink import PostgresSink
 from dualwrite.transform import RowSet, document_to_rows, normalise_mongo_id
@@ -203,6 +203,7 @@ class DualWriteEngine:
         """Apply operations to MongoDB in order, then mirror each collection's changes with one
         statement per collection; a document Postgres rejects fails alone and is recorded."""
         self._writable()
+        mark = ObjectId()  # the pending mark of every document this batch writes
         results: list[WriteResult | None] = [None] * len(operations)
         upserts: dict[str, list[tuple[int, str, dict[str, Any]]]] = {}
         deletes: list[tuple[int, CollectionMapping, str, dict[str, Any] | None, QueueRecord]] = []
@@ -216,11 +217,11 @@ class DualWriteEngine:
                     deletes.append((index, mapping, str(oid), removed, intent))
                     continue
                 if op.operation == CREATE:
-                    stored = self._insert(mapping, self._new_document(mapping, oid, op.data or {}))
+                    stored = self._insert(mapping, self._new_document(mapping, oid, op.data or {}, mark))
                 else:
                     fields = self._check_update(mapping, oid, op.data or {}, upsert=False)
                     stored = self._coll(mapping).find_one_and_update(
-                        {"_id": oid}, _update_spec(fields, False), return_document=ReturnDocument.AFTER
+                        {"_id": oid}, _update_spec(fields, False, mark), return_document=ReturnDocument.AFTER
                     )
                     if stored is None:
                         raise DocumentNotFoundError(mapping.collection, str(oid))
@@ -232,12 +233,12 @@ class DualWriteEngine:
             upserts.setdefault(mapping.collection, []).append((index, op.operation, stored))
         for collection, items in upserts.items():
             mapping = self.registry.get(collection)
-            mirrored = []
+            unmirrored = []
             for index, result in self._mirror_many(mapping, items):
                 results[index] = result
-                if result.mirrored and result.document is not None:
-                    mirrored.append(result.document)
-            self._clear_marks(mapping, mirrored)
+                if not result.mirrored:
+                    unmirrored.append(ObjectId(result.mongo_id))
+            self._clear_batch_mark(mapping, mark, keep=unmirrored)
         for index, mapping, mongo_id, removed, intent in deletes:
             result = self._mirror_delete(mapping, mongo_id, removed)
             if result.mirrored:
@@ -374,7 +375,7 @@ class DualWriteEngine:
         return self.source(mapping.collection)
 
     def _new_document(
-        self, mapping: CollectionMapping, oid: ObjectId, data: dict[str, Any]
+        self, mapping: CollectionMapping, oid: ObjectId, data: dict[str, Any], mark: ObjectId | None = None
     ) -> dict[str, Any]:
         fields = _own_fields(oid, data)
         document = {
@@ -382,7 +383,7 @@ class DualWriteEngine:
             "_id": oid,
             VERSION_FIELD: 1,
             GENERATION_FIELD: ObjectId(),
-            PENDING_MARK_FIELD: utcnow(),
+            PENDING_MARK_FIELD: mark or ObjectId(),
         }
         document_to_rows(mapping, document)  # reject what the mirror cannot hold before writing
         return document
@@ -540,16 +541,22 @@ class DualWriteEngine:
             connection.close()
 
     def _clear_marks(self, mapping: CollectionMapping, documents: list[dict[str, Any]]) -> None:
-        """Clear the pending marks of documents Postgres now holds, each only if MongoDB still
-        holds that very state (a newer write keeps its own mark). Best effort: a mark left behind
+        """Clear the pending marks of documents Postgres now holds. A mark is unique to its write,
+        so a newer write of a document (a new mark) keeps its own. Best effort: a mark left behind
         only makes the sweep check the document once more."""
-        states = [same_state_filter(doc) for doc in documents if PENDING_MARK_FIELD in doc]
-        if not states:
-            return
+        for document in documents:
+            if PENDING_MARK_FIELD in document:
+                self._unmark(
+                    mapping, {"_id": document["_id"], PENDING_MARK_FIELD: document[PENDING_MARK_FIELD]}
+                )
+
+    def _clear_batch_mark(self, mapping: CollectionMapping, mark: ObjectId, keep: list[ObjectId]) -> None:
+        """Clear a batch's mark on every document of the collection it wrote, but `keep`."""
+        self._unmark(mapping, {PENDING_MARK_FIELD: mark, "_id": {"$nin": keep}})
+
+    def _unmark(self, mapping: CollectionMapping, query: dict[str, Any]) -> None:
         try:
-            self._coll(mapping).update_many(
-                {"$or": states, PENDING_MARK_FIELD: {"$exists": True}}, {"$unset": {PENDING_MARK_FIELD: ""}}
-            )
+            self._coll(mapping).update_many(query, {"$unset": {PENDING_MARK_FIELD: ""}})
         except PyMongoError as exc:
             logger.warning("could not clear pending marks in %s (%s)", mapping.collection, type(exc).__name__)
 
@@ -670,10 +677,13 @@ def _own_fields(oid: ObjectId, data: Any) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k not in ENGINE_FIELDS}
 
 
-def _update_spec(fields: dict[str, Any], upsert: bool) -> dict[str, Any]:
-    """One MongoDB update: the fields, the pending mark and the version bump; an upsert that
-    inserts starts a new generation."""
-    spec: dict[str, Any] = {"$set": {**fields, PENDING_MARK_FIELD: utcnow()}, "$inc": {VERSION_FIELD: 1}}
+def _update_spec(fields: dict[str, Any], upsert: bool, mark: ObjectId | None = None) -> dict[str, Any]:
+    """One MongoDB update: the fields, the pending mark (unique to the write, its time inside)
+    and the version bump; an upsert that inserts starts a new generation."""
+    spec: dict[str, Any] = {
+        "$set": {**fields, PENDING_MARK_FIELD: mark or ObjectId()},
+        "$inc": {VERSION_FIELD: 1},
+    }
     if upsert:
         spec["$setOnInsert"] = {GENERATION_FIELD: ObjectId()}
     return spec

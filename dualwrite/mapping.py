@@ -24,7 +24,8 @@ VERSION_FIELD = "_v"
 # - the generation: an ObjectId minted when this life of the id began (insert, or the upsert of an
 #   absent id). Versions are only comparable within one generation (see `dualwrite.ordering`);
 GENERATION_FIELD = "_gen"
-# - the pending mark: when the latest write was made, set in the same MongoDB operation and cleared
+# - the pending mark: an ObjectId unique to the latest write (its time inside), set in the same
+#   MongoDB operation and cleared
 #   once Postgres holds it. A process that dies between the two writes leaves the mark behind, and
 #   the worker's sweep finds it (see `dualwrite.sweep`).
 PENDING_MARK_FIELD = "_dw"

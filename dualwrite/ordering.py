@@ -53,15 +53,6 @@ def document_state(document: dict[str, Any] | None) -> State | None:
     return State(text, version)
 
 
-def same_state_filter(document: dict[str, Any]) -> dict[str, Any]:
-    """A MongoDB filter matching the document only while it still holds this state."""
-    return {
-        "_id": document["_id"],
-        VERSION_FIELD: document.get(VERSION_FIELD),
-        GENERATION_FIELD: document.get(GENERATION_FIELD),
-    }
-
-
 def supersedes(row: State | None, written: State) -> bool:
     """True when the row provably holds `written` or a later state of the same life, so a
     refused write of `written` needs nothing more."""
