@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,6 +42,30 @@ def parse_read_sources(text: str) -> dict[str, str]:
             raise ValueError("expected collection=mongo|shadow|postgres pairs")
         sources[collection] = source
     return sources
+
+
+def origin_of(url: str) -> str:
+    """ "https://App.example.com/dashboard" -> "https://app.example.com" (ValueError if no origin)."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("not an http(s) URL")
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError("bad port") from exc
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
+
+
+def parse_origins(text: str) -> list[str]:
+    """ "https://a.x, http://localhost:3000" -> the origins, each exactly scheme://host[:port]."""
+    origins = [part.strip() for part in text.split(",") if part.strip()]
+    for origin in origins:
+        if origin_of(origin) != origin:
+            raise ValueError("an origin is scheme://host[:port] in lower case, without a path")
+    return origins
 
 
 class EnvConfig(BaseModel):
@@ -85,6 +109,14 @@ class EnvConfig(BaseModel):
     JWT_REFRESH_TTL: int = Field(default=14 * 86400, ge=3600, le=90 * 86400)
     # Mark the sign-in cookies Secure (HTTPS only); keep on in production.
     COOKIE_SECURE: bool = False
+    # SameSite of the sign-in cookies: Lax or Strict when the web client and this API are the same
+    # site (e.g. app.x and api.x); None (requires COOKIE_SECURE=true) for a cross-site client.
+    COOKIE_SAMESITE: Literal["Lax", "Strict", "None"] = "Lax"
+    # Domain of the sign-in cookies (e.g. .example.com); unset: this API's host only.
+    COOKIE_DOMAIN: str | None = None
+    # Names of the access and refresh token cookies.
+    ACCESS_TOKEN_COOKIE_NAME: str = Field(default="todo-access", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    REFRESH_TOKEN_COOKIE_NAME: str = Field(default="todo-refresh", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     # Google OAuth client id and secret for sign-in.
     GOOGLE_CLIENT_ID: str = ""
     GOOGLE_CLIENT_SECRET: str = ""
@@ -96,8 +128,16 @@ class EnvConfig(BaseModel):
     GOOGLE_USERINFO_URL: str = "https://openidconnect.googleapis.com/v1/userinfo"
     # Comma-separated emails whose users become admins (GLOBAL moderator role) when they sign in.
     ADMIN_EMAILS: str = ""
-    # Where the browser goes after sign-in (unset: the callback answers with JSON).
-    FRONTEND_URL: str | None = None
+    # Base URL of the web client (scheme://host[:port]); sign-in ends on FRONTEND_URL/FRONTEND_REDIRECT_PATH.
+    FRONTEND_URL: str = "http://localhost:3000"
+    # Client page the sign-in callback redirects to (with ?success=true or ?error=<reason>).
+    FRONTEND_REDIRECT_PATH: str = Field(default="dashboard", pattern=r"^[A-Za-z0-9_./-]*$")
+    # Comma-separated origins (scheme://host[:port]) whose pages may call the API with cookies
+    # (CORS); unset: FRONTEND_URL's origin.
+    CORS_ALLOWED_ORIGINS: str | None = None
+    # Comma-separated origins from which cookie-authenticated writes are accepted; unset: the
+    # CORS_ALLOWED_ORIGINS.
+    CSRF_TRUSTED_ORIGINS: str | None = None
 
     # PostgreSQL host; unset starts an embedded PostgreSQL under DATA_DIR.
     POSTGRES_HOST: str | None = None
@@ -137,7 +177,9 @@ class EnvConfig(BaseModel):
         "SECRET_KEY",
         "JWT_PRIVATE_KEY",
         "JWT_PUBLIC_KEY",
-        "FRONTEND_URL",
+        "COOKIE_DOMAIN",
+        "CORS_ALLOWED_ORIGINS",
+        "CSRF_TRUSTED_ORIGINS",
         "DUAL_WRITE_ALERT_HOOK",
         "METRICS_TOKEN",
         mode="before",
@@ -163,6 +205,37 @@ class EnvConfig(BaseModel):
             except Exception as exc:  # pymongo raises several types for a bad URI
                 raise ValueError("not a valid MongoDB URI") from exc
         return value
+
+    @field_validator("FRONTEND_URL")
+    @classmethod
+    def _frontend_url_parses(cls, value: str) -> str:
+        origin_of(value)
+        return value.rstrip("/")
+
+    @field_validator("CORS_ALLOWED_ORIGINS", "CSRF_TRUSTED_ORIGINS")
+    @classmethod
+    def _origins_parse(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return ",".join(parse_origins(value))
+
+    @model_validator(mode="after")
+    def _samesite_none_needs_secure(self) -> EnvConfig:
+        if self.COOKIE_SAMESITE == "None" and not self.COOKIE_SECURE:
+            raise ValueError("COOKIE_SAMESITE=None needs COOKIE_SECURE=true")
+        return self
+
+    @property
+    def cors_allowed_origins(self) -> list[str]:
+        if self.CORS_ALLOWED_ORIGINS is None:
+            return [origin_of(self.FRONTEND_URL)]
+        return self.CORS_ALLOWED_ORIGINS.split(",")
+
+    @property
+    def csrf_trusted_origins(self) -> list[str]:
+        if self.CSRF_TRUSTED_ORIGINS is None:
+            return self.cors_allowed_origins
+        return self.CSRF_TRUSTED_ORIGINS.split(",")
 
     @field_validator("METRICS_ALLOWED_NETWORKS")
     @classmethod
@@ -235,6 +308,14 @@ _ACCEPTS = {
     "JWT_ACCESS_TTL": "a number of seconds from 60 to 86400",
     "JWT_REFRESH_TTL": "a number of seconds from 3600 to 7776000",
     "COOKIE_SECURE": "true or false",
+    "COOKIE_SAMESITE": "one of Lax, Strict, None (None needs COOKIE_SECURE=true)",
+    "COOKIE_DOMAIN": "a domain such as .example.com",
+    "ACCESS_TOKEN_COOKIE_NAME": "a cookie name of letters, digits, _ . -",
+    "REFRESH_TOKEN_COOKIE_NAME": "a cookie name of letters, digits, _ . -",
+    "FRONTEND_URL": "an http(s) URL such as https://app.example.com",
+    "FRONTEND_REDIRECT_PATH": "a path such as dashboard",
+    "CORS_ALLOWED_ORIGINS": "comma-separated origins such as https://app.example.com,http://localhost:3000",
+    "CSRF_TRUSTED_ORIGINS": "comma-separated origins such as https://app.example.com",
     "MIGRATION_PHASE": "one of dual_write, read_migration, postgres_only",
     "DUAL_WRITE_READ_SOURCE": "comma-separated collection=mongo|shadow|postgres pairs, each collection once",
     "METRICS_ALLOWED_NETWORKS": "comma-separated networks such as 127.0.0.0/8,10.0.0.0/8",
@@ -243,7 +324,9 @@ _ACCEPTS = {
 
 def _describe(error: ValidationError) -> str:
     first = error.errors()[0]
-    name = str(first["loc"][0]) if first["loc"] else "configuration"
+    if not first["loc"]:  # a rule across settings (model validator): its message names them
+        return "invalid settings: " + str(first["msg"]).removeprefix("Value error, ")
+    name = str(first["loc"][0])
     accepts = _ACCEPTS.get(name, first["msg"])
     # The value itself is not echoed: it may be a password or a URI with credentials.
     return f"invalid setting {name}: expected {accepts}"

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served by the app itself (no CDN)
@@ -50,6 +51,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that preflights are answered before authentication and every response (401, 404,
+    # 500 included) carries the CORS headers.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # the admin's static files, served by the app
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -188,6 +192,10 @@ JWT_ISSUER = CONFIG.JWT_ISSUER
 JWT_ACCESS_TTL = CONFIG.JWT_ACCESS_TTL
 JWT_REFRESH_TTL = CONFIG.JWT_REFRESH_TTL
 COOKIE_SECURE = CONFIG.COOKIE_SECURE
+COOKIE_SAMESITE = CONFIG.COOKIE_SAMESITE
+COOKIE_DOMAIN = CONFIG.COOKIE_DOMAIN
+ACCESS_TOKEN_COOKIE_NAME = CONFIG.ACCESS_TOKEN_COOKIE_NAME
+REFRESH_TOKEN_COOKIE_NAME = CONFIG.REFRESH_TOKEN_COOKIE_NAME
 GOOGLE_CLIENT_ID = CONFIG.GOOGLE_CLIENT_ID
 GOOGLE_CLIENT_SECRET = CONFIG.GOOGLE_CLIENT_SECRET
 GOOGLE_REDIRECT_URI = CONFIG.GOOGLE_REDIRECT_URI
@@ -195,6 +203,17 @@ GOOGLE_AUTH_URL = CONFIG.GOOGLE_AUTH_URL
 GOOGLE_TOKEN_URL = CONFIG.GOOGLE_TOKEN_URL
 GOOGLE_USERINFO_URL = CONFIG.GOOGLE_USERINFO_URL
 FRONTEND_URL = CONFIG.FRONTEND_URL
+FRONTEND_REDIRECT_PATH = CONFIG.FRONTEND_REDIRECT_PATH
+
+# --- The web client: CORS and the origin check of cookie-authenticated writes ------------------
+# Pages of these origins may call /v1/ with cookies; the origin is echoed, never "*".
+CORS_ALLOWED_ORIGINS = CONFIG.cors_allowed_origins
+CORS_ALLOW_CREDENTIALS = True
+CORS_URLS_REGEX = r"^/v1/.*$"
+CORS_PREFLIGHT_MAX_AGE = 600
+# A write authenticated by the sign-in cookie is accepted only from these origins (or the API's
+# own); the web client sends no CSRF token, so its Origin (else Referer) is what is checked.
+CSRF_TRUSTED_ORIGINS = CONFIG.csrf_trusted_origins
 # Users whose email is listed become admins (GLOBAL moderator) when they sign in.
 ADMIN_EMAILS = CONFIG.admin_emails
 

@@ -1,7 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from todo.views.dashboard import dashboard_view, retry_all_view, retry_view
+from todo.views.errors import not_found
 from todo.views.metrics import metrics_view
 
 urlpatterns = [
@@ -11,4 +12,8 @@ urlpatterns = [
     path("ops/sync/retry", retry_view, name="ops-retry"),
     path("ops/sync/retry-all", retry_all_view, name="ops-retry-all"),
     path("admin/", admin.site.urls),
+    re_path(r"^v1/", not_found),  # unknown API paths: JSON 404 also when DEBUG is on
 ]
+
+handler404 = "todo.views.errors.not_found"
+handler500 = "todo.views.errors.server_error"

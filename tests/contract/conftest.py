@@ -16,13 +16,13 @@ from todo.models.documents import User
 CLIENT_ORIGIN = "http://app.todo.test"
 
 
-def browser(user: User | None = None, origin: str = CLIENT_ORIGIN) -> Client:
+def browser(person: User | None = None, origin: str = CLIENT_ORIGIN) -> Client:
     """A client that behaves like the browser running the web client: every request carries the
-    page's `Origin`; when `user` is given it is signed in by the access cookie (no Authorization
+    page's `Origin`; when `person` is given it is signed in by the access cookie (no Authorization
     header, no CSRF header)."""
     client = Client(HTTP_ORIGIN=origin)
-    if user is not None:
-        client.cookies["todo-access"] = tokens.issue(user.id)
+    if person is not None:
+        client.cookies["todo-access"] = tokens.issue(person.id)
     return client
 
 
@@ -33,6 +33,15 @@ def call(client: Client, method: str, path: str, body: Any = None) -> Any:
     if body is None:
         return send(path)
     return send(path, body, content_type="application/json")
+
+
+@pytest.fixture(autouse=True)
+def client_origin(settings: Any) -> str:
+    """The web client is deployed at CLIENT_ORIGIN, and the API is configured for it."""
+    settings.FRONTEND_URL = CLIENT_ORIGIN
+    settings.CORS_ALLOWED_ORIGINS = [CLIENT_ORIGIN]
+    settings.CSRF_TRUSTED_ORIGINS = [CLIENT_ORIGIN]
+    return CLIENT_ORIGIN
 
 
 @pytest.fixture

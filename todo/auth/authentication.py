@@ -1,6 +1,7 @@
-"""DRF authentication: an RS256 access token from `Authorization: Bearer` or the `todo-access`
-cookie; an expired cookie token is renewed from a valid `todo-refresh` cookie (the middleware
-sets the new cookie on the response)."""
+"""DRF authentication: an RS256 access token from `Authorization: Bearer` or the access cookie
+(`todo-access`); a missing or expired access cookie is renewed from a valid refresh cookie
+(`todo-refresh`; the middleware sets the new access cookie on the response). Writes signed in by
+cookie pass the origin check of todo.auth.origin."""
 
 from __future__ import annotations
 
@@ -13,10 +14,21 @@ from rest_framework.request import Request
 
 from dualwrite.errors import InvalidMongoIdError
 from todo.auth import tokens
+from todo.auth.origin import UntrustedOrigin, check_cookie_write
 from todo.models.documents import User
 from todo.repositories.factory import get_repository
 
-ACCESS_COOKIE, REFRESH_COOKIE = "todo-access", "todo-refresh"
+
+def access_cookie() -> str:
+    from django.conf import settings
+
+    return settings.ACCESS_TOKEN_COOKIE_NAME
+
+
+def refresh_cookie() -> str:
+    from django.conf import settings
+
+    return settings.REFRESH_TOKEN_COOKIE_NAME
 
 
 @dataclass(frozen=True)
@@ -42,18 +54,23 @@ class JWTAuthentication(BaseAuthentication):
             if scheme.lower() != "bearer" or not token.strip():
                 raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <token>'")
             return self._user(self._verify(token.strip()), token)
-        token = request.COOKIES.get(ACCESS_COOKIE)
-        if not token:
+        token = request.COOKIES.get(access_cookie())
+        if not token and not request.COOKIES.get(refresh_cookie()):
             return None
         try:
-            return self._user(tokens.verify(token), token)
-        except tokens.TokenError as error:
-            if not error.expired:
-                raise exceptions.AuthenticationFailed("Invalid access token") from None
+            check_cookie_write(request._request)
+        except UntrustedOrigin as refused:
+            raise exceptions.PermissionDenied(str(refused)) from None
+        if token:
+            try:
+                return self._user(tokens.verify(token), token)
+            except tokens.TokenError as error:
+                if not error.expired:
+                    raise exceptions.AuthenticationFailed("Invalid access token") from None
         return self._renew(request)
 
     def _renew(self, request: Request) -> tuple[AuthenticatedUser, str]:
-        refresh = request.COOKIES.get(REFRESH_COOKIE)
+        refresh = request.COOKIES.get(refresh_cookie())
         if not refresh:
             raise exceptions.AuthenticationFailed("Access token expired")
         user_id = self._verify(refresh, tokens.REFRESH)
@@ -82,13 +99,34 @@ class JWTAuthentication(BaseAuthentication):
         return 'Bearer realm="todo"'  # makes DRF answer 401 (not 403) to missing credentials
 
 
+def _cookie_options() -> dict[str, Any]:
+    from django.conf import settings
+
+    return {
+        "path": "/",
+        "domain": settings.COOKIE_DOMAIN,
+        "secure": settings.COOKIE_SECURE,
+        "httponly": True,
+        "samesite": settings.COOKIE_SAMESITE,
+    }
+
+
 def set_auth_cookies(response: Any, access: str, refresh: str | None = None) -> None:
     from django.conf import settings
 
-    options = {"httponly": True, "samesite": "Lax", "secure": settings.COOKIE_SECURE}
-    response.set_cookie(ACCESS_COOKIE, access, max_age=settings.JWT_ACCESS_TTL, **options)
+    options = _cookie_options()
+    response.set_cookie(access_cookie(), access, max_age=settings.JWT_ACCESS_TTL, **options)
     if refresh is not None:
-        response.set_cookie(REFRESH_COOKIE, refresh, max_age=settings.JWT_REFRESH_TTL, **options)
+        response.set_cookie(refresh_cookie(), refresh, max_age=settings.JWT_REFRESH_TTL, **options)
+
+
+def delete_auth_cookies(response: Any) -> None:
+    """Expire both sign-in cookies (same name, path, domain and attributes as they were set)."""
+    options = _cookie_options()
+    for name in (access_cookie(), refresh_cookie()):
+        response.delete_cookie(
+            name, path=options["path"], domain=options["domain"], samesite=options["samesite"]
+        )
 
 
 class RenewedTokenCookieMiddleware:

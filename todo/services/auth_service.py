@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core import signing
 
-from todo.api.errors import ApiError
 from todo.auth import tokens
 from todo.models.documents import User
 from todo.repositories.abstract_repository import now
@@ -27,6 +26,15 @@ STATE_MAX_AGE = 600  # seconds between login and callback
 PROVIDER_TIMEOUT = 5
 
 
+class SignInFailed(Exception):
+    """Sign-in could not be completed; `reason` is what the client page is told
+    (invalid_state or auth_failed)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class SignIn:
     user: User
@@ -36,7 +44,7 @@ class SignIn:
 
 def login_url() -> str:
     """The provider's consent page; `state` is signed and expires (no caller-chosen redirect:
-    after sign-in the browser goes to FRONTEND_URL only)."""
+    after sign-in the browser goes to FRONTEND_URL/FRONTEND_REDIRECT_PATH only)."""
     state = signing.dumps({"purpose": "sign-in"}, salt=STATE_SALT)
     query = {
         "client_id": settings.GOOGLE_CLIENT_ID,
@@ -55,9 +63,10 @@ def _provider(request: urllib.request.Request) -> dict[str, Any]:
             body = json.loads(response.read())
     except (urllib.error.URLError, TimeoutError, json.JSONDecodeError, OSError) as exc:
         logger.warning("sign-in provider call failed (%s)", type(exc).__name__)
-        raise ApiError("Sign-in provider unavailable", status_code=502) from None
+        raise SignInFailed("auth_failed") from None
     if not isinstance(body, dict):
-        raise ApiError("Sign-in provider answered unexpectedly", status_code=502)
+        logger.warning("sign-in provider answered with a JSON %s", type(body).__name__)
+        raise SignInFailed("auth_failed")
     return body
 
 
@@ -74,12 +83,14 @@ def _exchange(code: str) -> dict[str, Any]:
     grant = _provider(urllib.request.Request(settings.GOOGLE_TOKEN_URL, data=form, method="POST"))
     access = grant.get("access_token")
     if not isinstance(access, str) or not access:
-        raise ApiError("Sign-in was refused by the provider", status_code=401)
+        logger.info("sign-in refused by the provider")
+        raise SignInFailed("auth_failed")
     info = _provider(
         urllib.request.Request(settings.GOOGLE_USERINFO_URL, headers={"Authorization": f"Bearer {access}"})
     )
     if not isinstance(info.get("sub"), str) or not isinstance(info.get("email"), str):
-        raise ApiError("Sign-in provider answered without an identity", status_code=502)
+        logger.warning("sign-in provider answered without an identity")
+        raise SignInFailed("auth_failed")
     return info
 
 
@@ -98,12 +109,7 @@ def complete_sign_in(code: str, state: str) -> SignIn:
     try:
         signing.loads(state, salt=STATE_SALT, max_age=STATE_MAX_AGE)
     except signing.BadSignature:
-        raise ApiError(
-            "Invalid sign-in state",
-            errors=[
-                {"source": {"parameter": "state"}, "title": "Invalid value", "detail": "expired or forged"}
-            ],
-        ) from None
+        raise SignInFailed("invalid_state") from None
     info = _exchange(code)
     user = user_sign_in(
         google_id=info["sub"], email=info["email"], name=info.get("name"), picture=info.get("picture")

@@ -1,29 +1,48 @@
-"""Sign-in with Google, and sign-out. Public endpoints."""
+"""Sign-in with Google, and sign-out. Public endpoints.
+
+The web client navigates the whole page to /v1/auth/google/login; Google returns the browser to
+/v1/auth/google/callback, which always answers with a redirect to the client's page
+FRONTEND_URL/FRONTEND_REDIRECT_PATH: `?success=true` with both sign-in cookies set, or
+`?error=<reason>` (Google's own error, missing_code, missing_state, invalid_state, auth_failed)."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.http import HttpResponseRedirect
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from todo.api import serializers as out
-from todo.api.errors import ApiError
-from todo.api.params import text
-from todo.auth.authentication import ACCESS_COOKIE, REFRESH_COOKIE, set_auth_cookies
-from todo.services.auth_service import complete_sign_in, login_url
+from todo.auth.authentication import delete_auth_cookies, set_auth_cookies
+from todo.services.auth_service import SignInFailed, complete_sign_in, login_url
 
-MESSAGE = inline_serializer(
-    "Message", {"statusCode": serializers.IntegerField(), "message": serializers.CharField()}
+LOGOUT = inline_serializer(
+    "LogoutResponse",
+    {
+        "statusCode": serializers.IntegerField(),
+        "message": serializers.CharField(),
+        "data": inline_serializer("LogoutData", {"success": serializers.BooleanField()}),
+    },
 )
+# Longest provider error code passed on to the client page (Google's are short words).
+MAX_ERROR_LENGTH = 64
+# Longest code or state accepted from the callback's query.
+MAX_PARAMETER_LENGTH = 2048
 
 
 class PublicView(APIView):
     authentication_classes: list[type] = []
     permission_classes: list[type] = []
+
+
+def to_client(**query: str) -> HttpResponseRedirect:
+    """A redirect to the client page sign-in ends on."""
+    page = f"{settings.FRONTEND_URL}/{settings.FRONTEND_REDIRECT_PATH.lstrip('/')}"
+    return HttpResponseRedirect(f"{page}?{urlencode(query)}")
 
 
 class GoogleLoginView(PublicView):
@@ -35,37 +54,43 @@ class GoogleLoginView(PublicView):
 class GoogleCallbackView(PublicView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("code", str, required=True),
-            OpenApiParameter("state", str, required=True),
+            OpenApiParameter("code", str),
+            OpenApiParameter("state", str),
+            OpenApiParameter("error", str, description="set by Google when the user did not consent"),
         ],
-        responses={200: MESSAGE, 302: None},
-        summary="Finish Google sign-in: create or update the user and set the sign-in cookies",
-    )
-    def get(self, request: Request) -> Response | HttpResponseRedirect:
-        code, state = text(request, "code", 2048), text(request, "state", 2048)
-        missing = [name for name, value in (("code", code), ("state", state)) if not value]
-        if missing:
-            raise ApiError(
-                "Missing sign-in parameters",
-                errors=[
-                    {"source": {"parameter": n}, "title": "Required", "detail": "is required"}
-                    for n in missing
-                ],
+        responses={
+            302: OpenApiResponse(
+                description="To FRONTEND_URL/FRONTEND_REDIRECT_PATH with ?success=true (cookies set) "
+                "or ?error=<google error>|missing_code|missing_state|invalid_state|auth_failed"
             )
-        sign_in = complete_sign_in(code, state)
-        if settings.FRONTEND_URL:
-            response: Response | HttpResponseRedirect = HttpResponseRedirect(settings.FRONTEND_URL)
-        else:
-            body = {"statusCode": 200, "message": "Signed in", "data": {"user": out.user(sign_in.user)}}
-            response = Response(body)
+        },
+        summary="Finish Google sign-in: create or update the user, set the sign-in cookies, go to the client",
+    )
+    def get(self, request: Request) -> HttpResponseRedirect:
+        provider_error = request.query_params.get("error", "")
+        if provider_error:
+            return to_client(error=provider_error[:MAX_ERROR_LENGTH])
+        code, state = request.query_params.get("code", ""), request.query_params.get("state", "")
+        if not all(len(value) <= MAX_PARAMETER_LENGTH and "\x00" not in value for value in (code, state)):
+            return to_client(error="auth_failed")
+        if not code:
+            return to_client(error="missing_code")
+        if not state:
+            return to_client(error="missing_state")
+        try:
+            sign_in = complete_sign_in(code, state)
+        except SignInFailed as failed:
+            return to_client(error=failed.reason)
+        response = to_client(success="true")
         set_auth_cookies(response, sign_in.access_token, sign_in.refresh_token)
         return response
 
 
 class LogoutView(PublicView):
-    @extend_schema(request=None, responses={200: MESSAGE}, summary="Sign out (clears the sign-in cookies)")
+    @extend_schema(request=None, responses={200: LOGOUT}, summary="Sign out (deletes both sign-in cookies)")
     def post(self, request: Request) -> Response:
-        response = Response({"statusCode": 200, "message": "Signed out"})
-        response.delete_cookie(ACCESS_COOKIE, samesite="Lax")
-        response.delete_cookie(REFRESH_COOKIE, samesite="Lax")
+        response = Response(
+            {"statusCode": 200, "message": "Successfully logged out", "data": {"success": True}}
+        )
+        delete_auth_cookies(response)
         return response

@@ -1,8 +1,8 @@
-"""GET /v1/labels: live labels, searched literally and case-insensitively, sorted by name."""
+"""GET /v1/labels: live labels, searched literally and case-insensitively, sorted by name
+(../shared/frontend-contract.md, section 5: the client reads `labels`)."""
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,7 +22,7 @@ class LabelsView(APIView):
             OpenApiParameter("page", int),
             OpenApiParameter("limit", int),
         ],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: out.LabelListSerializer},
         summary="Labels, sorted by name",
     )
     def get(self, request: Request) -> Response:
@@ -31,4 +31,5 @@ class LabelsView(APIView):
         labels = get_repository(Label)
         items = [out.label(label) for label in labels.search(search, page, limit)]
         filters = {"isDeleted": False, **({"name": Contains(search)} if search else {})}
-        return Response(paginated(request, "labels", items, page, limit, labels.count(filters)))
+        body = paginated(request, "labels", items, page, limit, labels.count(filters))
+        return Response({**body, "error": None})

@@ -1,35 +1,56 @@
-"""GET /v1/users: the signed-in user's profile (`?profile=true`) or a user search."""
+"""GET /v1/users: the signed-in user's profile (`?profile=true`) or a user search (`?search=`),
+in the shapes the web client reads (../shared/frontend-contract.md, section 4)."""
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from todo.api import serializers as out
-from todo.api.params import flag, page_and_limit, paginated, text
+from todo.api.params import flag, integer, text
 from todo.models.documents import User
 from todo.repositories.factory import get_repository
+
+SEARCH_DEFAULT_LIMIT, SEARCH_MAX_LIMIT = 10, 100
 
 
 class UsersView(APIView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("profile", bool),
-            OpenApiParameter("search", str),
+            OpenApiParameter("profile", bool, description="true: the signed-in user"),
+            OpenApiParameter("search", str, description="part of a name or email, any case"),
             OpenApiParameter("page", int),
-            OpenApiParameter("limit", int),
+            OpenApiParameter(
+                "limit", int, description=f"1 to {SEARCH_MAX_LIMIT}, default {SEARCH_DEFAULT_LIMIT}"
+            ),
         ],
-        responses={200: OpenApiTypes.OBJECT},
-        summary="My profile, or a literal, case-insensitive search of users by name or email",
+        responses={
+            200: PolymorphicProxySerializer(
+                component_name="UsersResponse",
+                serializers=[out.ProfileResponseSerializer, out.UserSearchResponseSerializer],
+                resource_type_field_name=None,
+            )
+        },
+        summary="My profile (`profile=true`), or users whose name or email contains `search`, by name",
     )
     def get(self, request: Request) -> Response:
         if flag(request, "profile"):
-            return Response({"statusCode": 200, "data": out.user(request.user.model)})
+            return Response(
+                {
+                    "message": "Current user details fetched successfully",
+                    "data": out.profile(request.user.model),
+                }
+            )
         search = text(request, "search")
-        page, limit = page_and_limit(request)
+        page = integer(request, "page", 1, 1, 10**6)
+        limit = integer(request, "limit", SEARCH_DEFAULT_LIMIT, 1, SEARCH_MAX_LIMIT)
         found = get_repository(User).search(search, page=1, limit=10**6)
-        items = [out.user(u) for u in found[(page - 1) * limit : page * limit]]
-        return Response(paginated(request, "users", items, page, limit, len(found)))
+        users = [out.user_found(u) for u in found[(page - 1) * limit : page * limit]]
+        return Response(
+            {
+                "message": "Users fetched successfully",
+                "data": {"users": users, "total_count": len(found), "page": page, "limit": limit},
+            }
+        )
