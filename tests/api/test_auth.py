@@ -4,12 +4,7 @@ local stand-in provider, sign-out, and every way a token can be wrong."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import pytest
@@ -19,7 +14,6 @@ from django.core.management import call_command
 from django.test import Client
 
 from tests.api.conftest import bearer
-from tests.engine.helpers import mirror_differences
 from todo.auth import tokens
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -97,109 +91,6 @@ def test_bad_credentials_get_401_in_the_error_shape(user, header) -> None:
     assert response.status_code == 401
     body = response.json()
     assert body["statusCode"] == 401 and isinstance(body["message"], str) and "errors" in body
-
-
-class _StandInGoogle(BaseHTTPRequestHandler):
-    """Plays Google's token and userinfo endpoints."""
-
-    identity: dict[str, Any] = {}
-
-    def do_POST(self) -> None:
-        form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
-        ok = form.get("code") == ["good-code"] and form.get("grant_type") == ["authorization_code"]
-        self._json(200, {"access_token": "provider-token"} if ok else {"error": "invalid_grant"})
-
-    def do_GET(self) -> None:
-        if self.headers.get("Authorization") == "Bearer provider-token":
-            self._json(200, self.identity)
-        else:
-            self._json(401, {"error": "unauthorized"})
-
-    def _json(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def google(settings):
-    server = HTTPServer(("127.0.0.1", 0), _StandInGoogle)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    settings.GOOGLE_TOKEN_URL, settings.GOOGLE_USERINFO_URL = f"{base}/token", f"{base}/userinfo"
-    settings.GOOGLE_AUTH_URL = f"{base}/auth"
-    yield _StandInGoogle
-    server.shutdown()
-
-
-def _state(client: Client) -> str:
-    location = client.get("/v1/auth/google/login")["Location"]
-    return parse_qs(urlsplit(location).query)["state"][0]
-
-
-def test_google_sign_in_creates_then_updates_the_user_and_sets_cookies(google, mongo_db) -> None:
-    google.identity = {
-        "sub": "google-42",
-        "email": "lin@example.com",
-        "name": "Lin",
-        "picture": "https://p/1",
-    }
-    client = Client()
-    login = client.get("/v1/auth/google/login")
-    assert login.status_code == 302 and login["Location"].startswith(google and "http://127.0.0.1")
-    response = client.get("/v1/auth/google/callback", {"code": "good-code", "state": _state(client)})
-    assert response.status_code == 200
-    created = response.json()["data"]["user"]
-    assert created["email"] == "lin@example.com"
-    assert tokens.verify(response.cookies["todo-access"].value) == created["id"]
-    assert tokens.verify(response.cookies["todo-refresh"].value, tokens.REFRESH) == created["id"]
-    assert mirror_differences("users", [created["id"]]) == {}
-
-    google.identity = {**google.identity, "name": "Lin Renamed"}
-    again = client.get("/v1/auth/google/callback", {"code": "good-code", "state": _state(client)})
-    assert again.json()["data"]["user"]["id"] == created["id"]
-    assert again.json()["data"]["user"]["name"] == "Lin Renamed"
-    assert mongo_db.get_collection("users").count_documents({}) == 1
-    assert mirror_differences("users", [created["id"]]) == {}
-
-    signed_in = Client()
-    signed_in.cookies["todo-access"] = again.cookies["todo-access"].value
-    assert signed_in.get("/v1/users?profile=true").status_code == 200
-    out = signed_in.post("/v1/auth/logout")
-    assert out.status_code == 200 and out.cookies["todo-access"].value == ""
-
-
-@pytest.mark.parametrize(
-    ("query", "status"),
-    [
-        ({}, 400),
-        ({"code": "good-code"}, 400),
-        ({"code": "good-code", "state": "forged"}, 400),
-        ({"code": "bad", "state": None}, 401),
-    ],
-)
-def test_bad_callbacks_are_refused_without_creating_users(google, mongo_db, query, status) -> None:
-    client = Client()
-    if query.get("state", "") is None:
-        query = {**query, "state": _state(client)}
-    response = client.get("/v1/auth/google/callback", query)
-    assert response.status_code == status
-    assert response.json()["statusCode"] == status
-    assert mongo_db.get_collection("users").count_documents({}) == 0
-
-
-def test_unreachable_provider_is_a_502(settings, mongo_db) -> None:
-    settings.GOOGLE_TOKEN_URL = "http://127.0.0.1:9/token"  # nothing listens on the discard port
-    client = Client()
-    response = client.get("/v1/auth/google/callback", {"code": "x", "state": _state(client)})
-    assert response.status_code == 502
 
 
 def test_issue_token_command_prints_a_token_for_the_user(mongo_db, capsys, settings) -> None:

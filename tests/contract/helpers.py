@@ -12,7 +12,7 @@ from todo.mappings import get_registry
 def mirrored_everywhere() -> dict[str, dict[str, str]]:
     """{collection: {id: what differs}} for every mirrored collection ({} when Postgres holds
     exactly what MongoDB holds)."""
-    problems = {name: mirror_differences(name, mongo_ids(name)) for name in get_registry().collections()}
+    problems = {name: mirror_differences(name, mongo_ids(name)) for name in get_registry().collections}
     return {name: found for name, found in problems.items() if found}
 
 
