@@ -11,6 +11,8 @@ from django.db import DatabaseError, connection
 from todo.db.embedded_postgres import EmbeddedPostgres, current_embedded_postgres
 from todo.db.mongo_manager import DatabaseManager
 
+pytest_plugins = ["tests.browser"]  # the headless Chromium fixtures
+
 
 @pytest.fixture
 def mongo_db() -> Iterator[DatabaseManager]:

@@ -83,3 +83,39 @@ def test_bad_setting_stops_startup_with_one_line_and_no_traceback() -> None:
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines == ["error: invalid setting DUAL_WRITE_RETRY_ATTEMPTS: expected an integer from 1 to 100"]
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_web_client_origins_default_to_the_frontend_url() -> None:
+    default = load_config({})
+    assert default.cors_allowed_origins == ["http://localhost:3000"] == default.csrf_trusted_origins
+    deployed = load_config({"FRONTEND_URL": "https://App.Example.com/", "COOKIE_SECURE": "true"})
+    assert deployed.FRONTEND_URL == "https://App.Example.com"
+    assert deployed.cors_allowed_origins == ["https://app.example.com"]
+    both = load_config(
+        {
+            "CORS_ALLOWED_ORIGINS": "https://app.example.com, http://localhost:3000",
+            "CSRF_TRUSTED_ORIGINS": "https://app.example.com",
+        }
+    )
+    assert both.cors_allowed_origins == ["https://app.example.com", "http://localhost:3000"]
+    assert both.csrf_trusted_origins == ["https://app.example.com"]
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        (
+            {"CORS_ALLOWED_ORIGINS": "https://app.example.com/dashboard"},
+            "invalid setting CORS_ALLOWED_ORIGINS",
+        ),
+        ({"CORS_ALLOWED_ORIGINS": "*"}, "invalid setting CORS_ALLOWED_ORIGINS"),
+        ({"CSRF_TRUSTED_ORIGINS": "app.example.com"}, "invalid setting CSRF_TRUSTED_ORIGINS"),
+        ({"FRONTEND_URL": "javascript:alert(1)"}, "invalid setting FRONTEND_URL"),
+        ({"COOKIE_SAMESITE": "lax"}, "invalid setting COOKIE_SAMESITE"),
+        ({"COOKIE_SAMESITE": "None"}, "COOKIE_SAMESITE=None needs COOKIE_SECURE=true"),
+    ],
+)
+def test_bad_web_client_settings_are_refused_with_one_line(environ: dict[str, str], expected: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_config(environ)
+    assert expected in str(refused.value) and "\n" not in str(refused.value)

@@ -134,14 +134,14 @@ def test_redirect_target_and_cookie_attributes_are_settings(google: Any, setting
 
 
 @pytest.mark.parametrize("access", ["missing", "expired"])
-def test_the_refresh_cookie_alone_signs_in_and_renews_the_access_cookie(
-    make_user: Any, access: str
-) -> None:
+def test_the_refresh_cookie_alone_signs_in_and_renews_the_access_cookie(make_user: Any, access: str) -> None:
     user = make_user("Ada")
     client = Client(HTTP_ORIGIN=CLIENT_ORIGIN)
     client.cookies["todo-refresh"] = tokens.issue(user.id, tokens.REFRESH)
     if access == "expired":
-        client.cookies["todo-access"] = tokens.issue(user.id, now=dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
+        client.cookies["todo-access"] = tokens.issue(
+            user.id, now=dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+        )
     response = call(client, "get", "/v1/users?profile=true")
     assert response.status_code == 200 and response.json()["data"]["id"] == user.id
     assert tokens.verify(response.cookies["todo-access"].value) == user.id
@@ -155,7 +155,11 @@ def test_logout_answers_as_the_reference_and_deletes_both_cookies(signed_in: Any
     _, client = signed_in()
     response = call(client, "post", "/v1/auth/logout")
     assert response.status_code == 200
-    assert response.json() == {"statusCode": 200, "message": "Successfully logged out", "data": {"success": True}}
+    assert response.json() == {
+        "statusCode": 200,
+        "message": "Successfully logged out",
+        "data": {"success": True},
+    }
     for name in ("todo-access", "todo-refresh"):
         assert response.cookies[name].value == "" and response.cookies[name]["max-age"] == 0
         assert response.cookies[name]["path"] == "/"
