@@ -1,10 +1,33 @@
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from todo.services.health_service import check_health
+
+
+class ComponentSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["UP", "DOWN"])
+    reason = serializers.CharField(required=False, help_text="why it is DOWN")
+
+
+class ComponentsSerializer(serializers.Serializer):
+    mongodb = ComponentSerializer()
+    postgres = ComponentSerializer()
+
+
+class BacklogSerializer(serializers.Serializer):
+    status = serializers.CharField(required=False, help_text="UNKNOWN when the backlog could not be read")
+    pending = serializers.IntegerField(required=False)
+    failed = serializers.IntegerField(required=False)
+    oldestPendingAgeSeconds = serializers.FloatField(required=False, allow_null=True)
+
+
+class HealthSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["UP", "DOWN"])
+    components = ComponentsSerializer()
+    dualWrite = BacklogSerializer()
 
 
 class HealthView(APIView):
@@ -14,7 +37,7 @@ class HealthView(APIView):
     permission_classes: list[type] = []
 
     @extend_schema(
-        responses={200: OpenApiTypes.OBJECT, 503: OpenApiTypes.OBJECT}, summary="Health of both stores"
+        responses={200: HealthSerializer, 503: HealthSerializer}, summary="Health of both stores"
     )
     def get(self, request: Request) -> Response:
         report = check_health()
