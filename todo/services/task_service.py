@@ -294,7 +294,8 @@ def task_list(
 
 
 def _sorted(details: list[TaskDetails], sort_by: str, order: str | None) -> list[TaskDetails]:
-    """Sorted by one field (missing values last, in either order); ties by id."""
+    """Sorted by one field (missing values last, in either order); ties by id in the same order
+    (ids grow with creation, so descending puts the newer of two equal times first)."""
 
     def value(x: TaskDetails) -> Any:
         if sort_by == "priority":
@@ -312,7 +313,7 @@ def _sorted(details: list[TaskDetails], sort_by: str, order: str | None) -> list
         return _aware(moment) if moment is not None else None
 
     descending = DEFAULT_DESCENDING[sort_by] if order is None else order == "desc"
-    by_id = sorted(details, key=lambda x: x.task.id)
+    by_id = sorted(details, key=lambda x: x.task.id, reverse=descending)
     present = [x for x in by_id if value(x) is not None]
     missing = [x for x in by_id if value(x) is None]
     present.sort(key=value, reverse=descending)  # stable: ties keep id order
