@@ -18,8 +18,8 @@ from tests.api.task_helpers import (
     local_midnight,
     make_label,
     make_team,
-    mirrored_all as mirrored_everywhere,
 )
+from tests.api.task_helpers import mirrored_all as mirrored_everywhere
 from tests.contract.conftest import browser, call
 from tests.contract.helpers import is_zoned_datetime, keys_of
 from todo.models.documents import AuditLog, Task, User
@@ -188,10 +188,13 @@ def test_which_tasks_are_listed(signed_in: Callable[..., tuple[User, Client]]) -
     create(grace_api, form_body("for a team I only belong to", other.id, "team"))
     create(grace_api, form_body("for Grace from Other", grace.id, team_id=other.id))
     assert sorted(titles(api)) == ["assigned to me by Grace", "for my team", "mine"]
-    assert sorted(titles(api, f"?teamId={other.id}")) == ["for Grace from Other", "for a team I only belong to"]
+    assert sorted(titles(api, f"?teamId={other.id}")) == [
+        "for Grace from Other",
+        "for a team I only belong to",
+    ]
     assert titles(api, f"?teamId={led.id}") == ["for my team"]
 
-    stranger, stranger_api = signed_in("Stranger")
+    _, stranger_api = signed_in("Stranger")
     response = call(stranger_api, "get", f"/v1/tasks?teamId={led.id}")
     assert response.status_code == 403
     assert call(stranger_api, "get", "/v1/tasks").json()["tasks"] == []
@@ -276,7 +279,7 @@ def test_edit_answers_the_bare_task(signed_in: Callable[..., tuple[User, Client]
 
 
 def test_only_the_creator_and_assignees_edit(signed_in: Callable[..., tuple[User, Client]]) -> None:
-    ada, api = signed_in("Ada")
+    _, api = signed_in("Ada")
     grace, grace_api = signed_in("Grace")
     _, stranger_api = signed_in("Stranger")
     task = create(api, form_body("For Grace", grace.id))
@@ -284,7 +287,9 @@ def test_only_the_creator_and_assignees_edit(signed_in: Callable[..., tuple[User
     assert call(stranger_api, "patch", path, {"title": "mine"}).status_code == 403
     assert call(grace_api, "patch", path, {"title": "by the assignee"}).status_code == 200
     assert call(api, "patch", path, {"title": "by the creator"}).status_code == 200
-    assert call(api, "patch", f"/v1/tasks/{task['id']}", {"title": "no action"}).json()["title"] == "no action"
+    assert (
+        call(api, "patch", f"/v1/tasks/{task['id']}", {"title": "no action"}).json()["title"] == "no action"
+    )
     assert mirrored_everywhere() == {}
 
 
