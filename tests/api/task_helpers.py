@@ -67,6 +67,11 @@ def mirrored_everywhere() -> dict[str, dict[str, str]]:
     return {name: found for name, found in problems.items() if found}
 
 
+def person(user: User) -> dict[str, Any]:
+    """A user as a Task shows it (createdBy, updatedBy, deferredBy)."""
+    return {"id": user.id, "name": user.name, "addedOn": None, "tasksAssignedCount": None}
+
+
 def error_sources(response: Any) -> list[dict[str, str]]:
     return [e["source"] for e in response.json()["errors"]]
 
