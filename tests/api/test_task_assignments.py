@@ -194,21 +194,28 @@ def test_point_of_contact_sets_the_executor(api: Client, user, make_user) -> Non
     assert response.status_code == 403
     response = send(client(grace), "patch", path, {"executor_id": linus.id})
     assert response.status_code == 200, response.json()
+    assert response.json()["message"] == "Executor updated successfully."
     data = response.json()["data"]
     assert (data["executor_id"], data["executor_name"]) == (linus.id, "Linus")
+    # the assignment becomes the executor's, keeping the team
+    assert (data["assignee_id"], data["user_type"], data["team_id"]) == (linus.id, "user", team.id)
     row = PostgresTaskAssignment.objects.get(task_id=task["id"], is_active=True)
-    assert (row.executor_id, row.updated_by) == (linus.id, grace.id)
+    assert (row.executor_id, row.assignee_id, row.user_type, row.updated_by) == (
+        linus.id, linus.id, "user", grace.id
+    )  # fmt: skip
     audit = PostgresAuditLog.objects.get(task_id=task["id"], action="reassign_executor")
-    assert (audit.previous_executor_id, audit.new_executor_id, audit.performed_by) == (
-        None,
-        linus.id,
-        grace.id,
-    )
+    assert (audit.previous_executor_id, audit.new_executor_id, audit.performed_by, audit.spoc_id) == (
+        None, linus.id, grace.id, grace.id
+    )  # fmt: skip
     assert client(linus).get("/v1/tasks").json()["total"] == 1  # the executor sees it among their tasks
-    response = send(client(grace), "patch", path, {"executor_id": ken.id})  # not a member
+    other = create_task(api, assignee={"assignee_id": team.id, "user_type": "team"})
+    other_path = f"/v1/task-assignments/{other['id']}"
+    response = send(client(grace), "patch", other_path, {"executor_id": ken.id})  # not a member
     assert response.status_code == 400 and error_sources(response) == [{"pointer": "executor_id"}]
-    response = send(client(grace), "patch", path, {"executor_id": MISSING})
-    assert response.status_code == 404 and error_sources(response) == [{"pointer": "executor_id"}]
+    response = send(client(grace), "patch", other_path, {"executor_id": MISSING})
+    assert response.status_code == 400 and error_sources(response) == [{"pointer": "executor_id"}]
+    response = send(client(grace), "patch", path, {"executor_id": grace.id})  # no longer a team task
+    assert response.status_code == 400
     assert PostgresTaskAssignment.objects.get(task_id=task["id"], is_active=True).executor_id == linus.id
     assert mirrored_everywhere() == {}
 
@@ -217,7 +224,7 @@ def test_executor_only_for_team_tasks(api: Client, user, make_user) -> None:
     grace = make_user("Grace")
     task = create_task(api, assignee={"assignee_id": grace.id, "user_type": "user"})
     response = send(api, "patch", f"/v1/task-assignments/{task['id']}", {"executor_id": grace.id})
-    assert response.status_code == 409
+    assert response.status_code == 400
     unassigned = create_task(api)
     assert (
         send(api, "patch", f"/v1/task-assignments/{unassigned['id']}", {"executor_id": user.id}).status_code

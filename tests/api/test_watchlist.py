@@ -13,6 +13,7 @@ from tests.api.task_helpers import (
     create_task,
     error_sources,
     mirrored_everywhere,
+    person,
     send,
 )
 from todo.models.postgres import PostgresWatchlist
@@ -37,9 +38,9 @@ def test_watch_a_task_and_list_it(api: Client, user, make_user) -> None:
     assert (row.task_id, row.user_id, row.is_active, row.created_by) == (first["id"], user.id, True, user.id)
     assert watch(api, second["id"]).status_code == 201
     body = api.get("/v1/watchlist/tasks").json()
-    assert [t["title"] for t in body["tasks"]] == ["Second", "First"]  # most recently added first
-    assert body["tasks"][1]["createdBy"] == {"id": grace.id, "name": "Grace"}
-    assert body["total"] == 2 and body["links"] == {"next": None, "prev": None}
+    assert [t["title"] for t in body["tasks"]] == ["Second", "First"]  # most recent task activity first
+    assert body["tasks"][1]["createdBy"] == person(grace) and body["tasks"][1]["taskId"] == first["id"]
+    assert body["total"] == 2 and body["links"] == {"next": None, "prev": None} and body["error"] is None
     page = api.get("/v1/watchlist/tasks", {"limit": 1, "page": 2}).json()
     assert [t["title"] for t in page["tasks"]] == ["First"] and "page=1" in page["links"]["prev"]
     assert client(grace).get("/v1/watchlist/tasks").json()["total"] == 0  # mine only
@@ -50,9 +51,11 @@ def test_one_entry_per_user_and_task(api: Client) -> None:
     task = create_task(api)
     assert watch(api, task["id"]).status_code == 201
     response = watch(api, task["id"])
-    assert response.status_code == 409 and error_sources(response) == [{"pointer": "taskId"}]
+    assert response.status_code == 400 and error_sources(response) == [{"pointer": "taskId"}]
     send(api, "patch", f"/v1/watchlist/tasks/{task['id']}", {"isActive": False})
-    response = watch(api, task["id"])  # watching again reactivates the one entry
+    response = watch(api, task["id"])  # an inactive entry too: watching again is a PATCH
+    assert response.status_code == 400 and error_sources(response) == [{"pointer": "taskId"}]
+    response = send(api, "patch", f"/v1/watchlist/tasks/{task['id']}", {"isActive": True})
     assert response.status_code == 200 and response.json()["data"]["isActive"] is True
     assert PostgresWatchlist.objects.filter(task_id=task["id"]).count() == 1
     assert mirrored_everywhere() == {}
@@ -91,7 +94,7 @@ def test_deleted_tasks_leave_the_list_and_cannot_be_watched(api: Client) -> None
     watch(api, task["id"])
     assert api.delete(f"/v1/tasks/{task['id']}").status_code == 204
     assert api.get("/v1/watchlist/tasks").json() == {
-        "links": {"next": None, "prev": None}, "tasks": [], "page": 1, "limit": 20, "total": 0,
+        "links": {"next": None, "prev": None}, "error": None, "tasks": [], "page": 1, "limit": 20, "total": 0,
     }  # fmt: skip
     assert send(api, "patch", f"/v1/watchlist/tasks/{task['id']}", {"isActive": False}).status_code == 200
     assert send(api, "patch", f"/v1/watchlist/tasks/{task['id']}", {"isActive": True}).status_code == 404

@@ -10,6 +10,9 @@ ISO-8601 strings, kept as UTC with the millisecond precision MongoDB stores.
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+import zoneinfo
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
 SETTABLE_STATUSES = [s for s in TaskStatus.values if s != TaskStatus.DEFERRED]
 PRIORITY_NAMES = {p.name: p.value for p in TaskPriority}
 MAX_LABELS = 50
+MAX_TITLE = 255
 
 
 # == request bodies =============================================================================
@@ -42,28 +46,73 @@ class AssigneeSerializer(StrictSerializer):
     user_type = StrictChoiceField(choices=AssigneeType.values)
 
 
+class TimezoneField(StrictCharField):
+    """An IANA time zone name (e.g. Asia/Kolkata), as the browser reports it."""
+
+    default_error_messages = {"unknown": "Must be an IANA time zone name, e.g. Asia/Kolkata."}
+
+    def to_internal_value(self, data: Any) -> str:
+        name = super().to_internal_value(data)
+        if name not in _zone_names():
+            self.fail("unknown")
+        return name
+
+
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
 class TaskCreateSerializer(StrictSerializer):
-    title = StrictCharField(max_length=500)
+    """POST /v1/tasks: the web client's flat body (the older nested `assignee` is still read)."""
+
+    title = StrictCharField(max_length=MAX_TITLE)
     description = StrictCharField(max_length=10000, allow_null=True, allow_blank=True, required=False)
     priority = StrictChoiceField(choices=list(PRIORITY_NAMES), required=False)
     status = StrictChoiceField(choices=SETTABLE_STATUSES, required=False)
     labels = serializers.ListField(child=ObjectIdField(), max_length=MAX_LABELS, required=False)
     dueAt = UtcDateTimeField(allow_null=True, required=False)
+    timezone = TimezoneField(max_length=64, required=False)
+    assignee_id = ObjectIdField(required=False, allow_null=True)
+    user_type = StrictChoiceField(choices=AssigneeType.values, required=False, allow_null=True)
+    team_id = ObjectIdField(required=False, allow_null=True)
     assignee = AssigneeSerializer(allow_null=True, required=False)
 
     def validate_labels(self, value: list[str]) -> list[str]:
         return unique_ids(value)
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        flat_id, flat_type = attrs.pop("assignee_id", None), attrs.pop("user_type", None)
+        if (flat_id is None) != (flat_type is None):
+            missing = "user_type" if flat_type is None else "assignee_id"
+            raise serializers.ValidationError({missing: ["Give assignee_id and user_type together."]})
+        if flat_id is not None:
+            if attrs.get("assignee") is not None:
+                raise serializers.ValidationError({"assignee": ["Give either assignee or assignee_id."]})
+            attrs["assignee"] = {"assignee_id": flat_id, "user_type": flat_type}
+        team_id = attrs.get("team_id")
+        if team_id is not None:
+            assignee = attrs.get("assignee")
+            if assignee is None or assignee["user_type"] != AssigneeType.USER:
+                raise serializers.ValidationError({"team_id": ["Only with a user assignee (a team member)."]})
+        return attrs
+
 
 class TaskUpdateSerializer(StrictSerializer):
-    title = StrictCharField(max_length=500, required=False)
+    """PATCH /v1/tasks/{id}/update and PATCH /v1/tasks/{id}: only the changed fields.
+
+    A `status` of DEFERRED is accepted and changes nothing (deferring is `?action=defer`)."""
+
+    title = StrictCharField(max_length=MAX_TITLE, required=False)
     description = StrictCharField(max_length=10000, allow_null=True, allow_blank=True, required=False)
     priority = StrictChoiceField(choices=list(PRIORITY_NAMES), required=False)
-    status = StrictChoiceField(choices=SETTABLE_STATUSES, required=False)
+    status = StrictChoiceField(choices=TaskStatus.values, required=False)
     labels = serializers.ListField(child=ObjectIdField(), max_length=MAX_LABELS, required=False)
     dueAt = UtcDateTimeField(allow_null=True, required=False)
+    timezone = TimezoneField(max_length=64, required=False)
     startedAt = UtcDateTimeField(allow_null=True, required=False)
     isAcknowledged = StrictBooleanField(required=False)
+    assignee = AssigneeSerializer(required=False)
 
     def validate_labels(self, value: list[str]) -> list[str]:
         return unique_ids(value)
@@ -110,29 +159,223 @@ class WatchlistUpdateSerializer(StrictSerializer):
 
 
 # == responses ==================================================================================
+# Response shapes, as the web client reads them (frontend-contract.md sections 6-8). The view
+# functions below build plain dicts and render them through these serializers, so the OpenAPI
+# document describes exactly what is sent (keys not declared here are not sent).
+class ZonedDateTimeField(serializers.DateTimeField):
+    """A date-time rendered as `Date.toISOString()` does: UTC, milliseconds, `Z` (a stored time
+    without zone is UTC)."""
+
+    def to_representation(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, str):  # an older document's ISO text
+            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+        return aware.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _text(**kwargs: Any) -> serializers.CharField:
+    return serializers.CharField(allow_null=True, **kwargs)
+
+
+def _moment() -> ZonedDateTimeField:
+    return ZonedDateTimeField(allow_null=True)
+
+
+class PersonOut(serializers.Serializer):
+    id = serializers.CharField()
+    name = _text()
+    addedOn = _moment()
+    tasksAssignedCount = serializers.IntegerField(allow_null=True)
+
+
+class LabelOut(serializers.Serializer):
+    id = serializers.CharField()
+    name = _text()
+    color = _text()
+
+
+class AssignmentOut(serializers.Serializer):
+    """A task's active assignment inside a Task."""
+
+    id = serializers.CharField()
+    task_id = _text()
+    assignee_id = _text()
+    assignee_name = _text()
+    user_type = serializers.ChoiceField(choices=AssigneeType.values, allow_null=True)
+    executor_id = _text()
+    team_id = _text()
+    is_active = serializers.BooleanField()
+    created_by = _text()
+    updated_by = _text()
+    created_at = _moment()
+    updated_at = _moment()
+
+
+class AssignmentDetailOut(AssignmentOut):
+    """The task-assignment endpoints' assignment: also the executor's name."""
+
+    executor_name = _text()
+
+
+class DeferredDetailsOut(serializers.Serializer):
+    deferredAt = _moment()
+    deferredTill = _moment()
+    deferredBy = PersonOut(allow_null=True)
+
+
+class TaskOut(serializers.Serializer):
+    id = serializers.CharField()
+    displayId = _text()
+    title = _text()
+    description = _text()
+    priority = serializers.ChoiceField(choices=list(PRIORITY_NAMES), allow_null=True)
+    status = serializers.ChoiceField(choices=TaskStatus.values)
+    assignee = AssignmentOut(allow_null=True)
+    isAcknowledged = serializers.BooleanField()
+    labels = LabelOut(many=True)
+    startedAt = _moment()
+    dueAt = _moment()
+    deferredDetails = DeferredDetailsOut(allow_null=True)
+    in_watchlist = serializers.BooleanField(
+        allow_null=True, help_text="for the caller: true watched, false watched before, null never"
+    )
+    createdAt = _moment()
+    updatedAt = _moment()
+    createdBy = PersonOut(allow_null=True)
+    updatedBy = PersonOut(allow_null=True)
+
+
+class LinksOut(serializers.Serializer):
+    next = _text()
+    prev = _text()
+
+
+class TaskListOut(serializers.Serializer):
+    links = LinksOut(allow_null=True)
+    error = _text()
+    tasks = TaskOut(many=True)
+    page = serializers.IntegerField()
+    limit = serializers.IntegerField()
+    total = serializers.IntegerField()
+
+
+class TaskCreatedOut(serializers.Serializer):
+    statusCode = serializers.IntegerField()
+    successMessage = serializers.CharField()
+    data = TaskOut()
+
+
+class TaskEnvelopeOut(serializers.Serializer):
+    statusCode = serializers.IntegerField()
+    data = TaskOut()
+
+
+class WatchAssigneeOut(serializers.Serializer):
+    assignee_id = _text()
+    assignee_name = _text()
+    user_type = serializers.ChoiceField(choices=AssigneeType.values, allow_null=True)
+
+
+class WatchItemOut(serializers.Serializer):
+    taskId = serializers.CharField()
+    watchlistId = serializers.CharField()
+    displayId = _text()
+    title = _text()
+    description = _text()
+    priority = serializers.ChoiceField(choices=list(PRIORITY_NAMES), allow_null=True)
+    status = serializers.ChoiceField(choices=TaskStatus.values)
+    isAcknowledged = serializers.BooleanField()
+    isDeleted = serializers.BooleanField()
+    labels = LabelOut(many=True)
+    dueAt = _moment()
+    createdAt = _moment()
+    createdBy = PersonOut(allow_null=True)
+    deferredDetails = DeferredDetailsOut(allow_null=True)
+    assignee = WatchAssigneeOut(allow_null=True)
+
+
+class WatchListOut(serializers.Serializer):
+    links = LinksOut(allow_null=True)
+    error = _text()
+    tasks = WatchItemOut(many=True)
+    page = serializers.IntegerField()
+    limit = serializers.IntegerField()
+    total = serializers.IntegerField()
+
+
+class WatchlistEntryOut(serializers.Serializer):
+    id = serializers.CharField()
+    taskId = _text()
+    userId = _text()
+    isActive = serializers.BooleanField()
+    createdAt = _moment()
+    createdBy = _text()
+    updatedAt = _moment()
+    updatedBy = _text()
+
+
+class WatchlistEntryEnvelopeOut(serializers.Serializer):
+    statusCode = serializers.IntegerField()
+    successMessage = serializers.CharField(required=False)
+    data = WatchlistEntryOut()
+
+
+class WatchCheckOut(serializers.Serializer):
+    taskId = serializers.CharField()
+    in_watchlist = serializers.BooleanField()
+
+
+class WatchCheckEnvelopeOut(serializers.Serializer):
+    statusCode = serializers.IntegerField()
+    data = WatchCheckOut()
+
+
+class AssignmentEnvelopeOut(serializers.Serializer):
+    statusCode = serializers.IntegerField()
+    data = AssignmentDetailOut()
+
+
+class ExecutorUpdatedOut(serializers.Serializer):
+    message = serializers.CharField()
+    data = AssignmentDetailOut()
+
+
+def render(shape: type[serializers.Serializer], value: Mapping[str, Any]) -> dict[str, Any]:
+    """`value` rendered through a response serializer (declared keys only, dates zoned)."""
+    return dict(shape(value).data)
+
+
+# -- building the response values ------------------------------------------------------------------
 def person(user_id: str | None, users: Mapping[str, d.User]) -> dict[str, Any] | None:
-    """{id, name} of a user id ("system" and unknown users keep their id and have no name)."""
+    """{id, name, addedOn, tasksAssignedCount} of a user id ("system" and unknown users keep their
+    id and have no name)."""
     if user_id is None:
         return None
     found = users.get(user_id)
-    return {"id": user_id, "name": found.name if found else None}
+    return {"id": user_id, "name": found.name if found else None, "addedOn": None, "tasksAssignedCount": None}
+
+
+def assignee_name(
+    model: d.TaskAssignment, users: Mapping[str, d.User], teams: Mapping[str, d.Team]
+) -> str | None:
+    if model.user_type == AssigneeType.TEAM:
+        team = teams.get(model.assignee_id or "")
+        return team.name if team else None
+    assignee = users.get(model.assignee_id or "")
+    return assignee.name if assignee else None
 
 
 def assignment(
     model: d.TaskAssignment, users: Mapping[str, d.User], teams: Mapping[str, d.Team]
 ) -> dict[str, Any]:
-    if model.user_type == AssigneeType.TEAM:
-        team = teams.get(model.assignee_id or "")
-        name = team.name if team else None
-    else:
-        assignee = users.get(model.assignee_id or "")
-        name = assignee.name if assignee else None
     executor = person(model.executor_id, users)
     return {
         "id": model.id,
         "task_id": model.task_id,
         "assignee_id": model.assignee_id,
-        "assignee_name": name,
+        "assignee_name": assignee_name(model, users, teams),
         "user_type": model.user_type,
         "team_id": model.team_id,
         "executor_id": model.executor_id,
@@ -145,51 +388,89 @@ def assignment(
     }
 
 
-def task(
-    model: d.Task,
-    *,
-    status: str,
-    labels: Mapping[str, d.Label],
-    users: Mapping[str, d.User],
-    teams: Mapping[str, d.Team],
-    active_assignment: d.TaskAssignment | None,
-) -> dict[str, Any]:
+def _labels(model: d.Task, labels: Mapping[str, d.Label]) -> list[dict[str, Any]]:
+    return [
+        {"id": label.id, "name": label.name, "color": label.color}
+        for label in (labels.get(label_id) for label_id in model.labels)
+        if label is not None
+    ]
+
+
+def _deferred(model: d.Task, users: Mapping[str, d.User]) -> dict[str, Any] | None:
     deferred = model.deferred_details
+    if deferred is None:
+        return None
     return {
+        "deferredAt": deferred.deferred_at,
+        "deferredTill": deferred.deferred_till,
+        "deferredBy": person(deferred.deferred_by, users),
+    }
+
+
+def _priority(model: d.Task) -> str | None:
+    return TaskPriority(model.priority).name if model.priority in TaskPriority.values else None
+
+
+def task_details(details: TaskDetails) -> dict[str, Any]:
+    """The Task object of a task read with its related documents (task_service.task_details)."""
+    model, users = details.task, details.users
+    active = details.assignment
+    value = {
         "id": model.id,
         "displayId": model.display_id,
         "title": model.title,
         "description": model.description,
-        "priority": TaskPriority(model.priority).name if model.priority in TaskPriority.values else None,
-        "status": status,
+        "priority": _priority(model),
+        "status": details.status,
+        "assignee": assignment(active, users, details.teams) if active else None,
         "isAcknowledged": model.is_acknowledged,
-        "labels": [
-            {"id": label.id, "name": label.name, "color": label.color}
-            for label in (labels.get(label_id) for label_id in model.labels)
-            if label is not None
-        ],
-        "isDeleted": model.is_deleted,
-        "deferredDetails": (
-            {
-                "deferredAt": deferred.deferred_at,
-                "deferredTill": deferred.deferred_till,
-                "deferredBy": person(deferred.deferred_by, users),
-            }
-            if deferred is not None
-            else None
-        ),
+        "labels": _labels(model, details.labels),
         "startedAt": model.started_at,
         "dueAt": model.due_at,
-        "assignee": assignment(active_assignment, users, teams) if active_assignment else None,
+        "deferredDetails": _deferred(model, users),
+        "in_watchlist": details.in_watchlist,
         "createdAt": model.created_at,
         "updatedAt": model.updated_at,
         "createdBy": person(model.created_by, users),
         "updatedBy": person(model.updated_by, users),
     }
+    return render(TaskOut, value)
+
+
+def watch_item(details: TaskDetails, entry: d.Watchlist) -> dict[str, Any]:
+    """A watchlist item (GET /v1/watchlist/tasks): the watched task by `taskId`."""
+    model, users = details.task, details.users
+    active = details.assignment
+    value = {
+        "taskId": model.id,
+        "watchlistId": entry.id,
+        "displayId": model.display_id,
+        "title": model.title,
+        "description": model.description,
+        "priority": _priority(model),
+        "status": details.status,
+        "isAcknowledged": model.is_acknowledged,
+        "isDeleted": model.is_deleted,
+        "labels": _labels(model, details.labels),
+        "dueAt": model.due_at,
+        "createdAt": model.created_at,
+        "createdBy": person(model.created_by, users),
+        "deferredDetails": _deferred(model, users),
+        "assignee": (
+            {
+                "assignee_id": active.assignee_id,
+                "assignee_name": assignee_name(active, users, details.teams),
+                "user_type": active.user_type,
+            }
+            if active
+            else None
+        ),
+    }
+    return render(WatchItemOut, value)
 
 
 def watchlist_entry(model: d.Watchlist) -> dict[str, Any]:
-    return {
+    value = {
         "id": model.id,
         "taskId": model.task_id,
         "userId": model.user_id,
@@ -199,15 +480,10 @@ def watchlist_entry(model: d.Watchlist) -> dict[str, Any]:
         "updatedAt": model.updated_at,
         "updatedBy": model.updated_by,
     }
+    return render(WatchlistEntryOut, value)
 
 
-def task_details(details: TaskDetails) -> dict[str, Any]:
-    """The response of a task read with its related documents (task_service.task_details)."""
-    return task(
-        details.task,
-        status=details.status,
-        labels=details.labels,
-        users=details.users,
-        teams=details.teams,
-        active_assignment=details.assignment,
-    )
+def assignment_detail(
+    model: d.TaskAssignment, users: Mapping[str, d.User], teams: Mapping[str, d.Team]
+) -> dict[str, Any]:
+    return render(AssignmentDetailOut, assignment(model, users, teams))

@@ -203,10 +203,12 @@ class AbstractTaskRepository(AbstractRepository[d.Task]):
 
     def after_update(self, before: d.Task, after: d.Task, actor: str | None) -> None:
         if before.status != after.status:
+            assignment = self.sibling(d.TaskAssignment).find_one({"task_id": after.id, "is_active": True})
             self.audit(
                 AuditAction.STATUS_CHANGED,
                 actor,
                 task_id=after.id,
+                team_id=assignment.team_id if assignment is not None else None,
                 status_from=before.status,
                 status_to=after.status,
             )
@@ -326,6 +328,7 @@ class AbstractTaskAssignmentRepository(AbstractRepository[d.TaskAssignment]):
                 actor,
                 task_id=after.task_id,
                 team_id=after.team_id,
+                spoc_id=actor,  # only the team's point of contact sets the executor
                 previous_executor_id=before.executor_id,
                 new_executor_id=after.executor_id,
             )

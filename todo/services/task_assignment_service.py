@@ -9,8 +9,11 @@ Rules:
 - to a team: the team exists and the actor is its point of contact or a member; the row's
   `team_id` is the team. To a user: the user exists; when the task comes from a team the user is a
   member of, `team_id` keeps that team;
-- the executor of a team task is set by the team's point of contact only, and must be a member;
-- assigning to the current assignee again is a conflict (409).
+- the executor of a team task is set by the team's point of contact only, and must be a member: the
+  assignment then becomes the executor's (a user assignment keeping the team's `team_id`, so the
+  task stays on the team's list);
+- assigning to the current assignee again is a conflict (409) through the assignment endpoints; a
+  task edit naming the current assignee changes nothing.
 The repository writes the audit entries (assigned_to_team, assigned_to_member, reassign_executor,
 unassigned_from_team).
 """
@@ -33,8 +36,26 @@ from todo.services.task_service import (
 )
 
 
-def check_assignee(*, actor: str, assignee_id: str, user_type: str, prefix: str = "") -> d.Team | None:
-    """The assignee exists (404) and, for a team, the actor belongs to it (403). Returns the team."""
+def check_assignee(
+    *, actor: str, assignee_id: str, user_type: str, prefix: str = "", team_id: str | None = None
+) -> d.Team | None:
+    """The assignee exists (404) and, for a team, the actor belongs to it (403). Returns the team.
+
+    With `team_id` (a user assignee from a team): the team exists (404), the actor is its point of
+    contact or a member (403) and the assignee a member (400)."""
+    if team_id is not None:
+        team = live_team(team_id)
+        if team is None:
+            raise not_found("Team", "team_id", "pointer")
+        if team.poc_id != actor and not is_member(actor, team.id):
+            raise forbidden(
+                "Only the team's point of contact or members may assign its tasks", "team_id", "pointer"
+            )
+        if get_repository(d.User).get_by_id(assignee_id) is None:
+            raise not_found("User", f"{prefix}assignee_id", "pointer")
+        if not is_member(assignee_id, team.id):
+            raise bad_field(f"{prefix}assignee_id", "must be a member of the team")
+        return team
     if user_type == AssigneeType.TEAM:
         team = live_team(assignee_id)
         if team is None:
@@ -62,16 +83,22 @@ def may_reassign(task: d.Task, actor: str, current: d.TaskAssignment | None) -> 
     return team is not None and team.poc_id == actor
 
 
-def assignment_add(*, actor: str, task: d.Task, assignee_id: str, user_type: str) -> d.TaskAssignment:
-    """Make `assignee_id` the task's one active assignee (checks done by the caller)."""
+def assignment_add(
+    *, actor: str, task: d.Task, assignee_id: str, user_type: str, team_id: str | None = None
+) -> d.TaskAssignment:
+    """Make `assignee_id` the task's one active assignee (checks done by the caller). The row's
+    team: the team itself, `team_id` when given, or the current row's team the assignee belongs to."""
     repo = get_repository(d.TaskAssignment)
     current = repo.get_active_for_task(task.id)
     if user_type == AssigneeType.TEAM:
-        team_id: str | None = assignee_id
-    elif current is not None and current.team_id and is_member(assignee_id, current.team_id):
+        team_id = assignee_id
+    elif (
+        team_id is None
+        and current is not None
+        and current.team_id
+        and is_member(assignee_id, current.team_id)
+    ):
         team_id = current.team_id  # the task still comes from its team
-    else:
-        team_id = None
     moment = now()
     if current is not None:
         repo.update(current.id, {"is_active": False, "updated_by": actor, "updated_at": moment}, actor=actor)
@@ -92,6 +119,15 @@ def assignment_add(*, actor: str, task: d.Task, assignee_id: str, user_type: str
     )
     _settle(task.id, keep=created.id, actor=actor)
     return created
+
+
+def assignment_change(*, actor: str, task: d.Task, assignee_id: str, user_type: str) -> None:
+    """Reassign from a task edit (checks done by the caller); the current assignee again changes
+    nothing."""
+    current = active_assignment(task.id)
+    if current is not None and current.assignee_id == assignee_id and current.user_type == user_type:
+        return
+    assignment_add(actor=actor, task=task, assignee_id=assignee_id, user_type=user_type)
 
 
 def _settle(task_id: str, *, keep: str, actor: str) -> None:
@@ -132,23 +168,31 @@ def assignment_get(*, task_id: str) -> d.TaskAssignment:
 
 
 def assignment_set_executor(*, actor: str, task_id: str, executor_id: str) -> d.TaskAssignment:
-    """Set the executor of a team task: the team's point of contact only; a member of the team."""
+    """Hand a team task to a member: the task is assigned to a team (400), the actor is its point
+    of contact (403), the executor an existing member (400). The active row becomes the executor's
+    user assignment, keeping the team as `team_id`, with `executor_id` set; the repository audits
+    `reassign_executor`."""
     current = assignment_get(task_id=task_id)
     if current.user_type != AssigneeType.TEAM:
-        raise conflict("Only a task assigned to a team has an executor", "executor_id")
+        raise bad_field("executor_id", "only a task assigned to a team is handed to an executor")
     team = live_team(current.assignee_id)
     if team is None:
         raise not_found("Team", "task_id")
     if team.poc_id != actor:
         raise forbidden("Only the team's point of contact may set the executor", "task_id")
-    if get_repository(d.User).get_by_id(executor_id) is None:
-        raise not_found("User", "executor_id", "pointer")
-    if not is_member(executor_id, team.id):
+    if get_repository(d.User).get_by_id(executor_id) is None or not is_member(executor_id, team.id):
         raise bad_field("executor_id", "must be a member of the team")
-    if current.executor_id == executor_id:
-        return current
     updated = get_repository(d.TaskAssignment).update(
-        current.id, {"executor_id": executor_id, "updated_by": actor, "updated_at": now()}, actor=actor
+        current.id,
+        {
+            "assignee_id": executor_id,
+            "user_type": AssigneeType.USER,
+            "team_id": team.id,
+            "executor_id": executor_id,
+            "updated_by": actor,
+            "updated_at": now(),
+        },
+        actor=actor,
     )
     if updated is None:  # removed meanwhile
         raise not_found("Assignment", "task_id")

@@ -8,15 +8,21 @@ Who may do what:
 - the list without `teamId` holds the live tasks actively assigned to me (or whose executor I am)
   and to the teams I am the point of contact of; with `teamId`, that team's tasks, for its members.
 
-Status: a task reads DEFERRED while its `deferredTill` is in the future (the stored status is kept,
-so the task returns to it when the deferral ends); a status change through PATCH ends a deferral and
-is audited (`status_changed`) by the repository. Every write goes through the repositories, hence
-to MongoDB and its Postgres mirror.
+Status: a task reads DEFERRED while its `deferredTill` is in the future, whatever its stored status
+(deferring stores TODO, so the task reads TODO when the deferral ends); any status other than
+DEFERRED set through PATCH ends a deferral, and a stored status change is audited
+(`status_changed`, with the team of the task's active assignment) by the repository. Every write
+goes through the repositories, hence to MongoDB and its Postgres mirror.
+
+The list's status filter (frontend-contract.md section 6): none hides DONE and deferred tasks, DONE
+shows every task that is not deferred ("include done"), DEFERRED only deferred tasks, any other
+status the tasks showing it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +40,8 @@ from todo.repositories.queries import In
 
 COUNTERS_COLLECTION, DISPLAY_ID_COUNTER = "counters", "taskDisplayId"
 SORT_FIELDS = ("priority", "dueAt", "createdAt", "updatedAt", "assignee")
-DEFAULT_SORT = "createdAt"
+# Without `sort_by`: newest activity first (updatedAt, else createdAt, descending).
+DEFAULT_SORT = "activity"
 # Without `order`, the most useful end first: highest priority, assignees A→Z, newest dates.
 DEFAULT_DESCENDING = {
     "priority": False,
@@ -42,6 +49,7 @@ DEFAULT_DESCENDING = {
     "dueAt": True,
     "createdAt": True,
     "updatedAt": True,
+    "activity": True,
 }
 FIELD_KEYS = {
     "title": "title",
@@ -53,6 +61,7 @@ FIELD_KEYS = {
     "startedAt": "startedAt",
     "isAcknowledged": "isAcknowledged",
 }
+UNPROCESSABLE = 422
 
 
 # == errors =======================================================================================
@@ -80,9 +89,11 @@ def conflict(detail: str, name: str, where: str = "pointer") -> ApiError:
     )
 
 
-def bad_field(name: str, detail: str) -> ApiError:
+def bad_field(name: str, detail: str, status_code: int = http.HTTP_400_BAD_REQUEST) -> ApiError:
     return ApiError(
-        f"Invalid {name}", errors=[{"source": {"pointer": name}, "title": "Invalid value", "detail": detail}]
+        f"Invalid {name}",
+        status_code=status_code,
+        errors=[{"source": {"pointer": name}, "title": "Invalid value", "detail": detail}],
     )
 
 
@@ -133,13 +144,25 @@ def editable_task(task_id: str, actor: str) -> d.Task:
     return task
 
 
-def effective_status(task: d.Task, at: dt.datetime) -> str:
-    """DEFERRED while the deferral runs (a DONE task stays DONE); otherwise the stored status."""
+def is_deferred(task: d.Task, at: dt.datetime) -> bool:
+    """The task's deferral runs: its `deferredTill` is after `at`."""
     deferred = task.deferred_details
     till = deferred.deferred_till if deferred is not None else None
-    if till is not None and task.status != TaskStatus.DONE and _aware(till) > at:
-        return TaskStatus.DEFERRED
-    return task.status
+    return till is not None and _aware(till) > at
+
+
+def effective_status(task: d.Task, at: dt.datetime) -> str:
+    """DEFERRED while the deferral runs, whatever the stored status; otherwise the stored status."""
+    return TaskStatus.DEFERRED if is_deferred(task, at) else task.status
+
+
+def check_due_date(due_at: dt.datetime | None, timezone: str | None) -> None:
+    """`dueAt`'s date in the caller's time zone (UTC when not given) is not before today there."""
+    if due_at is None:
+        return
+    zone = zoneinfo.ZoneInfo(timezone) if timezone else dt.UTC
+    if _aware(due_at).astimezone(zone).date() < now().astimezone(zone).date():
+        raise bad_field("dueAt", "must not be before today")
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -157,6 +180,7 @@ class TaskDetails:
     labels: dict[str, d.Label]
     users: dict[str, d.User]
     teams: dict[str, d.Team]
+    in_watchlist: bool | None = None  # for the viewer: watched, watched before, never watched
 
     def assignee_name(self) -> str | None:
         a = self.assignment
@@ -169,11 +193,16 @@ class TaskDetails:
         return user.name if user else None
 
 
-def task_details(tasks: list[d.Task]) -> list[TaskDetails]:
-    """Details of tasks, with the related documents read in a few batched queries."""
+def task_details(tasks: list[d.Task], viewer: str | None = None) -> list[TaskDetails]:
+    """Details of tasks, with the related documents read in a few batched queries; `in_watchlist`
+    is the viewer's (None without a viewer)."""
     if not tasks:
         return []
     ids = [t.id for t in tasks]
+    watched: dict[str, bool] = {}
+    if viewer is not None:
+        entries = get_repository(d.Watchlist).get_all({"userId": viewer, "taskId": In(ids)})
+        watched = {e.task_id: e.is_active for e in entries if e.task_id}
     assignments = {
         a.task_id: a
         for a in get_repository(d.TaskAssignment).get_all({"task_id": In(ids), "is_active": True})
@@ -195,7 +224,9 @@ def task_details(tasks: list[d.Task]) -> list[TaskDetails]:
     users = _by_id(d.User, user_ids)
     moment = now()
     return [
-        TaskDetails(t, effective_status(t, moment), assignments.get(t.id), labels, users, teams)
+        TaskDetails(
+            t, effective_status(t, moment), assignments.get(t.id), labels, users, teams, watched.get(t.id)
+        )
         for t in tasks
     ]
 
@@ -207,8 +238,17 @@ def _by_id(model: type[d.DomainModel], ids: Iterable[str | None]) -> dict[str, A
     return {m.id: m for m in get_repository(model).get_all({"_id": In(wanted)})}
 
 
-def task_get(*, task_id: str) -> TaskDetails:
-    return task_details([live_task(task_id)])[0]
+def task_get(*, task_id: str, viewer: str | None = None) -> TaskDetails:
+    return task_details([live_task(task_id)], viewer)[0]
+
+
+def shown_with(status: str | None, shown: str) -> bool:
+    """Whether a task showing `shown` belongs to the list filtered by `status`."""
+    if status is None:
+        return shown not in (TaskStatus.DONE, TaskStatus.DEFERRED)
+    if status == TaskStatus.DONE:
+        return shown != TaskStatus.DEFERRED
+    return shown == status
 
 
 def task_list(
@@ -216,12 +256,15 @@ def task_list(
     actor: str,
     team_id: str | None = None,
     status: str | None = None,
-    sort_by: str = DEFAULT_SORT,
+    sort_by: str | None = None,
     order: str | None = None,
     page: int = 1,
     limit: int = 20,
 ) -> tuple[list[TaskDetails], int]:
-    """One page of my tasks (or a team's, for its members) and the number of all of them."""
+    """One page of my tasks (or a team's, for its members) and the number of all of them.
+
+    Mine: actively assigned to me as a user, or to a team whose point of contact I am. A team's:
+    actively assigned to the team, or to a member from it. `status` as in the module docstring."""
     tasks_repo = get_repository(d.Task)
     if team_id is not None:
         if live_team(team_id) is None:
@@ -230,23 +273,29 @@ def task_list(
             raise forbidden("Only the team's members see its tasks", "teamId", "parameter")
         tasks = tasks_repo.get_by_team(team_id)
     else:
-        poc_of = get_repository(d.Team).get_all({"poc_id": actor, "is_deleted": False})
+        poc_of = [t.id for t in get_repository(d.Team).get_all({"poc_id": actor, "is_deleted": False})]
         assignments_repo = get_repository(d.TaskAssignment)
-        assignee_ids = [actor, *(team.id for team in poc_of)]
-        mine = assignments_repo.get_all({"assignee_id": In(assignee_ids), "is_active": True})
-        executing = assignments_repo.get_all({"executor_id": actor, "is_active": True})
-        task_ids = sorted({a.task_id for a in [*mine, *executing] if a.task_id})
+        mine = assignments_repo.get_all(
+            {"assignee_id": actor, "user_type": AssigneeType.USER, "is_active": True}
+        )
+        led = (
+            assignments_repo.get_all(
+                {"assignee_id": In(poc_of), "user_type": AssigneeType.TEAM, "is_active": True}
+            )
+            if poc_of
+            else []
+        )
+        task_ids = sorted({a.task_id for a in [*mine, *led] if a.task_id})
         tasks = tasks_repo.get_by_ids(task_ids) if task_ids else []
-    details = task_details(tasks)
-    if status is not None:
-        details = [x for x in details if x.status == status]
-    ordered = _sorted(details, sort_by, order)
+    details = [x for x in task_details(tasks, actor) if shown_with(status, x.status)]
+    ordered = _sorted(details, sort_by or DEFAULT_SORT, order)
     start = (page - 1) * limit
     return ordered[start : start + limit], len(ordered)
 
 
 def _sorted(details: list[TaskDetails], sort_by: str, order: str | None) -> list[TaskDetails]:
-    """Sorted by one field (missing values last, in either order); ties by id."""
+    """Sorted by one field (missing values last, in either order); ties by id in the same order
+    (ids grow with creation, so descending puts the newer of two equal times first)."""
 
     def value(x: TaskDetails) -> Any:
         if sort_by == "priority":
@@ -254,12 +303,17 @@ def _sorted(details: list[TaskDetails], sort_by: str, order: str | None) -> list
         if sort_by == "assignee":
             name = x.assignee_name()
             return name.casefold() if name is not None else None
-        stored = {"dueAt": x.task.due_at, "createdAt": x.task.created_at, "updatedAt": x.task.updated_at}
+        stored = {
+            "dueAt": x.task.due_at,
+            "createdAt": x.task.created_at,
+            "updatedAt": x.task.updated_at,
+            "activity": x.task.updated_at or x.task.created_at,
+        }
         moment = stored[sort_by]
         return _aware(moment) if moment is not None else None
 
     descending = DEFAULT_DESCENDING[sort_by] if order is None else order == "desc"
-    by_id = sorted(details, key=lambda x: x.task.id)
+    by_id = sorted(details, key=lambda x: x.task.id, reverse=descending)
     present = [x for x in by_id if value(x) is not None]
     missing = [x for x in by_id if value(x) is None]
     present.sort(key=value, reverse=descending)  # stable: ties keep id order
@@ -305,21 +359,24 @@ def task_create(
     status: str = TaskStatus.TODO,
     labels: list[str] | None = None,
     due_at: dt.datetime | None = None,
+    timezone: str | None = None,
     assignee: dict[str, str] | None = None,
+    team_id: str | None = None,
 ) -> TaskDetails:
-    """Create a task (and its assignment when an assignee is given); returns its details."""
+    """Create a task (and its assignment when an assignee is given); returns its details.
+
+    `team_id` (with a user assignee) makes the assignment a team's: the team exists, the actor
+    belongs to it and the assignee is a member."""
     from todo.services import task_assignment_service
 
     if not title.strip():
         raise bad_field("title", "must not be blank")
+    check_due_date(due_at, timezone)
     labels = labels or []
     check_labels(labels)
     if assignee is not None:
         task_assignment_service.check_assignee(
-            actor=actor,
-            assignee_id=assignee["assignee_id"],
-            user_type=assignee["user_type"],
-            prefix="assignee.",
+            actor=actor, assignee_id=assignee["assignee_id"], user_type=assignee["user_type"], team_id=team_id
         )
     moment = now()
     task = get_repository(d.Task).create(
@@ -344,14 +401,28 @@ def task_create(
     )
     if assignee is not None:
         task_assignment_service.assignment_add(
-            actor=actor, task=task, assignee_id=assignee["assignee_id"], user_type=assignee["user_type"]
+            actor=actor,
+            task=task,
+            assignee_id=assignee["assignee_id"],
+            user_type=assignee["user_type"],
+            team_id=team_id,
         )
-    return task_details([task])[0]
+    return task_details([task], actor)[0]
 
 
 def task_update(*, actor: str, task_id: str, changes: dict[str, Any]) -> TaskDetails:
-    """Change fields of a task (creator or assignee); a status change ends a deferral."""
+    """Change fields of a task (creator or assignee).
+
+    A `status` of DEFERRED changes nothing; any other status ends a deferral, IN_PROGRESS sets
+    startedAt. `dueAt` is checked against today in `timezone`; `assignee` reassigns the task."""
+    from todo.services import task_assignment_service
+
     task = editable_task(task_id, actor)
+    changes = dict(changes)
+    timezone = changes.pop("timezone", None)
+    assignee = changes.pop("assignee", None)
+    if changes.get("status") == TaskStatus.DEFERRED:
+        del changes["status"]
     fields = {FIELD_KEYS[key]: value for key, value in changes.items()}
     if "title" in fields and not fields["title"].strip():
         raise bad_field("title", "must not be blank")
@@ -359,32 +430,47 @@ def task_update(*, actor: str, task_id: str, changes: dict[str, Any]) -> TaskDet
         fields["priority"] = TaskPriority[fields["priority"]].value
     if "labels" in fields:
         check_labels(fields["labels"])
+    if "dueAt" in fields:
+        check_due_date(fields["dueAt"], timezone)
     moment = now()
-    deferral_ends = False
-    if "status" in fields and fields["status"] != effective_status(task, moment):
-        deferral_ends = task.deferred_details is not None
+    if assignee is not None:
+        task_assignment_service.check_assignee(
+            actor=actor,
+            assignee_id=assignee["assignee_id"],
+            user_type=assignee["user_type"],
+            prefix="assignee.",
+        )
+    if "status" in fields:
+        if task.deferred_details is not None:
+            fields["deferredDetails"] = None
         if (
             fields["status"] == TaskStatus.IN_PROGRESS
             and task.started_at is None
             and "startedAt" not in fields
         ):
             fields["startedAt"] = moment
-    if deferral_ends:
-        fields["deferredDetails"] = None
-    elif "dueAt" in fields and fields["dueAt"] is not None and task.deferred_details is not None:
-        till = task.deferred_details.deferred_till
-        if till is not None and _aware(till) > moment and _aware(till) >= fields["dueAt"]:
+    elif "dueAt" in fields and fields["dueAt"] is not None and is_deferred(task, moment):
+        till = task.deferred_details.deferred_till if task.deferred_details else None
+        if till is not None and _aware(till) >= fields["dueAt"]:
             raise bad_field("dueAt", "must be after the task's deferredTill")
-    updated = get_repository(d.Task).update(
-        task.id, {**fields, "updatedAt": moment, "updatedBy": actor}, actor=actor
-    )
-    if updated is None:
-        raise not_found("Task", "id")
-    return task_details([updated])[0]
+    updated = task
+    if fields:
+        changed = get_repository(d.Task).update(
+            task.id, {**fields, "updatedAt": moment, "updatedBy": actor}, actor=actor
+        )
+        if changed is None:
+            raise not_found("Task", "id")
+        updated = changed
+    if assignee is not None:
+        task_assignment_service.assignment_change(
+            actor=actor, task=updated, assignee_id=assignee["assignee_id"], user_type=assignee["user_type"]
+        )
+    return task_details([updated], actor)[0]
 
 
 def task_defer(*, actor: str, task_id: str, deferred_till: dt.datetime) -> TaskDetails:
-    """Defer a task until `deferred_till` (in the future, before its dueAt; not when DONE)."""
+    """Defer a task until `deferred_till`: in the future (400), not when DONE (409), before its
+    dueAt (422). The stored status becomes TODO; the task reads DEFERRED until then."""
     task = editable_task(task_id, actor)
     if task.status == TaskStatus.DONE:
         raise conflict("A task that is DONE cannot be deferred", "status")
@@ -392,14 +478,16 @@ def task_defer(*, actor: str, task_id: str, deferred_till: dt.datetime) -> TaskD
     if deferred_till <= moment:
         raise bad_field("deferredTill", "must be in the future")
     if task.due_at is not None and deferred_till >= _aware(task.due_at):
-        raise bad_field("deferredTill", "must be before the task's dueAt")
+        raise bad_field("deferredTill", "must be before the task's dueAt", UNPROCESSABLE)
     details = {"deferredAt": moment, "deferredTill": deferred_till, "deferredBy": actor}
     updated = get_repository(d.Task).update(
-        task.id, {"deferredDetails": details, "updatedAt": moment, "updatedBy": actor}, actor=actor
+        task.id,
+        {"deferredDetails": details, "status": TaskStatus.TODO, "updatedAt": moment, "updatedBy": actor},
+        actor=actor,
     )
     if updated is None:
         raise not_found("Task", "id")
-    return task_details([updated])[0]
+    return task_details([updated], actor)[0]
 
 
 def task_delete(*, actor: str, task_id: str) -> None:

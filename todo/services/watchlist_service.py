@@ -1,57 +1,72 @@
 """The watchlist: the tasks a user follows.
 
-One entry per (userId, taskId): adding a task again reactivates its entry, leaving it is
-`isActive` false (entries are never removed). Any signed-in user may watch any live task; the list
-shows only live tasks, the most recently added first.
+One entry per (userId, taskId), created once by POST (a second POST is refused, whether the entry
+is active or not: 400) and switched with PATCH `isActive` (entries are never removed). Any
+signed-in user may watch any live task; the list shows only live, actively watched tasks, most
+recent task activity first (updatedAt, else createdAt).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 from pymongo.errors import DuplicateKeyError
 
+from todo.api.errors import ApiError
 from todo.models import documents as d
 from todo.repositories.abstract_repository import now
 from todo.repositories.factory import get_repository
-from todo.services.task_service import TaskDetails, conflict, live_task, not_found, task_details
+from todo.services.task_service import TaskDetails, bad_field, live_task, not_found, task_details
+
+EARLIEST = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
-def watchlist_tasks(*, actor: str, page: int, limit: int) -> tuple[list[TaskDetails], int]:
-    """One page of the live tasks I watch, most recently added first, and how many there are."""
-    entries = get_repository(d.Watchlist).get_for_user(actor)
-    entries.sort(key=lambda e: (e.created_at is not None, e.created_at or now(), e.id), reverse=True)
-    task_ids = [e.task_id for e in entries if e.task_id]
-    live = {t.id: t for t in get_repository(d.Task).get_by_ids(task_ids)} if task_ids else {}
-    ordered = [live[i] for i in dict.fromkeys(task_ids) if i in live]
+def watchlist_tasks(
+    *, actor: str, page: int, limit: int
+) -> tuple[list[tuple[TaskDetails, d.Watchlist]], int]:
+    """One page of the live tasks I watch with my entries, newest activity first, and their count."""
+    entries = {e.task_id: e for e in get_repository(d.Watchlist).get_for_user(actor) if e.task_id}
+    task_ids = sorted(entries)
+    live = get_repository(d.Task).get_by_ids(task_ids) if task_ids else []
+
+    def activity(task: d.Task) -> tuple[dt.datetime, str]:
+        moment = task.updated_at or task.created_at
+        if moment is None:
+            return EARLIEST, task.id
+        return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)), task.id
+
+    ordered = sorted(live, key=activity, reverse=True)
     start = (page - 1) * limit
-    return task_details(ordered[start : start + limit]), len(ordered)
+    shown = task_details(ordered[start : start + limit], actor)
+    return [(x, entries[x.task.id]) for x in shown], len(ordered)
 
 
-def watchlist_add(*, actor: str, task_id: str) -> tuple[d.Watchlist, bool]:
-    """Watch a live task; returns the entry and whether it is new (409 when already watched)."""
+def _exists() -> ApiError:
+    return bad_field("taskId", "the task already has a watchlist entry; change it with PATCH")
+
+
+def watchlist_add(*, actor: str, task_id: str) -> d.Watchlist:
+    """Watch a live task (404 unknown task; 400 when I have an entry for it, active or not)."""
     task = live_task(task_id, name="taskId", where="pointer")
     repo = get_repository(d.Watchlist)
-    entry = repo.get_entry(actor, task.id)
+    if repo.get_entry(actor, task.id) is not None:
+        raise _exists()
     moment = now()
-    if entry is None:
-        try:
-            created = repo.create(
-                {
-                    "taskId": task.id,
-                    "userId": actor,
-                    "isActive": True,
-                    "createdAt": moment,
-                    "createdBy": actor,
-                    "updatedAt": moment,
-                    "updatedBy": actor,
-                },
-                actor=actor,
-            )
-        except DuplicateKeyError:  # a concurrent request added it first (unique userId, taskId)
-            raise conflict("The task is already in the watchlist", "taskId") from None
-        return created, True
-    if entry.is_active:
-        raise conflict("The task is already in the watchlist", "taskId")
-    return _set_active(entry, True, actor), False
+    try:
+        return repo.create(
+            {
+                "taskId": task.id,
+                "userId": actor,
+                "isActive": True,
+                "createdAt": moment,
+                "createdBy": actor,
+                "updatedAt": moment,
+                "updatedBy": actor,
+            },
+            actor=actor,
+        )
+    except DuplicateKeyError:  # a concurrent request added it first (unique userId, taskId)
+        raise _exists() from None
 
 
 def watchlist_update(*, actor: str, task_id: str, is_active: bool | None) -> d.Watchlist:

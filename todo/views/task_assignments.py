@@ -19,13 +19,13 @@ from todo.services import task_assignment_service as service
 
 def assignment_response(assignment: d.TaskAssignment) -> dict[str, Any]:
     users, teams = service.assignment_details(assignment)
-    return ts.assignment(assignment, users, teams)
+    return ts.assignment_detail(assignment, users, teams)
 
 
 class TaskAssignmentsView(APIView):
     @extend_schema(
         request=ts.TaskAssignmentCreateSerializer,
-        responses={201: dict},
+        responses={201: ts.AssignmentEnvelopeOut},
         summary="Assign or reassign a task to a user or a team",
     )
     def post(self, request: Request) -> Response:
@@ -43,15 +43,15 @@ class TaskAssignmentsView(APIView):
 
 
 class TaskAssignmentDetailView(APIView):
-    @extend_schema(responses={200: dict}, summary="The task's active assignment")
+    @extend_schema(responses={200: ts.AssignmentEnvelopeOut}, summary="The task's active assignment")
     def get(self, request: Request, task_id: str) -> Response:
         found = service.assignment_get(task_id=object_id(task_id, "task_id"))
         return Response({"statusCode": 200, "data": assignment_response(found)})
 
     @extend_schema(
         request=ts.ExecutorSerializer,
-        responses={200: dict},
-        summary="Set the executor of a team task (the team's point of contact only)",
+        responses={200: ts.ExecutorUpdatedOut},
+        summary="Hand a team task to a member (the team's point of contact only)",
     )
     def patch(self, request: Request, task_id: str) -> Response:
         task = object_id(task_id, "task_id")
@@ -59,7 +59,7 @@ class TaskAssignmentDetailView(APIView):
         changed = service.assignment_set_executor(
             actor=request.user.id, task_id=task, executor_id=body["executor_id"]
         )
-        return Response({"statusCode": 200, "data": assignment_response(changed)})
+        return Response({"message": "Executor updated successfully.", "data": assignment_response(changed)})
 
     @extend_schema(responses={204: None}, summary="Unassign the task")
     def delete(self, request: Request, task_id: str) -> Response:

@@ -1,12 +1,15 @@
-"""Tasks: GET/POST /v1/tasks, GET/PATCH/DELETE /v1/tasks/{id}, PATCH /v1/tasks/{id}/assign.
+"""Tasks: GET/POST /v1/tasks, GET/PATCH/DELETE /v1/tasks/{id}, PATCH /v1/tasks/{id}/update,
+PATCH /v1/tasks/{id}/assign.
 
 Thin views: they read parameters and the body (todo.api.task_serializers), call one service
-function (todo.services.task_service / task_assignment_service) and shape the response.
+function (todo.services.task_service / task_assignment_service) and shape the response as the web
+client reads it (frontend-contract.md section 6).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status as http
@@ -22,27 +25,44 @@ from todo.services import task_assignment_service, task_service
 from todo.views.task_assignments import assignment_response
 
 
-def choice(request: Request, name: str, choices: Sequence[str]) -> str | None:
-    """An optional query parameter that must be one of `choices` (absent or empty: None)."""
+def choice(request: Request, name: str, choices: Sequence[str], *, any_case: bool = False) -> str | None:
+    """An optional query parameter that must be one of `choices` (absent or empty: None); with
+    `any_case` the value is matched ignoring case and returned as spelled in `choices`."""
     raw = request.query_params.get(name, "")
     if raw == "":
         return None
-    if raw not in choices:
+    spelled = {c.upper(): c for c in choices} if any_case else {c: c for c in choices}
+    found = spelled.get(raw.upper() if any_case else raw)
+    if found is None:
         raise invalid(name, f"must be one of {', '.join(choices)}")
-    return raw
+    return found
+
+
+def task_list_body(
+    request: Request, found: list[task_service.TaskDetails], page: int, limit: int, total: int
+) -> dict[str, Any]:
+    """{links, error: null, tasks: [Task], page, limit, total}."""
+    body = paginated(request, "tasks", [ts.task_details(x) for x in found], page, limit, total)
+    return {**body, "error": None}
 
 
 class TasksView(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("teamId", str, description="that team's tasks (members only)"),
-            OpenApiParameter("status", str, enum=TaskStatus.values),
+            OpenApiParameter(
+                "status",
+                str,
+                enum=TaskStatus.values,
+                description="case-insensitive. None: not DONE and not deferred; DONE: every task not "
+                "deferred; DEFERRED: deferred tasks only; others: the tasks showing that status",
+            ),
             OpenApiParameter("sort_by", str, enum=list(task_service.SORT_FIELDS)),
             OpenApiParameter("order", str, enum=["asc", "desc"]),
             OpenApiParameter("page", int),
             OpenApiParameter("limit", int),
         ],
-        responses={200: dict},
+        responses={200: ts.TaskListOut},
         operation_id="tasks_list",
         summary="Tasks assigned to me or to teams I am the point of contact of; or a team's tasks",
     )
@@ -52,16 +72,17 @@ class TasksView(APIView):
         found, total = task_service.task_list(
             actor=request.user.id,
             team_id=object_id(team, "teamId", "parameter") if team else None,
-            status=choice(request, "status", TaskStatus.values),
-            sort_by=choice(request, "sort_by", task_service.SORT_FIELDS) or task_service.DEFAULT_SORT,
+            status=choice(request, "status", TaskStatus.values, any_case=True),
+            sort_by=choice(request, "sort_by", task_service.SORT_FIELDS),
             order=choice(request, "order", ("asc", "desc")),
             page=page,
             limit=limit,
         )
-        items = [ts.task_details(x) for x in found]
-        return Response(paginated(request, "tasks", items, page, limit, total))
+        return Response(task_list_body(request, found, page, limit, total))
 
-    @extend_schema(request=ts.TaskCreateSerializer, responses={201: dict}, summary="Create a task")
+    @extend_schema(
+        request=ts.TaskCreateSerializer, responses={201: ts.TaskCreatedOut}, summary="Create a task"
+    )
     def post(self, request: Request) -> Response:
         body = validated(ts.TaskCreateSerializer, request.data)
         created = task_service.task_create(
@@ -72,21 +93,30 @@ class TasksView(APIView):
             status=body.get("status", TaskStatus.TODO),
             labels=body.get("labels", []),
             due_at=body.get("dueAt"),
+            timezone=body.get("timezone"),
             assignee=body.get("assignee"),
+            team_id=body.get("team_id"),
         )
-        return Response({"statusCode": 201, "data": ts.task_details(created)}, status=http.HTTP_201_CREATED)
+        return Response(
+            {
+                "statusCode": 201,
+                "successMessage": "Task created successfully",
+                "data": ts.task_details(created),
+            },
+            status=http.HTTP_201_CREATED,
+        )
 
 
 class TaskDetailView(APIView):
-    @extend_schema(responses={200: dict}, operation_id="task_retrieve", summary="A task")
+    @extend_schema(responses={200: ts.TaskEnvelopeOut}, operation_id="task_retrieve", summary="A task")
     def get(self, request: Request, task_id: str) -> Response:
-        found = task_service.task_get(task_id=object_id(task_id, "id"))
+        found = task_service.task_get(task_id=object_id(task_id, "id"), viewer=request.user.id)
         return Response({"statusCode": 200, "data": ts.task_details(found)})
 
     @extend_schema(
         parameters=[OpenApiParameter("action", str, enum=["defer"])],
         request=ts.TaskUpdateSerializer,
-        responses={200: dict},
+        responses={200: ts.TaskOut},
         summary="Change a task (creator or assignee); `?action=defer` with deferredTill defers it",
     )
     def patch(self, request: Request, task_id: str) -> Response:
@@ -100,7 +130,7 @@ class TaskDetailView(APIView):
         else:
             body = validated(ts.TaskUpdateSerializer, request.data)
             changed = task_service.task_update(actor=request.user.id, task_id=task, changes=body)
-        return Response({"statusCode": 200, "data": ts.task_details(changed)})
+        return Response(ts.task_details(changed))
 
     @extend_schema(responses={204: None}, summary="Delete a task (soft delete; creator or assignee)")
     def delete(self, request: Request, task_id: str) -> Response:
@@ -108,9 +138,24 @@ class TaskDetailView(APIView):
         return Response(status=http.HTTP_204_NO_CONTENT)
 
 
+class TaskUpdateView(APIView):
+    @extend_schema(
+        request=ts.TaskUpdateSerializer,
+        responses={200: ts.TaskOut},
+        summary="Edit a task (creator or assignee): only the changed fields; answers the bare Task",
+    )
+    def patch(self, request: Request, task_id: str) -> Response:
+        task = object_id(task_id, "id")
+        body = validated(ts.TaskUpdateSerializer, request.data)
+        changed = task_service.task_update(actor=request.user.id, task_id=task, changes=body)
+        return Response(ts.task_details(changed))
+
+
 class TaskAssignView(APIView):
     @extend_schema(
-        request=ts.TaskAssignSerializer, responses={200: dict}, summary="Assign or reassign a task"
+        request=ts.TaskAssignSerializer,
+        responses={200: ts.AssignmentEnvelopeOut},
+        summary="Assign or reassign a task",
     )
     def patch(self, request: Request, task_id: str) -> Response:
         task = object_id(task_id, "id")

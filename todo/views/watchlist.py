@@ -18,29 +18,37 @@ from todo.services import watchlist_service as service
 class WatchlistTasksView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("page", int), OpenApiParameter("limit", int)],
-        responses={200: dict},
-        summary="The live tasks I watch, most recently added first",
+        responses={200: ts.WatchListOut},
+        summary="The live tasks I watch, most recent task activity first",
     )
     def get(self, request: Request) -> Response:
         page, limit = page_and_limit(request)
         found, total = service.watchlist_tasks(actor=request.user.id, page=page, limit=limit)
-        items = [ts.task_details(x) for x in found]
-        return Response(paginated(request, "tasks", items, page, limit, total))
+        items = [ts.watch_item(details, entry) for details, entry in found]
+        return Response({**paginated(request, "tasks", items, page, limit, total), "error": None})
 
     @extend_schema(
-        request=ts.WatchlistCreateSerializer, responses={201: dict, 200: dict}, summary="Watch a task"
+        request=ts.WatchlistCreateSerializer,
+        responses={201: ts.WatchlistEntryEnvelopeOut},
+        summary="Watch a task (400 when I already have an entry for it, active or not)",
     )
     def post(self, request: Request) -> Response:
         body = validated(ts.WatchlistCreateSerializer, request.data)
-        entry, created = service.watchlist_add(actor=request.user.id, task_id=body["taskId"])
-        code = http.HTTP_201_CREATED if created else http.HTTP_200_OK
-        return Response({"statusCode": code, "data": ts.watchlist_entry(entry)}, status=code)
+        entry = service.watchlist_add(actor=request.user.id, task_id=body["taskId"])
+        return Response(
+            {
+                "statusCode": http.HTTP_201_CREATED,
+                "successMessage": "Task added to watchlist successfully",
+                "data": ts.watchlist_entry(entry),
+            },
+            status=http.HTTP_201_CREATED,
+        )
 
 
 class WatchlistTaskView(APIView):
     @extend_schema(
         request=ts.WatchlistUpdateSerializer,
-        responses={200: dict},
+        responses={200: ts.WatchlistEntryEnvelopeOut},
         summary="Set my watchlist entry of a task active or not (an empty body toggles it)",
     )
     def patch(self, request: Request, task_id: str) -> Response:
@@ -53,7 +61,7 @@ class WatchlistTaskView(APIView):
 class WatchlistCheckView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("task_id", str, required=True)],
-        responses={200: dict},
+        responses={200: ts.WatchCheckEnvelopeOut},
         summary="Whether I watch a task",
     )
     def get(self, request: Request) -> Response:
