@@ -11,7 +11,6 @@ from django.test import Client
 
 from tests.api.conftest import bearer
 from tests.engine.helpers import mirror_differences, mongo_ids
-from todo.mappings import get_registry
 from todo.models.documents import Label, Team, User, UserTeamDetails
 from todo.repositories.abstract_repository import now
 from todo.repositories.factory import get_repository
@@ -106,12 +105,3 @@ def form_body(title: str, assignee_id: str, user_type: str = "user", **changes: 
         "timezone": BROWSER_ZONE,
         **changes,
     }
-
-
-def mirrored_all() -> dict[str, dict[str, str]]:
-    """tests.contract.helpers.mirrored_everywhere() as it is meant to work: every mirrored
-    collection ({} when Postgres holds exactly what MongoDB holds). That helper calls the
-    registry's `collections` property on this branch's base (fixed on main since)."""
-    names = get_registry().collections
-    problems = {name: mirror_differences(name, mongo_ids(name)) for name in names}
-    return {name: found for name, found in problems.items() if found}

@@ -10,8 +10,8 @@ import pytest
 from django.test import Client
 
 from tests.api.task_helpers import form_body, make_team
-from tests.api.task_helpers import mirrored_all as mirrored_everywhere
 from tests.contract.conftest import browser, call
+from tests.contract.helpers import mirrored_everywhere
 from todo.models.documents import AuditLog, User
 from todo.repositories.factory import get_repository
 

@@ -19,9 +19,8 @@ from tests.api.task_helpers import (
     make_label,
     make_team,
 )
-from tests.api.task_helpers import mirrored_all as mirrored_everywhere
 from tests.contract.conftest import browser, call
-from tests.contract.helpers import is_zoned_datetime, keys_of
+from tests.contract.helpers import is_zoned_datetime, keys_of, mirrored_everywhere
 from todo.models.documents import AuditLog, Task, User
 from todo.repositories.factory import get_repository
 

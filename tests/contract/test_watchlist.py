@@ -12,9 +12,8 @@ import pytest
 from django.test import Client
 
 from tests.api.task_helpers import client_iso, form_body, local_midnight, make_label, make_team
-from tests.api.task_helpers import mirrored_all as mirrored_everywhere
 from tests.contract.conftest import browser, call
-from tests.contract.helpers import is_zoned_datetime, keys_of
+from tests.contract.helpers import is_zoned_datetime, keys_of, mirrored_everywhere
 from todo.models.documents import User
 
 pytestmark = pytest.mark.django_db(transaction=True)

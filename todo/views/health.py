@@ -36,9 +36,7 @@ class HealthView(APIView):
     authentication_classes: list[type] = []
     permission_classes: list[type] = []
 
-    @extend_schema(
-        responses={200: HealthSerializer, 503: HealthSerializer}, summary="Health of both stores"
-    )
+    @extend_schema(responses={200: HealthSerializer, 503: HealthSerializer}, summary="Health of both stores")
     def get(self, request: Request) -> Response:
         report = check_health()
         return Response(report.as_dict(), status=200 if report.up else 503)
