@@ -61,7 +61,7 @@ def create_team(api: Client, name: str = "Core", **body: Any) -> dict[str, Any]:
         "/v1/teams", {"name": name, "team_invite_code": new_code(), **body}, content_type="application/json"
     )
     assert response.status_code == 201, response.json()
-    return response.json()["data"]
+    return response.json()["team"]
 
 
 def mirrored_everywhere() -> dict[str, dict[str, str]]:
