@@ -1,5 +1,6 @@
-"""Team-creation invite codes: generate, verify, list (admins = GLOBAL moderators only), consumed
-once by team creation; each write mirrored to Postgres and audited."""
+"""Team-creation invite codes: generate and list (admins: GLOBAL moderators, or users listed in
+ADMIN_EMAILS), verify (anyone signed in), consumed once by team creation; each write mirrored to
+Postgres and audited."""
 
 from __future__ import annotations
 
@@ -25,10 +26,9 @@ def test_admin_generates_a_code_stored_in_both_stores(admin) -> None:
         "/v1/team-invite-codes/generate", {"description": "for QA"}, content_type=JSON
     )
     assert response.status_code == 201
-    data = response.json()["data"]
-    assert re.fullmatch(r"[0-9A-Z]{6}", data["code"])
-    assert (data["description"], data["createdBy"], data["isUsed"]) == ("for QA", admin.id, False)
-    row = PostgresTeamCreationInviteCode.objects.get(mongo_id=data["id"])
+    data = response.json()
+    assert re.fullmatch(r"[0-9A-Z]{6}", data["code"]) and data["description"] == "for QA"
+    row = PostgresTeamCreationInviteCode.objects.get(code=data["code"])
     assert (row.code, row.created_by, row.is_used, row.sync_status) == (
         data["code"],
         admin.id,
@@ -43,16 +43,15 @@ def test_admin_generates_a_code_stored_in_both_stores(admin) -> None:
 def test_generate_without_body_and_codes_are_distinct(admin) -> None:
     api = client(admin)
     codes = {
-        api.post("/v1/team-invite-codes/generate", {}, content_type=JSON).json()["data"]["code"]
-        for _ in range(5)
+        api.post("/v1/team-invite-codes/generate", {}, content_type=JSON).json()["code"] for _ in range(5)
     }
     assert len(codes) == 5
 
 
-def test_non_admins_may_not_generate_verify_or_list(api: Client) -> None:
+def test_non_admins_may_not_generate_or_list_but_may_verify(api: Client) -> None:
     code = new_code()
     assert api.post("/v1/team-invite-codes/generate", {}, content_type=JSON).status_code == 403
-    assert api.post("/v1/team-invite-codes/verify", {"code": code}, content_type=JSON).status_code == 403
+    assert api.post("/v1/team-invite-codes/verify", {"code": code}, content_type=JSON).status_code == 200
     response = api.get("/v1/team-invite-codes")
     assert response.status_code == 403 and response.json()["statusCode"] == 403
     assert PostgresTeamCreationInviteCode.objects.count() == 1
@@ -71,14 +70,14 @@ def test_verify_unused_unknown_and_used(admin, make_user) -> None:
     api = client(admin)
     code = new_code()
     ok = api.post("/v1/team-invite-codes/verify", {"code": code.lower()}, content_type=JSON)
-    assert ok.status_code == 200 and ok.json()["data"]["valid"] is True and ok.json()["data"]["code"] == code
+    assert ok.status_code == 200 and isinstance(ok.json()["message"], str)
     missing = api.post("/v1/team-invite-codes/verify", {"code": "ZZZZZZ"}, content_type=JSON)
-    assert missing.status_code == 404 and error_sources(missing) == [{"pointer": "code"}]
+    assert missing.status_code == 400 and error_sources(missing) == [{"pointer": "code"}]
     creator = make_user("Lin")
     made = client(creator).post("/v1/teams", {"name": "T", "team_invite_code": code}, content_type=JSON)
     assert made.status_code == 201
     used = api.post("/v1/team-invite-codes/verify", {"code": code}, content_type=JSON)
-    assert used.status_code == 409
+    assert used.status_code == 400 and error_sources(used) == [{"pointer": "code"}]
     row = PostgresTeamCreationInviteCode.objects.get(code=code)
     assert (row.is_used, row.used_by) == (True, creator.id) and row.used_at is not None
     assert PostgresAuditLog.objects.filter(action="team_creation_invite_code_consumed").count() == 1
@@ -93,25 +92,24 @@ def test_a_code_is_consumed_once(make_user) -> None:
     second = client(make_user("B")).post(
         "/v1/teams", {"name": "Two", "team_invite_code": code}, content_type=JSON
     )
-    assert (first.status_code, second.status_code) == (201, 409)
+    assert (first.status_code, second.status_code) == (201, 400)
     unknown = client(make_user("C")).post(
         "/v1/teams", {"name": "3", "team_invite_code": "QQQQQQ"}, content_type=JSON
     )
-    assert unknown.status_code == 404 and error_sources(unknown) == [{"pointer": "team_invite_code"}]
+    assert unknown.status_code == 400 and error_sources(unknown) == [{"pointer": "team_invite_code"}]
 
 
 def test_list_newest_first_paginated(admin) -> None:
     api = client(admin)
     made = [
-        api.post("/v1/team-invite-codes/generate", {}, content_type=JSON).json()["data"]["code"]
-        for _ in range(3)
+        api.post("/v1/team-invite-codes/generate", {}, content_type=JSON).json()["code"] for _ in range(3)
     ]
     body = api.get("/v1/team-invite-codes", {"limit": 2}).json()
-    assert body["total"] == 3 and len(body["codes"]) == 2 and body["links"]["next"]
-    rest = api.get(body["links"]["next"]).json()["codes"]
+    assert len(body["codes"]) == 2 and body["next_url"] and body["previous_url"] is None
+    rest = api.get(body["next_url"]).json()["codes"]
     listed = [c["code"] for c in body["codes"] + rest]
     assert sorted(listed) == sorted(made)
-    stamps = [c["createdAt"] for c in body["codes"] + rest]
+    stamps = [c["created_at"] for c in body["codes"] + rest]
     assert stamps == sorted(stamps, reverse=True)
 
 
@@ -126,6 +124,7 @@ def test_list_newest_first_paginated(admin) -> None:
         ("verify", {"code": {"$ne": None}}, "code"),
         ("verify", {"code": ["ABC123"]}, "code"),
         ("verify", {"code": "ABC12"}, "code"),
+        ("verify", {"code": "A" * 21}, "code"),
         ("verify", {"code": "ABC12!"}, "code"),
         ("verify", {"code": "ABC\x0012"}, "code"),
         ("verify", {}, "code"),
@@ -142,7 +141,8 @@ def test_non_object_and_malformed_bodies_get_400(admin) -> None:
     api = client(admin)
     assert api.post("/v1/team-invite-codes/verify", ["ABC123"], content_type=JSON).status_code == 400
     assert api.post("/v1/team-invite-codes/verify", "{not json", content_type=JSON).status_code == 400
-    assert api.get("/v1/team-invite-codes", {"limit": "0"}).status_code == 400
+    assert api.get("/v1/team-invite-codes", {"page": "0"}).status_code == 400
+    assert api.get("/v1/team-invite-codes", {"limit": "0"}).status_code == 200  # means 10
 
 
 def test_concurrent_team_creations_consume_a_code_once(make_user, monkeypatch) -> None:
@@ -173,6 +173,6 @@ def test_concurrent_team_creations_consume_a_code_once(make_user, monkeypatch) -
 
     with ThreadPoolExecutor(4) as pool:
         statuses = sorted(pool.map(create, clients))
-    assert statuses == [201, 409, 409, 409]
+    assert statuses == [201, 400, 400, 400]
     assert PostgresTeamCreationInviteCode.objects.get(code=code).is_used is True
     assert mirrored_everywhere() == {}

@@ -87,8 +87,11 @@ def test_team_roles_are_read_by_members(api: Client, user, people) -> None:
         [(user.id, "owner"), (user.id, "admin"), (user.id, "member"), (bob.id, "member")]
     )
     assert body["total"] == 4
-    one = api.get(f"/v1/teams/{team['id']}/users/{bob.id}/roles").json()["data"]
-    assert [r["roleName"] for r in one["roles"]] == ["member"]
+    one = api.get(f"/v1/teams/{team['id']}/users/{bob.id}/roles").json()
+    assert (one["team_id"], one["user_id"]) == (team["id"], bob.id)
+    assert [(r["role_name"], r["scope"], r["team_id"]) for r in one["roles"]] == [
+        ("member", "TEAM", team["id"])
+    ]
     outsider = client(people["Cy"])
     assert outsider.get(f"/v1/teams/{team['id']}/users/roles").status_code == 403
     assert outsider.get(f"/v1/teams/{team['id']}/users/{bob.id}/roles").status_code == 403

@@ -1,53 +1,76 @@
-"""Request bodies of the teams, roles and team-creation invite code endpoints, validated strictly.
+"""Request bodies and response shapes of the teams, roles and team-creation invite code endpoints.
 
-Strict means: a field accepts only its JSON type (a string field refuses numbers, objects and
-lists, so `{"name": {"$gt": ""}}` is a 400 naming `name` and never reaches a query), text may not
-hold NUL bytes, ids are 24-hex strings, and keys the endpoint does not know are refused.
+Requests are validated strictly: a field accepts only its JSON type (a string field refuses
+numbers, objects and lists, so `{"name": {"$gt": ""}}` is a 400 naming `name` and never reaches a
+query), text may not hold NUL bytes, ids are 24-hex strings, and keys the endpoint does not know
+are refused.
+
+Responses follow the web client's contract (shared/frontend-contract.md, sections 9-11): the team
+endpoints answer bare snake_case objects, and every date is ISO-8601 with an explicit zone (`Z`).
+The response serializers below both render the answers (from plain dicts) and document them in
+the OpenAPI schema, so the two cannot drift apart.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
 from rest_framework import serializers
 
 from todo.api.fields import ObjectIdField, StrictCharField, StrictSerializer, unique_ids
-from todo.models import documents as d
 from todo.models.enums import RoleName
 
-CODE_PATTERN = re.compile(r"[0-9A-Z]{6}")
+TEAM_CODE_PATTERN = re.compile(r"[0-9A-Z]{6}")
+CREATION_CODE_PATTERN = re.compile(r"[0-9A-Za-z_-]{6,20}")
 TEAM_ROLES = (RoleName.OWNER.value, RoleName.ADMIN.value, RoleName.MEMBER.value)
 MAX_MEMBERS = 100
 
 
+# == request bodies =============================================================================
 class InviteCodeField(StrictCharField):
-    """A 6-character code of 0-9A-Z (lower-case letters are accepted and upper-cased)."""
+    """A team's join code: 6 characters of 0-9A-Z (lower-case letters are upper-cased)."""
 
     default_error_messages = {"invalid_code": "Must be 6 characters of 0-9 and A-Z."}
 
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data).upper()
-        if not CODE_PATTERN.fullmatch(value):
+        if not TEAM_CODE_PATTERN.fullmatch(value):
+            self.fail("invalid_code")
+        return value
+
+
+class CreationCodeField(StrictCharField):
+    """A team-creation invite code: 6 to 20 letters, digits, `-` or `_` (kept as given; the
+    service also tries the upper-cased form, so codes may be typed in lower case)."""
+
+    default_error_messages = {"invalid_code": "Must be 6 to 20 letters, digits, '-' or '_'."}
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if not CREATION_CODE_PATTERN.fullmatch(value):
             self.fail("invalid_code")
         return value
 
 
 class TeamCreateSerializer(StrictSerializer):
+    """The create form as the client sends it; `poc_id` null (or absent) stores no point of contact."""
+
     name = StrictCharField(min_length=1, max_length=100)
-    description = StrictCharField(max_length=1000, required=False, allow_null=True, allow_blank=True)
-    team_invite_code = InviteCodeField()
+    description = StrictCharField(max_length=500, required=False, allow_null=True, allow_blank=True)
+    team_invite_code = CreationCodeField()
     member_ids = serializers.ListField(
         child=ObjectIdField(), required=False, default=list, max_length=MAX_MEMBERS
     )
-    point_of_contact_id = ObjectIdField(required=False, allow_null=True)
+    poc_id = ObjectIdField(required=False, allow_null=True)
 
     def validate_member_ids(self, value: list[str]) -> list[str]:
         return unique_ids(value)
 
 
 class TeamUpdateSerializer(StrictSerializer):
-    point_of_contact_id = ObjectIdField()
+    poc_id = ObjectIdField()
 
 
 class JoinByInviteSerializer(StrictSerializer):
@@ -78,87 +101,241 @@ class InviteCodeGenerateSerializer(StrictSerializer):
 
 
 class InviteCodeVerifySerializer(StrictSerializer):
-    code = InviteCodeField()
+    code = CreationCodeField()
 
 
-# -- response shapes (plain functions from domain models to JSON-ready dicts) -------------------------
-def team_out(model: d.Team, *, with_invite_code: bool = False) -> dict[str, Any]:
-    body = {
-        "id": model.id,
-        "name": model.name,
-        "description": model.description,
-        "pocId": model.poc_id,
-        "createdBy": model.created_by,
-        "updatedBy": model.updated_by,
-        "createdAt": model.created_at,
-        "updatedAt": model.updated_at,
-    }
-    if with_invite_code:
-        body["inviteCode"] = model.invite_code
-    return body
+# == response fields ============================================================================
+def zoned(value: dt.datetime) -> str:
+    """ISO-8601 in UTC with a `Z` (a stored time without zone is UTC, as MongoDB keeps it)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-def member_out(model: d.User, roles: list[str]) -> dict[str, Any]:
-    return {
-        "id": model.id,
-        "name": model.name,
-        "email": model.email_id,
-        "picture": model.picture,
-        "roles": roles,
-    }
+class ZonedDateTimeField(serializers.DateTimeField):
+    """A date-time rendered as ISO-8601 with an explicit zone, whatever the stored value holds."""
+
+    def to_representation(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, str):  # an older document's ISO string
+            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return zoned(value)
 
 
-def role_out(model: d.Role) -> dict[str, Any]:
-    return {
-        "id": model.id,
-        "name": model.name,
-        "description": model.description,
-        "scope": model.scope,
-        "isActive": model.is_active,
-        "createdAt": model.created_at,
-        "updatedAt": model.updated_at,
-    }
+def _text(**kwargs: Any) -> serializers.CharField:
+    return serializers.CharField(allow_blank=True, **kwargs)
 
 
-def user_role_out(model: d.UserRole) -> dict[str, Any]:
-    return {
-        "id": model.id,
-        "userId": model.user_id,
-        "roleName": model.role_name,
-        "scope": model.scope,
-        "teamId": model.team_id,
-        "isActive": model.is_active,
-        "createdAt": model.created_at,
-        "createdBy": model.created_by,
-    }
+def _nullable_text() -> serializers.CharField:
+    return serializers.CharField(allow_null=True, allow_blank=True)
 
 
-def audit_out(model: d.AuditLog) -> dict[str, Any]:
-    return {
-        "id": model.id,
-        "action": model.action,
-        "timestamp": model.timestamp,
-        "performedBy": model.performed_by,
-        "taskId": model.task_id,
-        "teamId": model.team_id,
-        "spocId": model.spoc_id,
-        "assigneeFrom": model.assignee_from,
-        "assigneeTo": model.assignee_to,
-        "previousExecutorId": model.previous_executor_id,
-        "newExecutorId": model.new_executor_id,
-        "statusFrom": model.status_from,
-        "statusTo": model.status_to,
-    }
+def _nullable_date() -> ZonedDateTimeField:
+    return ZonedDateTimeField(allow_null=True)
 
 
-def invite_code_out(model: d.TeamCreationInviteCode) -> dict[str, Any]:
-    return {
-        "id": model.id,
-        "code": model.code,
-        "description": model.description,
-        "createdBy": model.created_by,
-        "createdAt": model.created_at,
-        "isUsed": model.is_used,
-        "usedBy": model.used_by,
-        "usedAt": model.used_at,
-    }
+class LinksOut(serializers.Serializer):
+    next = serializers.CharField(allow_null=True)
+    prev = serializers.CharField(allow_null=True)
+
+
+# == teams ======================================================================================
+class TeamMemberOut(serializers.Serializer):
+    id = serializers.CharField()
+    name = _nullable_text()
+    addedOn = ZonedDateTimeField(source="added_on", allow_null=True)
+    tasksAssignedCount = serializers.IntegerField(source="tasks_assigned_count", allow_null=True)
+
+
+class TeamOut(serializers.Serializer):
+    id = serializers.CharField()
+    name = _nullable_text()
+    description = _nullable_text()
+    poc_id = serializers.CharField(allow_null=True)
+    created_by = serializers.CharField(allow_null=True)
+    updated_by = serializers.CharField(allow_null=True)
+    created_at = _nullable_date()
+    updated_at = _nullable_date()
+    users = TeamMemberOut(many=True, allow_null=True)
+
+
+class CreatedTeamOut(TeamOut):
+    invite_code = serializers.CharField(allow_null=True)
+
+
+class TeamCreatedOut(serializers.Serializer):
+    team = CreatedTeamOut()
+    message = serializers.CharField()
+
+
+class TeamListOut(serializers.Serializer):
+    links = LinksOut()
+    teams = TeamOut(many=True)
+    page = serializers.IntegerField()
+    limit = serializers.IntegerField()
+    total = serializers.IntegerField()
+
+
+class TeamInviteCodeOut(serializers.Serializer):
+    teamId = serializers.CharField()
+    inviteCode = serializers.CharField(allow_blank=True)
+
+
+class ActivityOut(serializers.Serializer):
+    """One timeline entry: ids resolved to display names (user and team names, task titles)."""
+
+    id = serializers.CharField()
+    action = serializers.CharField()
+    timestamp = _nullable_date()
+    team_id = serializers.CharField(allow_null=True)
+    team_name = _nullable_text()
+    performed_by = serializers.CharField(allow_null=True)
+    performed_by_name = _nullable_text()
+    task_id = serializers.CharField(allow_null=True)
+    task_title = _nullable_text()
+    status_from = serializers.CharField(allow_null=True)
+    status_to = serializers.CharField(allow_null=True)
+    spoc_id = serializers.CharField(allow_null=True)
+    spoc_name = _nullable_text()
+    previous_executor_id = serializers.CharField(allow_null=True)
+    previous_executor_name = _nullable_text()
+    new_executor_id = serializers.CharField(allow_null=True)
+    new_executor_name = _nullable_text()
+    assignee_from = serializers.CharField(allow_null=True)
+    assignee_from_name = _nullable_text()
+    assignee_to = serializers.CharField(allow_null=True)
+    assignee_to_name = _nullable_text()
+
+
+class TimelineOut(serializers.Serializer):
+    links = LinksOut()
+    timeline = ActivityOut(many=True)
+    total = serializers.IntegerField()
+    page = serializers.IntegerField()
+    limit = serializers.IntegerField()
+
+
+# == roles ======================================================================================
+class RoleOut(serializers.Serializer):
+    id = serializers.CharField()
+    name = _nullable_text()
+    description = _nullable_text()
+    scope = serializers.CharField(allow_null=True)
+    isActive = serializers.BooleanField(source="is_active")
+    createdAt = ZonedDateTimeField(source="created_at", allow_null=True)
+    updatedAt = ZonedDateTimeField(source="updated_at", allow_null=True)
+
+
+class UserRoleOut(serializers.Serializer):
+    id = serializers.CharField()
+    userId = serializers.CharField(source="user_id", allow_null=True)
+    roleName = serializers.CharField(source="role_name", allow_null=True)
+    scope = serializers.CharField(allow_null=True)
+    teamId = serializers.CharField(source="team_id", allow_null=True)
+    isActive = serializers.BooleanField(source="is_active")
+    createdAt = ZonedDateTimeField(source="created_at", allow_null=True)
+    createdBy = serializers.CharField(source="created_by", allow_null=True)
+
+
+class TeamRoleOut(serializers.Serializer):
+    """A user's team role as the members page reads it (`role_name` lower case)."""
+
+    role_id = serializers.CharField()
+    role_name = serializers.CharField()
+    scope = serializers.CharField()
+    team_id = serializers.CharField()
+    assigned_at = _nullable_date()
+
+
+class TeamUserRolesOut(serializers.Serializer):
+    team_id = serializers.CharField()
+    user_id = serializers.CharField()
+    roles = TeamRoleOut(many=True)
+
+
+class UserRolesOut(serializers.Serializer):
+    userId = serializers.CharField()
+    roles = UserRoleOut(many=True)
+
+
+# == team-creation invite codes =================================================================
+class PersonOut(serializers.Serializer):
+    id = serializers.CharField()
+    name = _nullable_text()
+
+
+class InviteCodeOut(serializers.Serializer):
+    id = serializers.CharField()
+    code = serializers.CharField()
+    description = _nullable_text()
+    created_by = PersonOut()
+    created_at = ZonedDateTimeField()
+    used_at = _nullable_date()
+    used_by = PersonOut(allow_null=True)
+    is_used = serializers.BooleanField()
+
+
+class InviteCodeGeneratedOut(serializers.Serializer):
+    code = serializers.CharField()
+    description = _nullable_text()
+    message = serializers.CharField()
+
+
+class InviteCodeListOut(serializers.Serializer):
+    codes = InviteCodeOut(many=True)
+    previous_url = serializers.CharField(allow_null=True)
+    next_url = serializers.CharField(allow_null=True)
+    message = serializers.CharField()
+
+
+class MessageOut(serializers.Serializer):
+    message = serializers.CharField()
+
+
+# == envelopes of the endpoints the client does not call (kept as they were) ======================
+class RoleEnvelopeOut(serializers.Serializer):
+    statusCode = serializers.IntegerField()
+    data = RoleOut()
+
+
+class UserRoleEnvelopeOut(serializers.Serializer):
+    statusCode = serializers.IntegerField()
+    data = UserRoleOut()
+
+
+class UserRoleListEnvelopeOut(serializers.Serializer):
+    statusCode = serializers.IntegerField()
+    data = UserRoleOut(many=True)
+
+
+class UserRolesEnvelopeOut(serializers.Serializer):
+    statusCode = serializers.IntegerField()
+    data = UserRolesOut()
+
+
+class TeamInviteCodeEnvelopeOut(serializers.Serializer):
+    statusCode = serializers.IntegerField()
+    data = TeamInviteCodeOut()
+
+
+class RoleListOut(serializers.Serializer):
+    links = LinksOut()
+    roles = RoleOut(many=True)
+    page = serializers.IntegerField()
+    limit = serializers.IntegerField()
+    total = serializers.IntegerField()
+
+
+class UserRoleListOut(serializers.Serializer):
+    links = LinksOut()
+    roles = UserRoleOut(many=True)
+    page = serializers.IntegerField()
+    limit = serializers.IntegerField()
+    total = serializers.IntegerField()
+
+
+def render(serializer_class: type[serializers.Serializer], body: Any, *, many: bool = False) -> Any:
+    """`body` (plain dicts, domain models or service dataclasses) rendered through a response
+    serializer."""
+    return serializer_class(body, many=many).data

@@ -1,37 +1,77 @@
-"""Team-creation invite codes: generated and listed by admins (holders of the GLOBAL moderator
-role), verified by admins, consumed once when a team is created with them.
+"""Team-creation invite codes: generated and listed by admins (GLOBAL moderators, or users listed
+in ADMIN_EMAILS), verified by any signed-in user, consumed once when a team is created with them.
 
+An unknown or already used code is a 400 (bad input from the client's point of view).
 Consumption checks and marks the code under a process lock, so two requests of one process cannot
 both use a code; across processes the repositories offer no compare-and-set (see the README).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import secrets
 import string
 import threading
+from dataclasses import dataclass
 
+from bson import ObjectId
 from rest_framework import status
 
-from todo.models.documents import TeamCreationInviteCode
+from todo.models.documents import TeamCreationInviteCode, User
 from todo.repositories.abstract_repository import now
 from todo.repositories.factory import get_repository
-from todo.repositories.queries import DESC
-from todo.services.role_service import error, require_moderator
+from todo.repositories.queries import DESC, In
+from todo.services.role_service import error, require_admin
 
 CODE_ALPHABET = string.digits + string.ascii_uppercase
+OBJECT_ID = re.compile(r"[0-9a-f]{24}")
 _consume_lock = threading.Lock()
 
 
-def _code_or_404(code: str) -> TeamCreationInviteCode:
-    found = get_repository(TeamCreationInviteCode).get_by_code(code)
+@dataclass(frozen=True)
+class Person:
+    id: str
+    name: str | None
+
+
+@dataclass(frozen=True)
+class InviteCodeDetails:
+    """A code as the admin table shows it: who made and used it, by name."""
+
+    id: str
+    code: str
+    description: str | None
+    created_by: Person
+    created_at: dt.datetime  # never missing: an older code without one shows its id's time
+    used_at: dt.datetime | None
+    used_by: Person | None
+    is_used: bool
+
+
+def _find(code: str) -> TeamCreationInviteCode | None:
+    """The code as typed, else in upper case (generated codes are upper case)."""
+    codes = get_repository(TeamCreationInviteCode)
+    found = codes.get_by_code(code)
+    if found is None and code.upper() != code:
+        found = codes.get_by_code(code.upper())
+    return found
+
+
+def _usable_or_400(code: str, pointer: str) -> TeamCreationInviteCode:
+    found = _find(code)
     if found is None:
-        raise error(status.HTTP_404_NOT_FOUND, "Unknown team-creation invite code", {"pointer": "code"})
+        raise error(status.HTTP_400_BAD_REQUEST, "Unknown team-creation invite code", {"pointer": pointer})
+    if found.is_used:
+        raise error(
+            status.HTTP_400_BAD_REQUEST, "This invite code has already been used", {"pointer": pointer}
+        )
     return found
 
 
 def invite_code_generate(*, actor: str, description: str | None) -> TeamCreationInviteCode:
-    require_moderator(actor)
+    """A new unused code of 6 characters (admins only)."""
+    require_admin(actor)
     codes = get_repository(TeamCreationInviteCode)
     while True:
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
@@ -45,37 +85,45 @@ def invite_code_generate(*, actor: str, description: str | None) -> TeamCreation
 
 
 def invite_code_verify(*, actor: str, code: str) -> TeamCreationInviteCode:
-    """The code when it exists and is unused (404 unknown, 409 already used)."""
-    require_moderator(actor)
-    found = _code_or_404(code)
-    if found.is_used:
-        raise error(status.HTTP_409_CONFLICT, "This invite code has already been used", {"pointer": "code"})
-    return found
+    """The code when it exists and is unused (400 otherwise); it stays unused."""
+    return _usable_or_400(code, "code")
 
 
-def invite_code_list(*, actor: str, page: int, limit: int) -> tuple[list[TeamCreationInviteCode], int]:
-    require_moderator(actor)
+def _details(codes: list[TeamCreationInviteCode]) -> list[InviteCodeDetails]:
+    """The codes with their creators' and users' names (one query for all the names)."""
+    ids = sorted({u for c in codes for u in (c.created_by, c.used_by) if u and OBJECT_ID.fullmatch(u)})
+    names = {u.id: u.name for u in get_repository(User).get_all({"_id": In(ids)})} if ids else {}
+
+    def person(user_id: str | None) -> Person | None:
+        return Person(user_id, names.get(user_id)) if user_id else None
+
+    return [
+        InviteCodeDetails(
+            id=c.id,
+            code=c.code or "",
+            description=c.description,
+            created_by=person(c.created_by) or Person("", None),
+            created_at=c.created_at or ObjectId(c.id).generation_time,
+            used_at=c.used_at,
+            used_by=person(c.used_by),
+            is_used=c.is_used,
+        )
+        for c in codes
+    ]
+
+
+def invite_code_list(*, actor: str, page: int, limit: int) -> tuple[list[InviteCodeDetails], int]:
+    """One page of the codes, newest first (admins only), and how many there are."""
+    require_admin(actor)
     codes = get_repository(TeamCreationInviteCode)
-    return codes.get_all({}, [("created_at", DESC)], page, limit), codes.count({})
+    return _details(codes.get_all({}, [("created_at", DESC)], page, limit)), codes.count({})
 
 
 def consume_invite_code(*, code: str, actor: str) -> TeamCreationInviteCode:
-    """Mark an unused code used by `actor` (404 unknown, 409 already used)."""
+    """Mark an unused code used by `actor` (400 when unknown or already used)."""
     codes = get_repository(TeamCreationInviteCode)
     with _consume_lock:
-        found = codes.get_by_code(code)
-        if found is None:
-            raise error(
-                status.HTTP_404_NOT_FOUND,
-                "Unknown team-creation invite code",
-                {"pointer": "team_invite_code"},
-            )
-        if found.is_used:
-            raise error(
-                status.HTTP_409_CONFLICT,
-                "This invite code has already been used",
-                {"pointer": "team_invite_code"},
-            )
+        found = _usable_or_400(code, "team_invite_code")
         used = codes.update(found.id, {"is_used": True, "used_by": actor, "used_at": now()}, actor=actor)
     assert used is not None
     return used

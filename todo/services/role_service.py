@@ -1,7 +1,9 @@
 """Roles and role grants: who holds which role, and the rules for granting and removing team roles.
 
 - An *admin* of the application (the one who may generate and list team-creation invite codes) is a
-  user holding the GLOBAL `moderator` role (an active `user_roles` row, scope GLOBAL).
+  user holding the GLOBAL `moderator` role (an active `user_roles` row, scope GLOBAL), or a user
+  whose email is listed in the ADMIN_EMAILS setting (the web client shows its Admin page to the
+  same list; the role itself is granted at the next sign-in, todo/services/admin_bootstrap.py).
 - Team roles (`owner`, `admin`, `member`) are `user_roles` rows with scope TEAM and the team's id.
   Changing a user's team roles needs the `admin` or `owner` role in that team; granting or removing
   `owner` needs `owner`; a team always keeps at least one owner. Removal sets `is_active` false.
@@ -9,8 +11,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from rest_framework import status
 
 from todo.api.errors import ApiError
@@ -46,11 +51,24 @@ def is_moderator(user_id: str) -> bool:
     )  # fmt: skip
 
 
-def require_moderator(user_id: str) -> None:
-    if not is_moderator(user_id):
-        raise error(
-            status.HTTP_403_FORBIDDEN, "Only admins (holders of the GLOBAL moderator role) may do this"
-        )
+def is_listed_admin(user_id: str) -> bool:
+    """True when the user's email is in the ADMIN_EMAILS setting (compared ignoring case)."""
+    listed = {email.strip().lower() for email in settings.ADMIN_EMAILS}
+    if not listed:
+        return False
+    found = get_repository(User).get_by_id(user_id)
+    email = (found.email_id or "").strip().lower() if found is not None else ""
+    return bool(email) and email in listed
+
+
+def is_admin(user_id: str) -> bool:
+    """An application admin: a GLOBAL moderator, or a user listed in ADMIN_EMAILS."""
+    return is_moderator(user_id) or is_listed_admin(user_id)
+
+
+def require_admin(user_id: str) -> None:
+    if not is_admin(user_id):
+        raise error(status.HTTP_403_FORBIDDEN, "Only admins may do this")
 
 
 def team_role_names(user_id: str, team_id: str) -> set[str]:
@@ -78,6 +96,48 @@ def user_roles_of(*, user_id: str, team_id: str | None = None) -> list[UserRole]
     """A user's active role grants (GLOBAL and every team's, or one team's)."""
     user_or_404(user_id)
     return get_repository(UserRole).get_by_user(user_id, team_id=team_id)
+
+
+@dataclass(frozen=True)
+class TeamRole:
+    """A user's team role as the members page reads it."""
+
+    role_id: str  # the role's id (from /v1/roles), or the grant's when the role is not stored
+    role_name: str
+    scope: str
+    team_id: str
+    assigned_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class TeamUserRoles:
+    team_id: str
+    user_id: str
+    roles: list[TeamRole]
+
+
+def team_roles_of_user(*, team_id: str, user_id: str) -> TeamUserRoles:
+    """The user's active TEAM roles in the team, by name (an empty list when none)."""
+    user_or_404(user_id)
+    grants = [
+        g for g in get_repository(UserRole).get_by_user(user_id, team_id=team_id)
+        if g.scope == RoleScope.TEAM.value and g.role_name
+    ]  # fmt: skip
+    role_ids = {
+        r.name: r.id for r in get_repository(Role).get_all({"scope": RoleScope.TEAM.value, "is_active": True})
+    }
+    roles = [
+        TeamRole(
+            role_id=role_ids.get(g.role_name.lower(), g.id),
+            role_name=g.role_name.lower(),
+            scope=RoleScope.TEAM.value,
+            team_id=team_id,
+            assigned_at=g.created_at,
+        )
+        for g in grants
+        if g.role_name
+    ]
+    return TeamUserRoles(team_id=team_id, user_id=user_id, roles=roles)
 
 
 def team_user_roles(*, team_id: str, page: int, limit: int) -> tuple[list[UserRole], int]:

@@ -5,21 +5,25 @@ Permissions:
   moderator role);
 - changing the point of contact needs to be the team's creator or to hold its admin or owner role;
 - adding members needs an active membership; removing a member needs the admin or owner role, or
-  to be that member (leaving); the owner (creator) cannot be removed (403) and the point of contact
-  cannot be removed until another is named (409);
+  to be that member (leaving); neither the owner (creator) nor the point of contact can be removed
+  (403, as the web client expects);
 - the team's invite code is shown to its creator and its point of contact only.
+Bad input the client can send (an unknown or used invite code, unknown users, users who already are
+members, a point of contact who is not a member) is a 400 (shared/frontend-contract.md, section 9).
 Every write passes `actor=` so the repositories write the audit entries the domain asks for.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import string
 import threading
+from dataclasses import dataclass
 
 from rest_framework import status
 
-from todo.models.documents import AuditLog, Task, TaskAssignment, Team, User, UserTeamDetails
+from todo.models.documents import AuditLog, Task, TaskAssignment, Team, User, UserRole, UserTeamDetails
 from todo.models.enums import AssigneeType, AuditAction, RoleName, TaskStatus
 from todo.repositories.abstract_repository import now
 from todo.repositories.factory import get_repository
@@ -65,22 +69,78 @@ def team_list_mine(*, actor: str, page: int, limit: int) -> tuple[list[Team], in
     return teams[(page - 1) * limit : page * limit], len(teams)
 
 
-def team_members(*, team_id: str) -> list[tuple[User, list[str]]]:
-    """The team's active members (by name) with the names of their team roles."""
-    ids = [m.user_id for m in get_repository(UserTeamDetails).get_by_team(team_id) if m.user_id]
+@dataclass(frozen=True)
+class TeamMember:
+    """A member as the members page shows it."""
+
+    id: str
+    name: str | None
+    added_on: dt.datetime | None  # when the membership was made or last renewed
+    tasks_assigned_count: int  # live tasks of this team the member is assigned to or executing
+
+
+@dataclass(frozen=True)
+class TeamDetails:
+    """A team with, when asked for, its members."""
+
+    team: Team
+    users: list[TeamMember] | None = None
+
+
+def _team_task_counts(team_id: str, user_ids: list[str]) -> dict[str, int]:
+    """{user id: how many live tasks of the team are assigned to the user} (three queries)."""
+    assignments = get_repository(TaskAssignment)
+    held = assignments.get_all(
+        {"team_id": team_id, "assignee_id": In(user_ids), "user_type": AssigneeType.USER.value,
+         "is_active": True}
+    )  # fmt: skip
+    executing = assignments.get_all({"assignee_id": team_id, "executor_id": In(user_ids), "is_active": True})
+    pairs = {(a.assignee_id, a.task_id) for a in held} | {(a.executor_id, a.task_id) for a in executing}
+    task_ids = sorted({task_id for _, task_id in pairs if task_id})
+    live = {t.id for t in get_repository(Task).get_by_ids(task_ids)} if task_ids else set()
+    counts: dict[str, int] = dict.fromkeys(user_ids, 0)
+    for user_id, task_id in pairs:
+        if user_id in counts and task_id in live:
+            counts[user_id] += 1
+    return counts
+
+
+def team_members(*, team_id: str) -> list[TeamMember]:
+    """The team's active members, by name, with when they joined and their team task counts."""
+    memberships = {m.user_id: m for m in get_repository(UserTeamDetails).get_by_team(team_id) if m.user_id}
+    ids = list(memberships)
     users = get_repository(User).get_all({"_id": In(ids)}) if ids else []
-    roles: dict[str, list[str]] = {}
-    for grant in role_service.team_user_roles(team_id=team_id, page=1, limit=10**6)[0]:
-        if grant.user_id and grant.role_name:
-            roles.setdefault(grant.user_id, []).append(grant.role_name)
+    counts = _team_task_counts(team_id, ids) if ids else {}
     ordered = sorted(users, key=lambda u: (u.name or "", u.id))
-    return [(u, sorted(set(roles.get(u.id, [])))) for u in ordered]
+    return [
+        TeamMember(
+            id=u.id,
+            name=u.name,
+            added_on=memberships[u.id].updated_at or memberships[u.id].created_at,
+            tasks_assigned_count=counts.get(u.id, 0),
+        )
+        for u in ordered
+    ]
 
 
-def team_activity(*, actor: str, team_id: str, page: int, limit: int) -> tuple[list[AuditLog], int]:
+def team_details(*, actor: str, team_id: str, with_members: bool) -> TeamDetails:
+    """A team the actor may read, with its members when `with_members`."""
     team = team_for_member(actor=actor, team_id=team_id)
-    logs = get_repository(AuditLog)
-    return logs.get_by_team(team.id, page, limit), logs.count({"team_id": team.id})
+    return TeamDetails(team, team_members(team_id=team.id) if with_members else None)
+
+
+def team_roles_for_member(*, actor: str, team_id: str, user_id: str) -> role_service.TeamUserRoles:
+    """A user's team roles, for a reader of the team (a member, or a moderator)."""
+    team = team_for_member(actor=actor, team_id=team_id)
+    return role_service.team_roles_of_user(team_id=team.id, user_id=user_id)
+
+
+def team_user_roles_for_member(
+    *, actor: str, team_id: str, page: int, limit: int
+) -> tuple[list[UserRole], int]:
+    """One page of the active role grants of the team's users, for a reader of the team."""
+    team = team_for_member(actor=actor, team_id=team_id)
+    return role_service.team_user_roles(team_id=team.id, page=page, limit=limit)
 
 
 def team_invite_code(*, actor: str, team_id: str) -> str:
@@ -102,12 +162,15 @@ def _new_team_code() -> str:
 
 
 def _existing_users(user_ids: list[str], pointer: str) -> None:
+    """400 naming `pointer` unless every id is a known user (ids sent in a body are input)."""
     if not user_ids:
         return
     found = {u.id for u in get_repository(User).get_all({"_id": In(user_ids)})}
     missing = [uid for uid in user_ids if uid not in found]
     if missing:
-        raise error(status.HTTP_404_NOT_FOUND, f"User not found: {', '.join(missing)}", {"pointer": pointer})
+        raise error(
+            status.HTTP_400_BAD_REQUEST, f"User not found: {', '.join(missing)}", {"pointer": pointer}
+        )
 
 
 def _add_membership(*, team_id: str, user_id: str, actor: str) -> UserTeamDetails:
@@ -143,19 +206,20 @@ def team_create(
     description: str | None,
     team_invite_code: str,
     member_ids: list[str],
-    point_of_contact_id: str | None,
+    poc_id: str | None,
 ) -> Team:
     """Create a team with a team-creation invite code (consumed). The creator becomes owner, admin
-    and member; the members and the point of contact become members."""
+    and member; the members and the point of contact become members. No point of contact (None)
+    stores none."""
     if not name.strip():
         raise error(status.HTTP_400_BAD_REQUEST, "The team name must not be blank", {"pointer": "name"})
     _existing_users(member_ids, "member_ids")
-    if point_of_contact_id is not None:
-        _existing_users([point_of_contact_id], "point_of_contact_id")
+    if poc_id is not None:
+        _existing_users([poc_id], "poc_id")
     consume_invite_code(code=team_invite_code, actor=actor)
     moment = now()
     team = get_repository(Team).create(
-        {"name": name, "description": description or None, "poc_id": point_of_contact_id,
+        {"name": name, "description": description or None, "poc_id": poc_id,
          "invite_code": _new_team_code(), "created_by": actor, "updated_by": actor,
          "created_at": moment, "updated_at": moment, "is_deleted": False},
         actor=actor,
@@ -163,48 +227,55 @@ def team_create(
     _add_membership(team_id=team.id, user_id=actor, actor=actor)
     for role_name in (RoleName.OWNER.value, RoleName.ADMIN.value):
         role_service.grant_team_role(team_id=team.id, user_id=actor, role_name=role_name, actor=actor)
-    others = [*member_ids, *([point_of_contact_id] if point_of_contact_id else [])]
+    others = [*member_ids, *([poc_id] if poc_id else [])]
     for user_id in dict.fromkeys(others):
         if user_id != actor:
             _add_membership(team_id=team.id, user_id=user_id, actor=actor)
     return team
 
 
-def team_change_poc(*, actor: str, team_id: str, point_of_contact_id: str) -> Team:
-    """Name a new point of contact (an active member): the creator, or an admin or owner, only."""
+def team_change_poc(*, actor: str, team_id: str, poc_id: str) -> Team:
+    """Name a new point of contact (an active member, else 400): the creator, or an admin or
+    owner, only (403)."""
     team = team_or_404(team_id)
     held = role_service.team_role_names(actor, team.id)
     if actor != team.created_by and not held & role_service.ROLE_MANAGERS:
         raise error(
             status.HTTP_403_FORBIDDEN, "Only the team's creator or an admin may change its point of contact"
         )
-    role_service.user_or_404(point_of_contact_id, {"pointer": "point_of_contact_id"})
-    if not is_member(point_of_contact_id, team.id):
+    if not is_member(poc_id, team.id):
         raise error(
-            status.HTTP_409_CONFLICT, "The point of contact must be a member of the team",
-            {"pointer": "point_of_contact_id"},
+            status.HTTP_400_BAD_REQUEST, "The point of contact must be a member of the team",
+            {"pointer": "poc_id"},
         )  # fmt: skip
-    if team.poc_id == point_of_contact_id:
+    if team.poc_id == poc_id:
         return team
-    fields = {"poc_id": point_of_contact_id, "updated_by": actor, "updated_at": now()}
+    fields = {"poc_id": poc_id, "updated_by": actor, "updated_at": now()}
     updated = get_repository(Team).update(team.id, fields, actor=actor)
     assert updated is not None
     return updated
 
 
 def team_join_by_invite(*, actor: str, invite_code: str) -> Team:
+    """Join the team whose invite code this is, with the member role (400 for an unknown code or
+    an existing member)."""
     team = get_repository(Team).get_by_invite_code(invite_code)
     if team is None:
-        raise error(status.HTTP_404_NOT_FOUND, "No team has this invite code", {"pointer": "invite_code"})
+        raise error(status.HTTP_400_BAD_REQUEST, "No team has this invite code", {"pointer": "invite_code"})
     with _membership_lock:
         if is_member(actor, team.id):
-            raise error(status.HTTP_409_CONFLICT, "You are already a member of this team")
+            raise error(
+                status.HTTP_400_BAD_REQUEST,
+                "You are already a member of this team",
+                {"pointer": "invite_code"},
+            )
         _add_membership(team_id=team.id, user_id=actor, actor=actor)
     return team
 
 
-def team_add_members(*, actor: str, team_id: str, member_ids: list[str]) -> list[str]:
-    """Add users to the team (any active member may). 409 naming those who already are members."""
+def team_add_members(*, actor: str, team_id: str, member_ids: list[str]) -> Team:
+    """Add users to the team (any active member may; 403 otherwise). 400 for unknown users or
+    users who already are members. Returns the team."""
     team = team_or_404(team_id)
     if not is_member(actor, team.id):
         raise error(status.HTTP_403_FORBIDDEN, "Only members of this team may add members")
@@ -213,12 +284,12 @@ def team_add_members(*, actor: str, team_id: str, member_ids: list[str]) -> list
         already = [uid for uid in member_ids if is_member(uid, team.id)]
         if already:
             raise error(
-                status.HTTP_409_CONFLICT, f"Already members of this team: {', '.join(already)}",
+                status.HTTP_400_BAD_REQUEST, f"Already members of this team: {', '.join(already)}",
                 {"pointer": "member_ids"},
             )  # fmt: skip
         for user_id in member_ids:
             _add_membership(team_id=team.id, user_id=user_id, actor=actor)
-    return member_ids
+    return team
 
 
 def _open_task_ids(task_ids: list[str]) -> set[str]:
@@ -273,7 +344,7 @@ def team_remove_member(*, actor: str, team_id: str, user_id: str) -> int:
         raise error(status.HTTP_403_FORBIDDEN, "The team's owner cannot be removed", {"path": "user_id"})
     if user_id == team.poc_id:
         raise error(
-            status.HTTP_409_CONFLICT, "The point of contact cannot be removed; name another one first",
+            status.HTTP_403_FORBIDDEN, "The point of contact cannot be removed; name another one first",
             {"path": "user_id"},
         )  # fmt: skip
     get_repository(UserTeamDetails).update(

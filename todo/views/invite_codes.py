@@ -1,9 +1,12 @@
-"""Team-creation invite codes: generate, verify and list (admins only: holders of the GLOBAL
-moderator role). Rules in todo/services/invite_code_service.py."""
+"""Team-creation invite codes: generate and list (admins: GLOBAL moderators, or users listed in
+ADMIN_EMAILS), verify (any signed-in user). Shapes are the web client's (section 11 of
+shared/frontend-contract.md). Rules in todo/services/invite_code_service.py."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from urllib.parse import urlencode
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -11,44 +14,66 @@ from rest_framework.views import APIView
 
 from todo.api import team_serializers as io
 from todo.api.fields import validated
-from todo.api.params import page_and_limit, paginated
+from todo.api.params import integer
 from todo.services import invite_code_service
-from todo.views.teams import PAGE_PARAMETERS, _data
+
+DEFAULT_LIMIT, MAX_LIMIT = 10, 50
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", int, description="1 or more"),
+    OpenApiParameter("limit", str, description="1 to 50; anything else means 10"),
+]
+
+
+def _limit(request: Request) -> int:
+    """The page size: 1 to 50, anything else (missing, out of range, not a number) 10."""
+    raw = request.query_params.get("limit", "")
+    return int(raw) if raw.isdigit() and 1 <= int(raw) <= MAX_LIMIT else DEFAULT_LIMIT
+
+
+def _page_url(request: Request, page: int, limit: int) -> str:
+    return f"{request.path}?{urlencode({'page': page, 'limit': limit})}"
 
 
 class InviteCodeGenerateView(APIView):
     @extend_schema(
         request=io.InviteCodeGenerateSerializer,
-        responses={201: dict},
-        summary="Generate a team-creation invite code",
+        responses={201: io.InviteCodeGeneratedOut},
+        summary="Generate a team-creation invite code (admins only)",
     )
     def post(self, request: Request) -> Response:
         body = validated(io.InviteCodeGenerateSerializer, request.data)
         code = invite_code_service.invite_code_generate(
             actor=request.user.id, description=body.get("description")
         )
-        return _data(io.invite_code_out(code), status.HTTP_201_CREATED)
+        answer = {"code": code.code, "description": code.description, "message": "Invite code generated"}
+        return Response(io.render(io.InviteCodeGeneratedOut, answer), status=status.HTTP_201_CREATED)
 
 
 class InviteCodeVerifyView(APIView):
     @extend_schema(
         request=io.InviteCodeVerifySerializer,
-        responses={200: dict},
-        summary="Check a code: 200 when unused, 404 unknown, 409 already used",
+        responses={200: io.MessageOut},
+        summary="Check a code without using it: 200 when usable, 400 when unknown or already used",
     )
     def post(self, request: Request) -> Response:
         body = validated(io.InviteCodeVerifySerializer, request.data)
-        code = invite_code_service.invite_code_verify(actor=request.user.id, code=body["code"])
-        return _data({"valid": True, **io.invite_code_out(code)})
+        invite_code_service.invite_code_verify(actor=request.user.id, code=body["code"])
+        return Response(io.render(io.MessageOut, {"message": "Invite code is valid"}))
 
 
 class InviteCodesView(APIView):
     @extend_schema(
-        parameters=PAGE_PARAMETERS, responses={200: dict}, summary="Team-creation invite codes, newest first"
+        parameters=PAGE_PARAMETERS,
+        responses={200: io.InviteCodeListOut},
+        summary="Team-creation invite codes, newest first (admins only)",
     )
     def get(self, request: Request) -> Response:
-        page, limit = page_and_limit(request)
+        page, limit = integer(request, "page", 1, 1, 10**6), _limit(request)
         codes, total = invite_code_service.invite_code_list(actor=request.user.id, page=page, limit=limit)
-        return Response(
-            paginated(request, "codes", [io.invite_code_out(c) for c in codes], page, limit, total)
-        )
+        answer = {
+            "codes": codes,
+            "previous_url": _page_url(request, page - 1, limit) if page > 1 else None,
+            "next_url": _page_url(request, page + 1, limit) if page * limit < total else None,
+            "message": "Invite codes fetched successfully",
+        }
+        return Response(io.render(io.InviteCodeListOut, answer))

@@ -1,5 +1,9 @@
 """Roles: the role list, one role, a user's roles, and the roles of a team's users (read by its
-members; changed by its admins and owners). Rules in todo/services/role_service.py."""
+members; changed by its admins and owners). Rules in todo/services/role_service.py.
+
+`GET /v1/teams/{team_id}/users/{user_id}/roles` answers the web client's bare shape (section 10 of
+shared/frontend-contract.md); the other role endpoints, which the client does not call, keep the
+`{statusCode, data}` envelope."""
 
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ class RolesView(APIView):
     @extend_schema(
         operation_id="roles_list",
         parameters=[OpenApiParameter("scope", str, enum=list(RoleScope.values)), *PAGE_PARAMETERS],
-        responses={200: dict},
+        responses={200: io.RoleListOut},
         summary="The active roles, by scope and name",
     )
     def get(self, request: Request) -> Response:
@@ -30,20 +34,20 @@ class RolesView(APIView):
             raise invalid("scope", "must be GLOBAL or TEAM")
         page, limit = page_and_limit(request)
         roles, total = role_service.role_list(scope=scope, page=page, limit=limit)
-        return Response(paginated(request, "roles", [io.role_out(r) for r in roles], page, limit, total))
+        return Response(io.render(io.RoleListOut, paginated(request, "roles", roles, page, limit, total)))
 
 
 class RoleView(APIView):
-    @extend_schema(responses={200: dict}, summary="One role")
+    @extend_schema(responses={200: io.RoleEnvelopeOut}, summary="One role")
     def get(self, request: Request, role_id: str) -> Response:
         role = role_service.role_get(role_id=object_id(role_id, "role_id"))
-        return _data(io.role_out(role))
+        return _data(io.render(io.RoleOut, role))
 
 
 class UserRolesView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("team_id", str)],
-        responses={200: dict},
+        responses={200: io.UserRolesEnvelopeOut},
         summary="A user's active roles (GLOBAL and every team's, or one team's with team_id)",
     )
     def get(self, request: Request, user_id: str) -> Response:
@@ -51,37 +55,40 @@ class UserRolesView(APIView):
         raw_team = request.query_params.get("team_id")
         team_id = object_id(raw_team, "team_id", "parameter") if raw_team is not None else None
         grants = role_service.user_roles_of(user_id=user_id, team_id=team_id)
-        return _data({"userId": user_id, "roles": [io.user_role_out(g) for g in grants]})
+        return _data(io.render(io.UserRolesOut, {"userId": user_id, "roles": grants}))
 
 
 class TeamUsersRolesView(APIView):
     @extend_schema(
         operation_id="teams_users_roles_list",
         parameters=PAGE_PARAMETERS,
-        responses={200: dict},
+        responses={200: io.UserRoleListOut},
         summary="The active roles of a team's users",
     )
     def get(self, request: Request, team_id: str) -> Response:
         team_id = object_id(team_id, "team_id")
         page, limit = page_and_limit(request)
-        team = team_service.team_for_member(actor=request.user.id, team_id=team_id)
-        grants, total = role_service.team_user_roles(team_id=team.id, page=page, limit=limit)
+        grants, total = team_service.team_user_roles_for_member(
+            actor=request.user.id, team_id=team_id, page=page, limit=limit
+        )
         return Response(
-            paginated(request, "roles", [io.user_role_out(g) for g in grants], page, limit, total)
+            io.render(io.UserRoleListOut, paginated(request, "roles", grants, page, limit, total))
         )
 
 
 class TeamUserRolesView(APIView):
-    @extend_schema(responses={200: dict}, summary="A user's active roles in a team (members only)")
+    @extend_schema(
+        responses={200: io.TeamUserRolesOut},
+        summary="A user's active roles in a team (members only); an empty list when none",
+    )
     def get(self, request: Request, team_id: str, user_id: str) -> Response:
         team_id, user_id = object_id(team_id, "team_id"), object_id(user_id, "user_id")
-        team = team_service.team_for_member(actor=request.user.id, team_id=team_id)
-        grants = role_service.user_roles_of(user_id=user_id, team_id=team.id)
-        return _data({"userId": user_id, "teamId": team.id, "roles": [io.user_role_out(g) for g in grants]})
+        found = team_service.team_roles_for_member(actor=request.user.id, team_id=team_id, user_id=user_id)
+        return Response(io.render(io.TeamUserRolesOut, found))
 
     @extend_schema(
         request=io.RoleGrantSerializer,
-        responses={201: dict},
+        responses={201: io.UserRoleEnvelopeOut},
         summary="Give a member a team role (needs the admin or owner role; owner needs owner)",
     )
     def post(self, request: Request, team_id: str, user_id: str) -> Response:
@@ -95,12 +102,12 @@ class TeamUserRolesView(APIView):
             role_name=body.get("role_name"),
             role_id=body.get("role_id"),
         )
-        return _data(io.user_role_out(grant), status.HTTP_201_CREATED)
+        return _data(io.render(io.UserRoleOut, grant), status.HTTP_201_CREATED)
 
 
 class TeamUserRoleView(APIView):
     @extend_schema(
-        responses={200: dict},
+        responses={200: io.UserRoleListEnvelopeOut},
         summary="Remove a user's team role (sets is_active false); role_id is the role's or the grant's id",
     )
     def delete(self, request: Request, team_id: str, user_id: str, role_id: str) -> Response:
@@ -110,4 +117,4 @@ class TeamUserRoleView(APIView):
         removed = role_service.team_role_remove(
             actor=request.user.id, team=team, user_id=user_id, role_id=role_id
         )
-        return _data([io.user_role_out(g) for g in removed])
+        return _data(io.render(io.UserRoleOut, removed, many=True))

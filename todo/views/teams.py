@@ -1,8 +1,12 @@
 """Teams: list mine and create, read and change the point of contact, join by invite code, add and
 remove members, the team's invite code and its activity timeline. Thin views: parse and validate,
-call one service function, shape the answer (todo/services/team_service.py holds the rules)."""
+call one service function, render the answer through its response serializer
+(todo/services/team_service.py holds the rules; the shapes are the web client's, section 9 of
+shared/frontend-contract.md: bare snake_case team objects)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -12,32 +16,39 @@ from rest_framework.views import APIView
 
 from todo.api import team_serializers as io
 from todo.api.fields import validated
-from todo.api.params import flag, object_id, page_and_limit, paginated
-from todo.services import team_service
+from todo.api.params import MAX_LIMIT, flag, object_id, page_and_limit, paginated
+from todo.services import team_service, team_timeline
 
 PAGE_PARAMETERS = [OpenApiParameter("page", int), OpenApiParameter("limit", int)]
+TEAM_CREATED = "Team created successfully"
 
 
 def _data(data: object, code: int = status.HTTP_200_OK) -> Response:
+    """The `{statusCode, data}` envelope of the endpoints the web client does not call."""
     return Response({"statusCode": code, "data": data}, status=code)
+
+
+def _team(team: Any, users: Any = None) -> Any:
+    """A bare team object (`users` null unless the members were asked for)."""
+    return io.render(io.TeamOut, {**dict(team), "users": users})
 
 
 class TeamsView(APIView):
     @extend_schema(
         operation_id="teams_list",
         parameters=PAGE_PARAMETERS,
-        responses={200: dict},
-        summary="The teams I am a member of",
+        responses={200: io.TeamListOut},
+        summary="The teams I am a member of, by name (all of them unless a limit is given)",
     )
     def get(self, request: Request) -> Response:
-        page, limit = page_and_limit(request)
+        page, limit = page_and_limit(request, default_limit=MAX_LIMIT)
         teams, total = team_service.team_list_mine(actor=request.user.id, page=page, limit=limit)
-        items = [io.team_out(t) for t in teams]
-        return Response(paginated(request, "teams", items, page, limit, total))
+        items = [{**dict(t), "users": None} for t in teams]
+        return Response(io.render(io.TeamListOut, paginated(request, "teams", items, page, limit, total)))
 
     @extend_schema(
         request=io.TeamCreateSerializer,
-        responses={201: dict},
+        responses={201: io.TeamCreatedOut},
         summary="Create a team with a team-creation invite code (consumed); I become owner, admin and member",
     )
     def post(self, request: Request) -> Response:
@@ -48,79 +59,80 @@ class TeamsView(APIView):
             description=body.get("description"),
             team_invite_code=body["team_invite_code"],
             member_ids=body.get("member_ids", []),
-            point_of_contact_id=body.get("point_of_contact_id"),
+            poc_id=body.get("poc_id"),
         )
-        return _data(io.team_out(team, with_invite_code=True), status.HTTP_201_CREATED)
+        created = io.render(
+            io.TeamCreatedOut, {"team": {**dict(team), "users": None}, "message": TEAM_CREATED}
+        )
+        return Response(created, status=status.HTTP_201_CREATED)
 
 
 class TeamDetailView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("member", bool)],
-        responses={200: dict},
-        summary="A team (members only); `member=true` adds its members with their roles",
+        responses={200: io.TeamOut},
+        summary="A team (members only); `member=true` fills `users` with its members",
     )
     def get(self, request: Request, team_id: str) -> Response:
         team_id = object_id(team_id, "team_id")
         with_members = flag(request, "member")
-        team = team_service.team_for_member(actor=request.user.id, team_id=team_id)
-        body = io.team_out(team)
-        if with_members:
-            body["users"] = [
-                io.member_out(u, roles) for u, roles in team_service.team_members(team_id=team.id)
-            ]
-        return _data(body)
+        found = team_service.team_details(actor=request.user.id, team_id=team_id, with_members=with_members)
+        return Response(_team(found.team, found.users))
 
     @extend_schema(
         request=io.TeamUpdateSerializer,
-        responses={200: dict},
-        summary="Change the point of contact (the team's creator or an admin/owner)",
+        responses={200: io.TeamOut},
+        summary="Change the point of contact (the team's creator or an admin); the new one must be a member",
     )
     def patch(self, request: Request, team_id: str) -> Response:
         team_id = object_id(team_id, "team_id")
         body = validated(io.TeamUpdateSerializer, request.data)
-        team = team_service.team_change_poc(
-            actor=request.user.id, team_id=team_id, point_of_contact_id=body["point_of_contact_id"]
-        )
-        return _data(io.team_out(team))
+        team = team_service.team_change_poc(actor=request.user.id, team_id=team_id, poc_id=body["poc_id"])
+        return Response(_team(team))
 
 
 class JoinByInviteView(APIView):
     @extend_schema(
-        request=io.JoinByInviteSerializer, responses={200: dict}, summary="Join a team by its invite code"
+        request=io.JoinByInviteSerializer,
+        responses={200: io.TeamOut},
+        summary="Join a team by its invite code",
     )
     def post(self, request: Request) -> Response:
         body = validated(io.JoinByInviteSerializer, request.data)
         team = team_service.team_join_by_invite(actor=request.user.id, invite_code=body["invite_code"])
-        return _data(io.team_out(team))
+        return Response(_team(team))
 
 
 class TeamMembersView(APIView):
     @extend_schema(
-        request=io.AddMembersSerializer, responses={200: dict}, summary="Add members (members only)"
+        request=io.AddMembersSerializer, responses={200: io.TeamOut}, summary="Add members (members only)"
     )
     def post(self, request: Request, team_id: str) -> Response:
         team_id = object_id(team_id, "team_id")
         body = validated(io.AddMembersSerializer, request.data)
-        added = team_service.team_add_members(
+        team = team_service.team_add_members(
             actor=request.user.id, team_id=team_id, member_ids=body["member_ids"]
         )
-        return _data({"teamId": team_id, "addedMemberIds": added})
+        return Response(_team(team))
 
 
 class TeamMemberView(APIView):
     @extend_schema(
-        responses={200: dict},
-        summary="Remove a member (admin/owner, or the member leaving); their open team tasks return to the team",
+        responses={204: None},
+        summary="Remove a member (admin), or leave (my own id); their open team tasks return to the team",
     )
     def delete(self, request: Request, team_id: str, user_id: str) -> Response:
         team_id = object_id(team_id, "team_id")
         user_id = object_id(user_id, "user_id")
-        returned = team_service.team_remove_member(actor=request.user.id, team_id=team_id, user_id=user_id)
-        return _data({"teamId": team_id, "userId": user_id, "tasksReturnedToTeam": returned})
+        team_service.team_remove_member(actor=request.user.id, team_id=team_id, user_id=user_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class TeamInviteCodeView(APIView):
-    @extend_schema(responses={200: dict}, summary="The team's invite code (its creator or point of contact)")
+    @extend_schema(
+        responses={200: io.TeamInviteCodeEnvelopeOut},
+        summary="The team's invite code (its creator or point of contact)",
+    )
     def get(self, request: Request, team_id: str) -> Response:
         team_id = object_id(team_id, "team_id")
         code = team_service.team_invite_code(actor=request.user.id, team_id=team_id)
@@ -129,12 +141,16 @@ class TeamInviteCodeView(APIView):
 
 class TeamActivityView(APIView):
     @extend_schema(
-        parameters=PAGE_PARAMETERS, responses={200: dict}, summary="The team's audit log, newest first"
+        parameters=PAGE_PARAMETERS,
+        responses={200: io.TimelineOut},
+        summary="The team's activity, newest first, with names resolved (the last 200 unless paged)",
     )
     def get(self, request: Request, team_id: str) -> Response:
         team_id = object_id(team_id, "team_id")
-        page, limit = page_and_limit(request)
-        logs, total = team_service.team_activity(
+        page, limit = page_and_limit(request, default_limit=MAX_LIMIT)
+        entries, total = team_timeline.team_activity(
             actor=request.user.id, team_id=team_id, page=page, limit=limit
         )
-        return Response(paginated(request, "timeline", [io.audit_out(x) for x in logs], page, limit, total))
+        return Response(
+            io.render(io.TimelineOut, paginated(request, "timeline", entries, page, limit, total))
+        )
