@@ -11,9 +11,8 @@ import pytest
 from django.test import Client
 
 from tests.api.team_helpers import make_moderator, new_code
-from tests.api.team_helpers import mirrored_in_every_collection as mirrored_everywhere
 from tests.contract.conftest import browser, call
-from tests.contract.helpers import is_zoned_datetime, keys_of
+from tests.contract.helpers import is_zoned_datetime, keys_of, mirrored_everywhere
 from todo.models.documents import TeamCreationInviteCode, User
 from todo.repositories.factory import get_repository
 

@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tests.api.team_helpers import mirrored_in_every_collection as mirrored_everywhere
 from tests.api.team_helpers import new_code
 from tests.contract.conftest import browser, call
-from tests.contract.helpers import is_zoned_datetime
+from tests.contract.helpers import is_zoned_datetime, mirrored_everywhere
 from todo.models.documents import Role, User
 from todo.repositories.factory import get_repository
 from todo.services.seed_service import seed_reference_data

@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tests.api.team_helpers import mirrored_in_every_collection as mirrored_everywhere
 from tests.api.team_helpers import new_code
 from tests.contract.conftest import browser, call
-from tests.contract.helpers import is_zoned_datetime, keys_of
+from tests.contract.helpers import is_zoned_datetime, keys_of, mirrored_everywhere
 from todo.models.documents import AuditLog, Task, TaskAssignment, User
 from todo.repositories.abstract_repository import now
 from todo.repositories.factory import get_repository
