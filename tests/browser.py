@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connections
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -39,6 +40,10 @@ def chromium(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         try:
             yield browser
         finally:
+            # Django's connections are context-local, and Playwright runs the test in a context
+            # of its own: connections opened there would outlive the test (and a Postgres
+            # restart of a later test) unless they are closed while it is current.
+            connections.close_all()
             browser.close()
 
 

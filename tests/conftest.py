@@ -39,6 +39,11 @@ def wait_for_postgres(deadline: float = 20.0) -> None:
                 if time.monotonic() > stop_at:
                     raise
                 time.sleep(0.2)
+    # A connection made before the restart may still reach an orphaned backend of the killed
+    # server, which answers (the pool's check included) until it notices its postmaster is gone:
+    # drop this thread's connection and every pooled one.
+    connection.close()
+    connection.close_pool()
     while True:
         try:
             connection.ensure_connection()

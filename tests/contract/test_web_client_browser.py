@@ -65,6 +65,23 @@ def serve_pages() -> tuple[ThreadingHTTPServer, str]:
 
 
 @pytest.fixture
+def api_server(transactional_db: Any) -> Iterator[str]:
+    """The API served on localhost for this test only (pytest-django's `live_server` lives for
+    the whole session, and its thread would outlive the Postgres restarts of the fault tests)."""
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.test.testcases import LiveServerThread
+
+    thread = LiveServerThread("localhost", StaticFilesHandler, port=0)
+    thread.daemon = True
+    thread.start()
+    thread.is_ready.wait()
+    if thread.error:
+        raise thread.error
+    yield f"http://localhost:{thread.port}"
+    thread.terminate()
+
+
+@pytest.fixture
 def client_site(settings: Any) -> Iterator[str]:
     """The web client's origin, trusted by the API."""
     server, origin = serve_pages()
@@ -85,9 +102,9 @@ def hostile_site() -> Iterator[str]:
 
 
 def test_a_page_of_another_origin_signs_in_lists_creates_and_edits_a_task(
-    mongo_db: Any, live_server: Any, settings: Any, chromium: Any, client_site: str, hostile_site: str
+    mongo_db: Any, api_server: str, settings: Any, chromium: Any, client_site: str, hostile_site: str
 ) -> None:
-    api = live_server.url.replace("127.0.0.1", "localhost")
+    api = api_server
     settings.GOOGLE_REDIRECT_URI = f"{api}/v1/auth/google/callback"
     identity = {"sub": "g-ada", "email": "ada@example.com", "name": "Ada Lovelace", "picture": ""}
     context = chromium.new_context()

@@ -7,6 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from todo.api.responses import LinksOut
 from todo.models import documents as d
 
 
@@ -62,13 +63,8 @@ class LabelSerializer(serializers.Serializer):
     description = serializers.CharField(allow_null=True)
 
 
-class LinksSerializer(serializers.Serializer):
-    next = serializers.CharField(allow_null=True)
-    prev = serializers.CharField(allow_null=True)
-
-
 class LabelListSerializer(serializers.Serializer):
-    links = LinksSerializer()
+    links = LinksOut()
     error = serializers.CharField(allow_null=True)
     labels = LabelSerializer(many=True)
     page = serializers.IntegerField()

@@ -10,7 +10,6 @@ ISO-8601 strings, kept as UTC with the millisecond precision MongoDB stores.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import zoneinfo
 from collections.abc import Mapping
@@ -27,6 +26,7 @@ from todo.api.fields import (
     UtcDateTimeField,
     unique_ids,
 )
+from todo.api.responses import LinksOut, ZonedDateTimeField, render
 from todo.models import documents as d
 from todo.models.enums import AssigneeType, TaskPriority, TaskStatus
 
@@ -162,19 +162,6 @@ class WatchlistUpdateSerializer(StrictSerializer):
 # Response shapes, as the web client reads them (frontend-contract.md sections 6-8). The view
 # functions below build plain dicts and render them through these serializers, so the OpenAPI
 # document describes exactly what is sent (keys not declared here are not sent).
-class ZonedDateTimeField(serializers.DateTimeField):
-    """A date-time rendered as `Date.toISOString()` does: UTC, milliseconds, `Z` (a stored time
-    without zone is UTC)."""
-
-    def to_representation(self, value: Any) -> str | None:
-        if value is None:
-            return None
-        if isinstance(value, str):  # an older document's ISO text
-            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        aware = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
-        return aware.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def _text(**kwargs: Any) -> serializers.CharField:
     return serializers.CharField(allow_null=True, **kwargs)
 
@@ -245,11 +232,6 @@ class TaskOut(serializers.Serializer):
     updatedAt = _moment()
     createdBy = PersonOut(allow_null=True)
     updatedBy = PersonOut(allow_null=True)
-
-
-class LinksOut(serializers.Serializer):
-    next = _text()
-    prev = _text()
 
 
 class TaskListOut(serializers.Serializer):
@@ -340,11 +322,6 @@ class AssignmentEnvelopeOut(serializers.Serializer):
 class ExecutorUpdatedOut(serializers.Serializer):
     message = serializers.CharField()
     data = AssignmentDetailOut()
-
-
-def render(shape: type[serializers.Serializer], value: Mapping[str, Any]) -> dict[str, Any]:
-    """`value` rendered through a response serializer (declared keys only, dates zoned)."""
-    return dict(shape(value).data)
 
 
 # -- building the response values ------------------------------------------------------------------

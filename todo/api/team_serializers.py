@@ -13,13 +13,13 @@ the OpenAPI schema, so the two cannot drift apart.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import Any
 
 from rest_framework import serializers
 
 from todo.api.fields import ObjectIdField, StrictCharField, StrictSerializer, unique_ids
+from todo.api.responses import LinksOut, ZonedDateTimeField
 from todo.models.enums import RoleName
 
 TEAM_CODE_PATTERN = re.compile(r"[0-9A-Z]{6}")
@@ -105,24 +105,6 @@ class InviteCodeVerifySerializer(StrictSerializer):
 
 
 # == response fields ============================================================================
-def zoned(value: dt.datetime) -> str:
-    """ISO-8601 in UTC with a `Z` (a stored time without zone is UTC, as MongoDB keeps it)."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-
-
-class ZonedDateTimeField(serializers.DateTimeField):
-    """A date-time rendered as ISO-8601 with an explicit zone, whatever the stored value holds."""
-
-    def to_representation(self, value: Any) -> str | None:
-        if value is None:
-            return None
-        if isinstance(value, str):  # an older document's ISO string
-            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return zoned(value)
-
-
 def _text(**kwargs: Any) -> serializers.CharField:
     return serializers.CharField(allow_blank=True, **kwargs)
 
@@ -133,11 +115,6 @@ def _nullable_text() -> serializers.CharField:
 
 def _nullable_date() -> ZonedDateTimeField:
     return ZonedDateTimeField(allow_null=True)
-
-
-class LinksOut(serializers.Serializer):
-    next = serializers.CharField(allow_null=True)
-    prev = serializers.CharField(allow_null=True)
 
 
 # == teams ======================================================================================
@@ -333,9 +310,3 @@ class UserRoleListOut(serializers.Serializer):
     page = serializers.IntegerField()
     limit = serializers.IntegerField()
     total = serializers.IntegerField()
-
-
-def render(serializer_class: type[serializers.Serializer], body: Any, *, many: bool = False) -> Any:
-    """`body` (plain dicts, domain models or service dataclasses) rendered through a response
-    serializer."""
-    return serializer_class(body, many=many).data

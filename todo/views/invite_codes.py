@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from todo.api import team_serializers as io
 from todo.api.fields import validated
 from todo.api.params import integer
+from todo.api.responses import render
 from todo.services import invite_code_service
 
 DEFAULT_LIMIT, MAX_LIMIT = 10, 50
@@ -46,7 +47,7 @@ class InviteCodeGenerateView(APIView):
             actor=request.user.id, description=body.get("description")
         )
         answer = {"code": code.code, "description": code.description, "message": "Invite code generated"}
-        return Response(io.render(io.InviteCodeGeneratedOut, answer), status=status.HTTP_201_CREATED)
+        return Response(render(io.InviteCodeGeneratedOut, answer), status=status.HTTP_201_CREATED)
 
 
 class InviteCodeVerifyView(APIView):
@@ -58,7 +59,7 @@ class InviteCodeVerifyView(APIView):
     def post(self, request: Request) -> Response:
         body = validated(io.InviteCodeVerifySerializer, request.data)
         invite_code_service.invite_code_verify(actor=request.user.id, code=body["code"])
-        return Response(io.render(io.MessageOut, {"message": "Invite code is valid"}))
+        return Response(render(io.MessageOut, {"message": "Invite code is valid"}))
 
 
 class InviteCodesView(APIView):
@@ -76,4 +77,4 @@ class InviteCodesView(APIView):
             "next_url": _page_url(request, page + 1, limit) if page * limit < total else None,
             "message": "Invite codes fetched successfully",
         }
-        return Response(io.render(io.InviteCodeListOut, answer))
+        return Response(render(io.InviteCodeListOut, answer))

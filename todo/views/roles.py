@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from todo.api import team_serializers as io
 from todo.api.fields import validated
 from todo.api.params import invalid, object_id, page_and_limit, paginated
+from todo.api.responses import render
 from todo.models.enums import RoleScope
 from todo.services import role_service, team_service
 from todo.views.teams import PAGE_PARAMETERS, _data
@@ -34,14 +35,14 @@ class RolesView(APIView):
             raise invalid("scope", "must be GLOBAL or TEAM")
         page, limit = page_and_limit(request)
         roles, total = role_service.role_list(scope=scope, page=page, limit=limit)
-        return Response(io.render(io.RoleListOut, paginated(request, "roles", roles, page, limit, total)))
+        return Response(render(io.RoleListOut, paginated(request, "roles", roles, page, limit, total)))
 
 
 class RoleView(APIView):
     @extend_schema(responses={200: io.RoleEnvelopeOut}, summary="One role")
     def get(self, request: Request, role_id: str) -> Response:
         role = role_service.role_get(role_id=object_id(role_id, "role_id"))
-        return _data(io.render(io.RoleOut, role))
+        return _data(render(io.RoleOut, role))
 
 
 class UserRolesView(APIView):
@@ -55,7 +56,7 @@ class UserRolesView(APIView):
         raw_team = request.query_params.get("team_id")
         team_id = object_id(raw_team, "team_id", "parameter") if raw_team is not None else None
         grants = role_service.user_roles_of(user_id=user_id, team_id=team_id)
-        return _data(io.render(io.UserRolesOut, {"userId": user_id, "roles": grants}))
+        return _data(render(io.UserRolesOut, {"userId": user_id, "roles": grants}))
 
 
 class TeamUsersRolesView(APIView):
@@ -71,9 +72,7 @@ class TeamUsersRolesView(APIView):
         grants, total = team_service.team_user_roles_for_member(
             actor=request.user.id, team_id=team_id, page=page, limit=limit
         )
-        return Response(
-            io.render(io.UserRoleListOut, paginated(request, "roles", grants, page, limit, total))
-        )
+        return Response(render(io.UserRoleListOut, paginated(request, "roles", grants, page, limit, total)))
 
 
 class TeamUserRolesView(APIView):
@@ -84,7 +83,7 @@ class TeamUserRolesView(APIView):
     def get(self, request: Request, team_id: str, user_id: str) -> Response:
         team_id, user_id = object_id(team_id, "team_id"), object_id(user_id, "user_id")
         found = team_service.team_roles_for_member(actor=request.user.id, team_id=team_id, user_id=user_id)
-        return Response(io.render(io.TeamUserRolesOut, found))
+        return Response(render(io.TeamUserRolesOut, found))
 
     @extend_schema(
         request=io.RoleGrantSerializer,
@@ -102,7 +101,7 @@ class TeamUserRolesView(APIView):
             role_name=body.get("role_name"),
             role_id=body.get("role_id"),
         )
-        return _data(io.render(io.UserRoleOut, grant), status.HTTP_201_CREATED)
+        return _data(render(io.UserRoleOut, grant), status.HTTP_201_CREATED)
 
 
 class TeamUserRoleView(APIView):
@@ -117,4 +116,4 @@ class TeamUserRoleView(APIView):
         removed = role_service.team_role_remove(
             actor=request.user.id, team=team, user_id=user_id, role_id=role_id
         )
-        return _data(io.render(io.UserRoleOut, removed, many=True))
+        return _data(render(io.UserRoleOut, removed, many=True))

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from todo.api import team_serializers as io
 from todo.api.fields import validated
 from todo.api.params import MAX_LIMIT, flag, object_id, page_and_limit, paginated
+from todo.api.responses import render
 from todo.services import team_service, team_timeline
 
 PAGE_PARAMETERS = [OpenApiParameter("page", int), OpenApiParameter("limit", int)]
@@ -30,7 +31,7 @@ def _data(data: object, code: int = status.HTTP_200_OK) -> Response:
 
 def _team(team: Any, users: Any = None) -> Any:
     """A bare team object (`users` null unless the members were asked for)."""
-    return io.render(io.TeamOut, {**dict(team), "users": users})
+    return render(io.TeamOut, {**dict(team), "users": users})
 
 
 class TeamsView(APIView):
@@ -44,7 +45,7 @@ class TeamsView(APIView):
         page, limit = page_and_limit(request, default_limit=MAX_LIMIT)
         teams, total = team_service.team_list_mine(actor=request.user.id, page=page, limit=limit)
         items = [{**dict(t), "users": None} for t in teams]
-        return Response(io.render(io.TeamListOut, paginated(request, "teams", items, page, limit, total)))
+        return Response(render(io.TeamListOut, paginated(request, "teams", items, page, limit, total)))
 
     @extend_schema(
         request=io.TeamCreateSerializer,
@@ -61,9 +62,7 @@ class TeamsView(APIView):
             member_ids=body.get("member_ids", []),
             poc_id=body.get("poc_id"),
         )
-        created = io.render(
-            io.TeamCreatedOut, {"team": {**dict(team), "users": None}, "message": TEAM_CREATED}
-        )
+        created = render(io.TeamCreatedOut, {"team": {**dict(team), "users": None}, "message": TEAM_CREATED})
         return Response(created, status=status.HTTP_201_CREATED)
 
 
@@ -151,6 +150,4 @@ class TeamActivityView(APIView):
         entries, total = team_timeline.team_activity(
             actor=request.user.id, team_id=team_id, page=page, limit=limit
         )
-        return Response(
-            io.render(io.TimelineOut, paginated(request, "timeline", entries, page, limit, total))
-        )
+        return Response(render(io.TimelineOut, paginated(request, "timeline", entries, page, limit, total)))
