@@ -15,5 +15,7 @@ urlpatterns = [
     re_path(r"^v1/", not_found),  # unknown API paths: JSON 404 also when DEBUG is on
 ]
 
+handler400 = "todo.views.errors.bad_request"
+handler403 = "todo.views.errors.forbidden"
 handler404 = "todo.views.errors.not_found"
 handler500 = "todo.views.errors.server_error"

@@ -85,6 +85,11 @@ def test_every_error_is_json_with_cors_headers(signed_in: Any) -> None:
     cors_headers_for(bad)
 
 
+def test_a_host_that_is_not_allowed_is_a_json_400(mongo_db: Any) -> None:
+    response = Client(HTTP_HOST="api.evil.example").get("/v1/users?profile=true")
+    assert response.status_code == 400 and response.json()["statusCode"] == 400
+
+
 def test_a_crash_is_a_json_500_with_cors_headers(signed_in: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from todo.views.users import UsersView
 

@@ -14,6 +14,16 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonR
     return JsonResponse(error_body(404, f"No route for {request.method} {request.path}", []), status=404)
 
 
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    """Django's handler400 (e.g. a Host header that is not allowed)."""
+    return JsonResponse(error_body(400, "Bad request", []), status=400)
+
+
+def forbidden(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    """Django's handler403."""
+    return JsonResponse(error_body(403, "Forbidden", []), status=403)
+
+
 def server_error(request: HttpRequest) -> JsonResponse:
     """Django's handler500 (the error itself is logged by Django, not shown)."""
     return JsonResponse(error_body(500, "Internal server error", []), status=500)
