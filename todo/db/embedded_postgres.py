@@ -154,7 +154,7 @@ class EmbeddedPostgres:
             return
         self._owner_file.unlink(missing_ok=True)
         if self.spec.fresh:
-            shutil.rmtree(self.pgdata, ignore_errors=True)
+            shutil.rmtree(self.spec.data_dir, ignore_errors=True)  # the folder of this run, not only its pgdata
 
     # -- internals ---------------------------------------------------------------------------
     def _read_owner(self) -> int | None:
