@@ -11,11 +11,12 @@ def main() -> None:
     from django.core.management import execute_from_command_line
 
     from todo.db.embedded_postgres import EmbeddedPostgresError
+    from todo.phases import PhaseNotReady
     from todo_project.config import ConfigError
 
     try:
         execute_from_command_line(sys.argv)
-    except (ConfigError, EmbeddedPostgresError) as exc:
+    except (ConfigError, EmbeddedPostgresError, PhaseNotReady) as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
 

@@ -96,6 +96,12 @@ class EnvConfig(BaseModel):
     MIGRATION_PHASE: Literal["dual_write", "read_migration", "postgres_only"] = "dual_write"
     # In read_migration: per-collection read source, e.g. "tasks=shadow,users=postgres" (unlisted: mongo).
     DUAL_WRITE_READ_SOURCE: str = ""
+    # Start in MIGRATION_PHASE even when the data is not ready for it (backlog, drift): see
+    # "Rolling back" in the README before using it.
+    MIGRATION_PHASE_FORCE: bool = False
+    # postgres_only only: MongoDB is gone; nothing connects to it (MONGODB_URI may be unset) and
+    # Postgres writes are not mirrored back to it (no way back).
+    MONGODB_RETIRED: bool = False
 
     # RS256 key pair (PEM text) for sign-in tokens; unset generates one into DATA_DIR/jwt/ once.
     JWT_PRIVATE_KEY: str | None = None
@@ -220,6 +226,12 @@ class EnvConfig(BaseModel):
         return ",".join(parse_origins(value))
 
     @model_validator(mode="after")
+    def _retired_only_in_postgres_only(self) -> EnvConfig:
+        if self.MONGODB_RETIRED and self.MIGRATION_PHASE != "postgres_only":
+            raise ValueError("MONGODB_RETIRED=true needs MIGRATION_PHASE=postgres_only")
+        return self
+
+    @model_validator(mode="after")
     def _samesite_none_needs_secure(self) -> EnvConfig:
         if self.COOKIE_SAMESITE == "None" and not self.COOKIE_SECURE:
             raise ValueError("COOKIE_SAMESITE=None needs COOKIE_SECURE=true")
@@ -317,6 +329,8 @@ _ACCEPTS = {
     "CORS_ALLOWED_ORIGINS": "comma-separated origins such as https://app.example.com,http://localhost:3000",
     "CSRF_TRUSTED_ORIGINS": "comma-separated origins such as https://app.example.com",
     "MIGRATION_PHASE": "one of dual_write, read_migration, postgres_only",
+    "MIGRATION_PHASE_FORCE": "true or false",
+    "MONGODB_RETIRED": "true or false",
     "DUAL_WRITE_READ_SOURCE": "comma-separated collection=mongo|shadow|postgres pairs, each collection once",
     "METRICS_ALLOWED_NETWORKS": "comma-separated networks such as 127.0.0.0/8,10.0.0.0/8",
 }

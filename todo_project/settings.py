@@ -136,6 +136,9 @@ DUAL_WRITE_ALERT_HOOK = CONFIG.DUAL_WRITE_ALERT_HOOK
 # Migration phase and, in read_migration, where each collection is read from (unlisted: mongo).
 MIGRATION_PHASE = CONFIG.MIGRATION_PHASE
 DUAL_WRITE_READ_SOURCE = CONFIG.read_sources
+MIGRATION_PHASE_FORCE = CONFIG.MIGRATION_PHASE_FORCE
+# postgres_only with MongoDB gone: nothing connects to it, nothing is mirrored back.
+MONGODB_RETIRED = CONFIG.MONGODB_RETIRED
 DUAL_WRITE_LEASE_SECONDS = CONFIG.DUAL_WRITE_LEASE_SECONDS
 DUAL_WRITE_WORKER_IN_PROCESS = CONFIG.DUAL_WRITE_WORKER_IN_PROCESS
 # Bounds of each mirror write (a slow Postgres queues writes instead of holding requests).

@@ -17,6 +17,7 @@ from django.conf import settings
 from pymongo import ASCENDING, MongoClient
 from pymongo.collection import Collection
 from pymongo.database import Database
+from pymongo.errors import PyMongoError
 
 from dualwrite.checkpoint import CHECKPOINT_COLLECTION, CHECKPOINT_INDEXES
 from dualwrite.history import HISTORY_COLLECTION, HISTORY_INDEXES
@@ -104,6 +105,10 @@ def _serialise_stand_in_writes() -> None:
     _stand_in_patched = True
 
 
+class MongoDBRetired(PyMongoError):
+    """MongoDB is retired (MONGODB_RETIRED=true): nothing may connect to it."""
+
+
 class DatabaseManager:
     """Process-wide owner of the MongoDB client. Use `DatabaseManager.get()`."""
 
@@ -120,6 +125,8 @@ class DatabaseManager:
     @classmethod
     def get(cls) -> DatabaseManager:
         """The manager built from settings, created on first use."""
+        if settings.MONGODB_RETIRED:
+            raise MongoDBRetired("MongoDB is retired (MONGODB_RETIRED=true)")
         with cls._instance_lock:
             if cls._instance is None:
                 cls._instance = cls(settings.MONGODB_URI, settings.MONGODB_DB)

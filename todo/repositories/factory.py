@@ -14,12 +14,11 @@ from typing import Any
 from django.conf import settings
 
 from todo.models import documents as d
+from todo.phases import POSTGRES_ONLY, READ_MIGRATION
 from todo.repositories.abstract_repository import AbstractRepository
 from todo.repositories.mongo_repository import mongo_repositories
 from todo.repositories.postgres_repository import POSTGRES_REPOSITORIES
 from todo.repositories.routing import MONGO, RoutedRepository
-
-DUAL_WRITE, READ_MIGRATION, POSTGRES_ONLY = "dual_write", "read_migration", "postgres_only"
 
 
 def get_repository(model_or_collection: type[d.DomainModel] | str) -> Any:

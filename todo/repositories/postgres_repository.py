@@ -18,11 +18,13 @@ from django.db.models.functions import Collate
 from dualwrite.mapping import GENERATION_FIELD, VERSION_FIELD, ArrayTable, CollectionMapping, Field
 from dualwrite.operations import apply_set
 from dualwrite.ordering import State
+from dualwrite.reverse import queue_for_mongodb
 from dualwrite.sink import PostgresSink
 from dualwrite.transform import canonical_document, document_to_rows, normalise_mongo_id, rows_to_document
 from dualwrite.types import ObjectIdRef, Text, ValueProblem
 from todo.mappings import get_registry
 from todo.models import documents as d
+from todo.phases import reverse_mirroring
 from todo.repositories import abstract_repository as a
 from todo.repositories.abstract_repository import AbstractRepository, M
 from todo.repositories.queries import Contains, Filters, In, RepositoryError, Sort
@@ -117,7 +119,13 @@ class PostgresRepository(AbstractRepository[M]):
                 return rows_to_document(self.mapping, *found)
             stored = {**document, VERSION_FIELD: 1, GENERATION_FIELD: ObjectId()}
             self.sink.upsert(self.mapping, [document_to_rows(self.mapping, stored)], force=True)
+            self._queue_for_mongodb(mongo_id)
         return canonical_document(self.mapping, stored)
+
+    def _queue_for_mongodb(self, mongo_id: str) -> None:
+        """In postgres_only with MongoDB still there: the write goes back to it (same transaction)."""
+        if reverse_mirroring():
+            queue_for_mongodb(self.sink, self.mapping, [mongo_id])
 
     def _locked_document(self, id: str) -> tuple[dict[str, Any], State] | None:
         """The live document and its state, its row locked until the transaction ends."""
@@ -138,6 +146,7 @@ class PostgresRepository(AbstractRepository[M]):
             stored = {**apply_set(document, fields), VERSION_FIELD: state.version + 1,
                       GENERATION_FIELD: state.generation}  # fmt: skip
             self.sink.upsert(self.mapping, [document_to_rows(self.mapping, stored)])
+            self._queue_for_mongodb(normalise_mongo_id(id))
         return canonical_document(self.mapping, stored)
 
     def _remove(self, id: str) -> bool:
@@ -150,6 +159,7 @@ class PostgresRepository(AbstractRepository[M]):
                 self.mapping,
                 {normalise_mongo_id(id): State(state.generation, state.version + 1, deleted=True)},
             )
+            self._queue_for_mongodb(normalise_mongo_id(id))
         return True
 
 

@@ -10,12 +10,15 @@ from django.utils.module_loading import import_string
 from pymongo.collection import Collection
 
 from dualwrite.engine import AlertHook, DualWriteEngine
+from dualwrite.mapping import CollectionMapping
 from dualwrite.policy import RetryPolicy
 from dualwrite.queue import QUEUE_COLLECTION, RetryQueue
+from dualwrite.reverse import ReverseMirror
 from dualwrite.sink import PostgresSink
 from dualwrite.worker import RetryWorker
 from todo.db.mongo_manager import DatabaseManager
 from todo.mappings import get_registry
+from todo.services import counters
 
 
 def _collection(name: str) -> Collection[dict[str, Any]]:
@@ -55,3 +58,26 @@ def build_engine() -> DualWriteEngine:
 
 def build_worker(engine: DualWriteEngine | None = None, name: str | None = None) -> RetryWorker:
     return RetryWorker(engine or build_engine(), lease_seconds=settings.DUAL_WRITE_LEASE_SECONDS, name=name)
+
+
+def _lift_display_counter(mapping: CollectionMapping, document: dict[str, Any]) -> None:
+    """A task written back to MongoDB lifts MongoDB's display-id counter to its number, so that a
+    rollback never hands out a number postgres_only already gave."""
+    if mapping.collection == "tasks":
+        number = counters.display_number(document.get("displayId"))
+        if number is not None:
+            counters.lift_mongodb(counters.DISPLAY_ID_COUNTER, number)
+
+
+def build_reverse_mirror() -> ReverseMirror:
+    """postgres_only: the writer of Postgres rows back to MongoDB."""
+    return ReverseMirror(
+        get_registry(),
+        _collection,
+        sink=PostgresSink(
+            lock_timeout_ms=settings.DUAL_WRITE_LOCK_TIMEOUT_MS,
+            statement_timeout_ms=settings.DUAL_WRITE_STATEMENT_TIMEOUT_MS,
+        ),
+        retry_delay=max(settings.DUAL_WRITE_RETRY_DELAY, 1.0),
+        after_push=_lift_display_counter,
+    )

@@ -7,6 +7,7 @@ import functools
 import logging
 from typing import Any
 
+from django.utils import timezone
 from pymongo.collection import Collection
 
 from dualwrite.backfill import DEFAULT_BATCH_SIZE, Backfiller
@@ -17,11 +18,13 @@ from dualwrite.operations import UPDATE
 from dualwrite.policy import ErrorKind
 from dualwrite.reconcile import Reconciler
 from dualwrite.reports import REPORT_COLLECTION, ReportStore
+from dualwrite.reverse import SAMPLE_IDS, ReverseDiff
 from dualwrite.sink import PostgresSink
 from dualwrite.status import StatusReader
 from dualwrite.verify import Verifier
 from todo.db.mongo_manager import DatabaseManager
 from todo.mappings import get_registry
+from todo.models.postgres.operations import ReverseVerifyReport
 from todo.services.dual_write_setup import build_queue
 
 logger = logging.getLogger(__name__)
@@ -77,3 +80,17 @@ def build_status() -> StatusReader:
 def history_sampler() -> HistorySampler:
     """This process's sampler of its engine counters into the write history."""
     return HistorySampler(build_history())
+
+
+def save_reverse_report(diff: ReverseDiff) -> ReverseVerifyReport:
+    """Keep a reverse verify's result in Postgres (postgres_only needs no MongoDB for its state)."""
+    return ReverseVerifyReport.objects.create(
+        collection=diff.collection,
+        finished_at=timezone.now(),
+        checked=diff.checked,
+        missing=len(diff.missing),
+        extra=len(diff.extra),
+        differing=len(diff.differing),
+        repaired=diff.repaired,
+        sample_ids=[*diff.missing, *diff.extra, *diff.differing][:SAMPLE_IDS],
+    )

@@ -27,18 +27,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pymongo import ReturnDocument
 from rest_framework import status as http
 
 from todo.api.errors import ApiError
-from todo.db.mongo_manager import DatabaseManager
 from todo.models import documents as d
 from todo.models.enums import AssigneeType, TaskPriority, TaskStatus
 from todo.repositories.abstract_repository import now
 from todo.repositories.factory import get_repository
 from todo.repositories.queries import In
+from todo.services import counters
 
-COUNTERS_COLLECTION, DISPLAY_ID_COUNTER = "counters", "taskDisplayId"
 SORT_FIELDS = ("priority", "dueAt", "createdAt", "updatedAt", "assignee")
 # Without `sort_by`: newest activity first (updatedAt, else createdAt, descending).
 DEFAULT_SORT = "activity"
@@ -322,15 +320,8 @@ def _sorted(details: list[TaskDetails], sort_by: str, order: str | None) -> list
 
 # == writes ======================================================================================
 def next_display_id() -> str:
-    """ "#<n>" from the counter document {_id: "taskDisplayId", seq} (atomic increment)."""
-    counters = DatabaseManager.get().get_collection(COUNTERS_COLLECTION)
-    counter = counters.find_one_and_update(
-        {"_id": DISPLAY_ID_COUNTER},
-        {"$inc": {"seq": 1}},
-        upsert=True,
-        return_document=ReturnDocument.AFTER,
-    )
-    return f"#{counter['seq']}"
+    """ "#<n>" from the display-id counter of the phase's store of record."""
+    return f"#{counters.next_value(counters.DISPLAY_ID_COUNTER)}"
 
 
 def check_labels(label_ids: list[str]) -> None:

@@ -1,4 +1,6 @@
-"""`manage.py dualwrite <worker|retry|cleanup|backfill|verify|status>`: thin wrappers over the engine.
+"""`manage.py dualwrite <worker|retry|cleanup|backfill|verify|status|phase>`: thin wrappers over the
+engine. In postgres_only, `worker` writes Postgres rows back to MongoDB and `verify --reverse`
+compares in that direction.
 
 Operator mistakes end with one line and a non-zero exit (CommandError), never a traceback; the
 operations commands (backfill, verify, status) check their arguments and that both stores answer
@@ -28,9 +30,17 @@ from dualwrite.queue import QUEUE_COLLECTION
 from dualwrite.transform import normalise_mongo_id
 from todo.management.progress import Progress
 from todo.mappings import get_registry
-from todo.services.dual_write_setup import build_engine, build_worker
+from todo.phases import POSTGRES_ONLY, PhaseNotReady, current_phase, mongodb_retired, reverse_mirroring
+from todo.services import phase_service
+from todo.services.dual_write_setup import build_engine, build_reverse_mirror, build_worker
 from todo.services.health_service import check_health
-from todo.services.operations_setup import build_backfiller, build_status, build_verifier, history_sampler
+from todo.services.operations_setup import (
+    build_backfiller,
+    build_status,
+    build_verifier,
+    history_sampler,
+    save_reverse_report,
+)
 
 # Exit code of an operator mistake in the operations commands (verify: 0 equal, 1 drift).
 MISTAKE = 2
@@ -97,6 +107,12 @@ class Command(BaseCommand):
         verify.add_argument("--repair", action="store_true", help="mend from MongoDB, then verify again")
         verify.add_argument("--since", help="only documents created since (ISO date-time or age, e.g. 24h)")
         verify.add_argument("--json", action="store_true", help="print a machine-readable report")
+        verify.add_argument(
+            "--reverse", action="store_true", help="postgres_only: compare Postgres (the truth) with MongoDB"
+        )
+        phase = sub.add_parser("phase", help="the recorded and configured migration phase, and readiness")
+        phase.add_argument("--enter", action="store_true", help="record the configured phase if ready")
+        phase.add_argument("--force", action="store_true", help="with --enter: even when not ready")
         status = sub.add_parser("status", help="per collection: documents, rows, backlog, last verify")
         status.add_argument("--json", action="store_true", help="print JSON")
 
@@ -104,7 +120,7 @@ class Command(BaseCommand):
         """From the command line, with the in-process MongoDB stand-in, this process would see an
         empty MongoDB of its own (the data lives inside the running service): verify --repair
         would tombstone every row. Refuse; inside the service (call_command) all is well."""
-        if settings.MONGODB_URI is None:
+        if settings.MONGODB_URI is None and not mongodb_retired():
             self.stderr.write(
                 "error: MONGODB_URI is unset: the in-process MongoDB lives inside the running service,"
                 " so this separate process would see it empty. Use the dashboard (/ops/sync) or set MONGODB_URI."
@@ -167,6 +183,9 @@ class Command(BaseCommand):
             )
 
     def _verify(self, options: dict[str, Any]) -> None:
+        if options["reverse"]:
+            self._verify_reverse(options)
+            return
         since = parse_since(options["since"]) if options["since"] else None
         mappings = self._mappings(options)
         self._require_stores("verify")
@@ -190,6 +209,55 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(body, default=_json_default, indent=2))
         if drifting:
             raise CommandError(f"drift in {len(drifting)} collection(s): {', '.join(drifting)}", returncode=1)
+
+    def _verify_reverse(self, options: dict[str, Any]) -> None:
+        if not reverse_mirroring():
+            raise CommandError(
+                "verify --reverse needs MIGRATION_PHASE=postgres_only with MongoDB not retired",
+                returncode=MISTAKE,
+            )
+        mappings = self._mappings(options)
+        self._require_stores("verify")
+        mirror = build_reverse_mirror()
+        diffs = []
+        for mapping in mappings:
+            try:
+                diff = mirror.verify(mapping, repair=options["repair"])
+            except STORE_ERRORS as exc:
+                raise CommandError(
+                    f"reverse verify of {mapping.collection} stopped: {type(exc).__name__}"
+                ) from None
+            save_reverse_report(diff)
+            diffs.append(diff)
+            verdict = (
+                "equal"
+                if not diff.drift
+                else (
+                    f"DRIFT {diff.drift} (missing {len(diff.missing)}, extra {len(diff.extra)},"
+                    f" differing {len(diff.differing)})"
+                )
+            )
+            repaired = (
+                f"; repaired {diff.repaired} (the worker writes them back)" if options["repair"] else ""
+            )
+            self.stdout.write(f"{mapping.collection}: {diff.checked} checked: {verdict}{repaired}")
+        drifting = [d.collection for d in diffs if d.drift and not options["repair"]]
+        if drifting:
+            raise CommandError(f"drift in {len(drifting)} collection(s): {', '.join(drifting)}", returncode=1)
+
+    def _phase(self, options: dict[str, Any]) -> None:
+        try:
+            change = (
+                phase_service.enter(force=options["force"]) if options["enter"] else phase_service.check()
+            )
+        except PhaseNotReady as exc:
+            raise CommandError(str(exc), returncode=1) from None
+        verb = "entered" if options["enter"] and change.changes else "configured"
+        self.stdout.write(f"recorded: {change.recorded or 'none'}; {verb}: {change.target}")
+        if change.changes and not options["enter"]:
+            self.stdout.write("ready" if change.ready else "NOT READY: " + "; ".join(change.reasons))
+            if not change.ready:
+                raise CommandError("not ready for the configured phase", returncode=1)
 
     def _print_verify(self, report: Any) -> None:
         head = f"{report.collection}: {report.documents} documents, {report.rows} rows"
@@ -249,6 +317,9 @@ class Command(BaseCommand):
             )
 
     def _worker(self, options: dict[str, Any]) -> None:
+        if current_phase() == POSTGRES_ONLY:
+            self._reverse_worker(options)
+            return
         worker = build_worker()
         if options["once"]:
             report = worker.run_once(limit=1_000_000, sweep=True)
@@ -266,6 +337,20 @@ class Command(BaseCommand):
             worker.run(stop, poll_interval=options["poll_interval"])
         finally:
             history_stop.set()
+
+    def _reverse_worker(self, options: dict[str, Any]) -> None:
+        if mongodb_retired():
+            raise CommandError("MongoDB is retired: nothing is written back to it", returncode=MISTAKE)
+        mirror = build_reverse_mirror()
+        if options["once"]:
+            report = mirror.drain()
+            self.stdout.write(f"written back {report.pushed}, postponed {report.failed}")
+            return
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+        self.stdout.write("reverse mirror worker running (Postgres to MongoDB); Ctrl-C to stop")
+        mirror.run(stop, poll_interval=options["poll_interval"])
 
     def _retry(self, options: dict[str, Any]) -> None:
         engine = build_engine()

@@ -15,16 +15,21 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
+from pymongo.errors import PyMongoError
 
 from todo.db.mongo_manager import DatabaseManager
-from todo.services.dual_write_setup import build_worker
+from todo.phases import current_phase, mongodb_is_truth, mongodb_retired, reverse_mirroring
+from todo.services import phase_service
+from todo.services.dual_write_setup import build_reverse_mirror, build_worker
 from todo.services.operations_setup import history_sampler
 
 
 def _banner() -> list[str]:
     db = settings.DATABASES["default"]
-    lines = []
-    if settings.MONGODB_URI is None:
+    lines = [f"Migration phase: {current_phase()}"]
+    if mongodb_retired():
+        lines.append("MongoDB: retired (MONGODB_RETIRED=true); Postgres is the only store")
+    elif settings.MONGODB_URI is None:
         lines.append(
             "MongoDB: in-process stand-in (mongomock). EMBEDDED DATA IS NOT KEPT: "
             "everything is lost when the service stops."
@@ -57,7 +62,23 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--threads", type=int, default=8)
 
+    def _start_reverse_mirror(self) -> None:
+        if not reverse_mirroring():
+            return
+        if not settings.DUAL_WRITE_WORKER_IN_PROCESS:
+            self.stdout.write("Reverse mirror: not in this process; run `manage.py dualwrite worker`")
+            return
+        mirror = build_reverse_mirror()
+        thread = threading.Thread(
+            target=mirror.run, args=(threading.Event(),), name="reverse-mirror", daemon=True
+        )
+        thread.start()
+        self.stdout.write("Reverse mirror: Postgres writes go back to MongoDB, a thread of this process")
+
     def _start_retry_worker(self) -> None:
+        if not mongodb_is_truth():
+            self._start_reverse_mirror()
+            return
         if not settings.DUAL_WRITE_WORKER_IN_PROCESS:
             where = (
                 "run `manage.py dualwrite worker`"
@@ -75,15 +96,31 @@ class Command(BaseCommand):
         thread.start()
         self.stdout.write(f"Retry worker: {worker.owner}, a thread of this process")
 
+    def _ensure_mongodb_indexes(self) -> None:
+        """MongoDB's indexes; in postgres_only a MongoDB that does not answer does not stop the
+        service (its writes back wait in Postgres)."""
+        if mongodb_retired():
+            return
+        try:
+            DatabaseManager.get().ensure_indexes()
+        except PyMongoError as exc:
+            if mongodb_is_truth():
+                raise
+            self.stdout.write(
+                f"MongoDB: unreachable ({type(exc).__name__}); writes back to it wait in Postgres"
+            )
+
     def handle(self, *args: Any, **options: Any) -> None:
         import waitress
 
         from todo_project.wsgi import application
 
         call_command("migrate", interactive=False, verbosity=0)
-        DatabaseManager.get().ensure_indexes()
+        phase_service.enter()  # PhaseNotReady: one line, exit 2 (manage.py)
+        self._ensure_mongodb_indexes()
         call_command("seed", stdout=self.stdout)  # the default labels and roles, idempotently
-        history_sampler().start(settings.WRITE_HISTORY_INTERVAL)  # the dashboard's write history
+        if mongodb_is_truth():
+            history_sampler().start(settings.WRITE_HISTORY_INTERVAL)  # the dashboard's write history
         self._start_retry_worker()
         for line in _banner():
             self.stdout.write(line)

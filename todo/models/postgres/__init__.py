@@ -4,6 +4,7 @@ tables postgres_task_labels and postgres_deferred_details."""
 from todo.models.postgres.audit_logs import PostgresAuditLog
 from todo.models.postgres.base import MirrorModel, SyncStatus
 from todo.models.postgres.labels import PostgresLabel
+from todo.models.postgres.operations import Counter, PhaseRecord, ReverseVerifyReport
 from todo.models.postgres.roles import PostgresRole, PostgresUserRole
 from todo.models.postgres.task_assignments import PostgresTaskAssignment
 from todo.models.postgres.tasks import PostgresDeferredDetails, PostgresTask, PostgresTaskLabel
@@ -12,7 +13,9 @@ from todo.models.postgres.users import PostgresUser
 from todo.models.postgres.watchlists import PostgresWatchlist
 
 __all__ = [
+    "Counter",
     "MirrorModel",
+    "PhaseRecord",
     "PostgresAuditLog",
     "PostgresDeferredDetails",
     "PostgresLabel",
@@ -26,5 +29,6 @@ __all__ = [
     "PostgresUserRole",
     "PostgresUserTeamDetails",
     "PostgresWatchlist",
+    "ReverseVerifyReport",
     "SyncStatus",
 ]

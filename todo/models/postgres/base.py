@@ -13,6 +13,8 @@ class SyncStatus(models.TextChoices):
     SYNCED = "SYNCED"
     PENDING = "PENDING"
     FAILED = "FAILED"
+    # postgres_only: written here, not yet written back to MongoDB (set in the write's transaction).
+    REVERSE = "REVERSE"
 
 
 def one_of(column: str, values: Sequence[object], *, nullable: bool = True) -> models.CheckConstraint:

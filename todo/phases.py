@@ -1,0 +1,31 @@
+"""The migration phases, and what the configured one implies (read from settings, nowhere else)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+DUAL_WRITE, READ_MIGRATION, POSTGRES_ONLY = "dual_write", "read_migration", "postgres_only"
+PHASES = (DUAL_WRITE, READ_MIGRATION, POSTGRES_ONLY)
+
+
+class PhaseNotReady(Exception):
+    """The data is not ready for the configured phase (todo.services.phase_service); one line."""
+
+
+def current_phase() -> str:
+    return str(settings.MIGRATION_PHASE)
+
+
+def mongodb_is_truth() -> bool:
+    """MongoDB is the store of record (dual_write, read_migration)."""
+    return current_phase() != POSTGRES_ONLY
+
+
+def mongodb_retired() -> bool:
+    """postgres_only with MongoDB gone: nothing may connect to it."""
+    return current_phase() == POSTGRES_ONLY and bool(settings.MONGODB_RETIRED)
+
+
+def reverse_mirroring() -> bool:
+    """postgres_only with MongoDB still there: every Postgres write is written back to it."""
+    return current_phase() == POSTGRES_ONLY and not settings.MONGODB_RETIRED

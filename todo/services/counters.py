@@ -1,0 +1,87 @@
+"""Named counters (the tasks' display id "#<n>") in the store of record of the phase: a MongoDB
+document `{_id: name, seq}` while MongoDB is the truth, a `dualwrite_counters` row in
+`postgres_only`. Neither may hand out a number the other already gave: entering a phase lifts the
+new store's counter to the other's (todo.services.phase_service), and in postgres_only the reverse
+mirror lifts MongoDB's counter to every display id it writes back."""
+
+from __future__ import annotations
+
+import re
+
+from django.db import connection, transaction
+from pymongo import ReturnDocument
+
+from todo.db.mongo_manager import DatabaseManager
+from todo.phases import mongodb_is_truth
+
+COUNTERS_COLLECTION = "counters"
+DISPLAY_ID_COUNTER = "taskDisplayId"
+DISPLAY_ID = re.compile(r"^#(\d{1,18})$")
+
+
+def display_number(display_id: object) -> int | None:
+    """7 for "#7"; None for anything else."""
+    found = DISPLAY_ID.match(display_id) if isinstance(display_id, str) else None
+    return int(found.group(1)) if found else None
+
+
+def next_value(name: str) -> int:
+    """The next number of counter `name` (atomic across processes)."""
+    if mongodb_is_truth():
+        counters = DatabaseManager.get().get_collection(COUNTERS_COLLECTION)
+        found = counters.find_one_and_update(
+            {"_id": name}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER
+        )
+        return int(found["seq"])
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE dualwrite_counters SET value = value + 1 WHERE name = %s RETURNING value", [name]
+        )
+        row = cursor.fetchone()
+        if row is None:  # first use: start above every display id Postgres holds
+            cursor.execute(
+                "INSERT INTO dualwrite_counters (name, value) VALUES (%s, %s + 1)"
+                " ON CONFLICT (name) DO UPDATE SET value = dualwrite_counters.value + 1 RETURNING value",
+                [name, highest_display_number()],
+            )
+            row = cursor.fetchone()
+        return int(row[0])
+
+
+def highest_display_number() -> int:
+    """The highest "#<n>" of the tasks Postgres holds (0 when none)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(max(substring(display_id from 2)::bigint), 0) FROM postgres_tasks"
+            " WHERE display_id ~ '^#[0-9]{1,18}$'"
+        )
+        return int(cursor.fetchone()[0])
+
+
+def postgres_value(name: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT value FROM dualwrite_counters WHERE name = %s", [name])
+        row = cursor.fetchone()
+        return int(row[0]) if row else 0
+
+
+def mongodb_value(name: str) -> int:
+    found = DatabaseManager.get().get_collection(COUNTERS_COLLECTION).find_one({"_id": name})
+    return int(found["seq"]) if found else 0
+
+
+def lift_postgres(name: str, at_least: int) -> None:
+    """Postgres's counter is at least `at_least` (never lowered)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO dualwrite_counters (name, value) VALUES (%s, %s)"
+            " ON CONFLICT (name) DO UPDATE SET value = GREATEST(dualwrite_counters.value, EXCLUDED.value)",
+            [name, at_least],
+        )
+
+
+def lift_mongodb(name: str, at_least: int) -> None:
+    """MongoDB's counter is at least `at_least` (never lowered)."""
+    DatabaseManager.get().get_collection(COUNTERS_COLLECTION).update_one(
+        {"_id": name}, {"$max": {"seq": at_least}}, upsert=True
+    )
