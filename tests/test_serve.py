@@ -10,6 +10,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -74,3 +75,79 @@ def test_serve_starts_stores_answers_health_and_stops_its_postgres(service) -> N
     process.send_signal(signal.SIGTERM)
     assert process.wait(30) == 0
     assert not pid_file.exists(), "the embedded PostgreSQL outlived the service"
+
+
+def _start(
+    tmp_path: Path, extra_env: dict[str, str]
+) -> tuple[subprocess.Popen[bytes], str, dict[str, str], Any]:
+    http_port = _free_port()
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "DATA_DIR": str(tmp_path / "data"),
+        "POSTGRES_PORT": str(_free_port()),
+        **extra_env,
+    }
+    log = (tmp_path / "serve.log").open("w+")
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "serve", "--port", str(http_port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    return process, f"http://127.0.0.1:{http_port}", env, log
+
+
+def _call(method: str, url: str, token: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("Authorization", f"Bearer {token}")
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+@pytest.mark.parametrize(
+    "mongodb",
+    [
+        # MongoDB still configured but not answering: the service serves; writes back wait.
+        {"MONGODB_URI": "mongodb://127.0.0.1:9/todo?serverSelectionTimeoutMS=300"},
+        # MongoDB retired: nothing connects to it.
+        {"MONGODB_RETIRED": "true"},
+    ],
+    ids=["mongodb-down", "mongodb-retired"],
+)
+def test_postgres_only_serves_without_mongodb(tmp_path: Path, mongodb: dict[str, str]) -> None:
+    process, base, env, log = _start(tmp_path, {"MIGRATION_PHASE": "postgres_only", **mongodb})
+    try:
+        deadline = time.monotonic() + 90
+        status = None
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                status, body = _get(f"{base}/v1/health")
+                break
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.3)
+        log.seek(0)
+        assert status == 200, log.read()
+        assert body["components"]["postgres"]["status"] == "UP"
+        # A user signs in (the token command writes the user to Postgres, the store of record).
+        token = subprocess.run(
+            [sys.executable, "manage.py", "issue_token", "--email", "ada@example.com"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True,
+        ).stdout.strip()  # fmt: skip
+        code, created = _call(
+            "POST", f"{base}/v1/tasks", token,
+            {"title": "made without MongoDB", "dueAt": "2099-01-01T00:00:00.000Z", "timezone": "UTC"},
+        )  # fmt: skip
+        assert code == 201, created
+        assert created["data"]["displayId"] == "#1"
+        code, found = _call("GET", f"{base}/v1/tasks/{created['data']['id']}", token)
+        assert code == 200 and found["data"]["title"] == "made without MongoDB"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)

@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 
+from tests.api.conftest import make_user  # noqa: F401  (fixture of the rollback test)
 from todo.repositories.mongo_repository import mongo_repositories
 from todo.repositories.postgres_repository import POSTGRES_REPOSITORIES
 

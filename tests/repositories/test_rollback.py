@@ -14,7 +14,7 @@ from bson import ObjectId
 from django.test import Client
 from pymongo.errors import AutoReconnect
 
-from tests.api.conftest import bearer, make_user  # noqa: F401  (fixture)
+from tests.api.conftest import bearer
 from tests.engine.helpers import mirror_differences
 from todo.db.mongo_manager import DatabaseManager
 from todo.mappings import get_registry
