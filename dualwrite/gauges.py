@@ -7,7 +7,7 @@ read, `dualwrite_ops_source_up` is 0 and the other gauges are left out.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -79,3 +79,25 @@ class OperationsCollector(Collector):
                 last_run.add_metric([collection], finished.timestamp())
         yield drift
         yield last_run
+
+
+class ReverseMirrorCollector(Collector):
+    """postgres_only: the Postgres writes not yet written back to MongoDB, read from Postgres."""
+
+    def __init__(self, backlog: Callable[[], dict[str, int]], collections: list[str]) -> None:
+        self.backlog = backlog
+        self.collections = collections
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        waiting = self.backlog()
+        gauge = GaugeMetricFamily(
+            "dualwrite_reverse_backlog",
+            "postgres_only: Postgres writes not yet written back to MongoDB, by collection",
+            labels=["collection"],
+        )
+        for collection in self.collections:
+            gauge.add_metric([collection], waiting.get(collection, 0))
+        yield gauge

@@ -270,7 +270,9 @@ class ReverseMirror:
                     [mongo_id, REVERSE],
                 )
 
-    def _postpone_all(self, mapping: CollectionMapping, ids: list[str], error: str, report: PushReport) -> None:
+    def _postpone_all(
+        self, mapping: CollectionMapping, ids: list[str], error: str, report: PushReport
+    ) -> None:
         for mongo_id in ids:
             self._postpone(mapping, mongo_id, error)
         report.failed += len(ids)

@@ -8,7 +8,9 @@ from typing import Any
 
 from dualwrite.errors import DualWriteError
 from dualwrite.history import Minute
+from todo.phases import current_phase, mongodb_is_truth, reverse_mirroring
 from todo.services.dual_write_service import DualWriteService
+from todo.services.dual_write_setup import build_reverse_mirror
 from todo.services.operations_setup import build_history, build_status, history_sampler
 
 logger = logging.getLogger(__name__)
@@ -24,7 +26,37 @@ class RetryOutcome:
     attempted: int
 
 
+def _postgres_only_data() -> dict[str, Any]:
+    """postgres_only: Postgres is the store of record; what waits is the writes back to MongoDB
+    (read from Postgres, so the page works with MongoDB down or retired)."""
+    status = build_status()
+    rows = status.row_counts()
+    waiting = build_reverse_mirror().backlog() if reverse_mirroring() else {}
+    collections = [
+        {"collection": name, "documents": None, "rows": live, "tombstones": dead,
+         "pending": waiting.get(name, 0), "failed": 0, "oldest_pending_age_seconds": None,
+         "unmirrored": 0, "last_verify": None, "backfill": []}
+        for name, (live, dead) in rows.items()
+    ]  # fmt: skip
+    return {
+        "phase": current_phase(),
+        "collections": collections,
+        "failures": [],
+        "minutes": [],
+        "reports": [],
+        "totals": {
+            "pending": sum(waiting.values()),
+            "failed": 0,
+            "oldest_pending_age_seconds": None,
+            "writes_last_hour": 0,
+            "failures_last_hour": 0,
+        },
+    }
+
+
 def dashboard_data() -> dict[str, Any]:
+    if not mongodb_is_truth():
+        return _postgres_only_data()
     history_sampler().flush()  # this process's latest writes, so the chart is current
     status = build_status()
     collections = [s.as_dict() for s in status.collections()]
@@ -38,6 +70,7 @@ def dashboard_data() -> dict[str, Any]:
         c["oldest_pending_age_seconds"] for c in collections if c["oldest_pending_age_seconds"] is not None
     ]
     return {
+        "phase": current_phase(),
         "collections": collections,
         "failures": failures,
         "minutes": minutes,

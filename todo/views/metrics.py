@@ -14,14 +14,23 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 
-from dualwrite.gauges import OperationsCollector
+from dualwrite.gauges import OperationsCollector, ReverseMirrorCollector
+from todo.mappings import get_registry
+from todo.phases import POSTGRES_ONLY, current_phase, reverse_mirroring
+from todo.services.dual_write_setup import build_reverse_mirror
 from todo.services.operations_setup import build_status
 
 
 @functools.cache
-def _operations_registry() -> CollectorRegistry:
+def _operations_registry(phase: str) -> CollectorRegistry:
+    """The gauges read at scrape time: the retry queue and verify results in MongoDB while it is
+    the truth; in postgres_only, the writes back to MongoDB waiting in Postgres."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(OperationsCollector(build_status()))
+    if phase != POSTGRES_ONLY:
+        registry.register(OperationsCollector(build_status()))
+    elif reverse_mirroring():
+        mirror = build_reverse_mirror()
+        registry.register(ReverseMirrorCollector(mirror.backlog, get_registry().collections))
     return registry
 
 
@@ -47,5 +56,5 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         if refusal == 401:
             response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
-    body = generate_latest(REGISTRY) + generate_latest(_operations_registry())
+    body = generate_latest(REGISTRY) + generate_latest(_operations_registry(current_phase()))
     return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
