@@ -219,3 +219,30 @@ def test_forward_to_postgres_only_and_back_loses_nothing(
     shown = [d.get("displayId") for d in DatabaseManager.get().get_collection("tasks").find({})]
     numbered = [s for s in shown if s]
     assert len(numbered) == len(set(numbered))
+
+
+def test_display_ids_stay_unique_over_two_round_trips(mongo_db: Any, settings: Any, make_user: Any) -> None:
+    """Each store of record continues above the other's numbers, also on a second visit."""
+    settings.DUAL_WRITE_RETRY_DELAY = 0
+    ledger = Ledger()
+    me = make_user("Ada")
+    api = Client(**bearer(me))
+    shown: list[str] = []
+
+    def create(title: str) -> None:
+        task_id = api_create(api, me, title, ledger)
+        shown.append(api.get(f"/v1/tasks/{task_id}").json()["data"]["displayId"])
+
+    enter(settings, "dual_write")
+    for round_trip in range(2):
+        create(f"mongodb {round_trip} a")
+        create(f"mongodb {round_trip} b")
+        drain_forward()
+        verify_all_forward()
+        enter(settings, "postgres_only")
+        create(f"postgres {round_trip}")
+        build_reverse_mirror().drain()
+        verify_all_reverse()
+        enter(settings, "dual_write")
+    create("mongodb last")
+    assert shown == [f"#{n}" for n in range(1, 8)]
