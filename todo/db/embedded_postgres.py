@@ -153,8 +153,8 @@ class EmbeddedPostgres:
             logger.warning("embedded PostgreSQL did not stop cleanly: %s", exc)
             return
         self._owner_file.unlink(missing_ok=True)
-        if self.spec.fresh:
-            shutil.rmtree(self.spec.data_dir, ignore_errors=True)  # the folder of this run, not only its pgdata
+        if self.spec.fresh:  # the whole folder of this run, not only its pgdata
+            shutil.rmtree(self.spec.data_dir, ignore_errors=True)
 
     # -- internals ---------------------------------------------------------------------------
     def _read_owner(self) -> int | None:
