@@ -43,6 +43,13 @@ SHADOW_READ_MISMATCHES = Counter(
     "Shadow reads whose Postgres answer differed from MongoDB's, by collection and field",
     ["collection", "field"],
 )
+READ_FALLBACKS = Counter(
+    "dualwrite_read_fallbacks_total",
+    "Reads routed to Postgres (read_migration) that MongoDB answered instead, by collection and reason"
+    " (pending: a write of the read's documents is not yet known to be in Postgres; stale: a returned"
+    " row is older than its document; postgres_error: Postgres could not answer)",
+    ["collection", "reason"],
+)
 
 
 class LatencySample:
@@ -93,6 +100,11 @@ def count_verified(collection: str, amount: int) -> None:
 def count_shadow_mismatch(collection: str, field: str) -> None:
     """For shadow reads (phase 2): one field of one read differed."""
     SHADOW_READ_MISMATCHES.labels(collection, field).inc()
+
+
+def count_read_fallback(collection: str, reason: str) -> None:
+    """For Postgres reads in read_migration: MongoDB answered instead (see READ_FALLBACKS)."""
+    READ_FALLBACKS.labels(collection, reason).inc()
 
 
 def event_counts() -> dict[str, dict[str, dict[str, int]]]:

@@ -8,6 +8,7 @@ import psycopg
 import pytest
 from django.db import DatabaseError, connection
 
+from dualwrite.engine import BREAKER
 from todo.db.embedded_postgres import EmbeddedPostgres, current_embedded_postgres
 from todo.db.mongo_manager import DatabaseManager
 
@@ -67,6 +68,7 @@ def embedded_postgres(django_db_blocker: Any) -> Iterator[EmbeddedPostgres]:
     server.start()
     with django_db_blocker.unblock():
         wait_for_postgres()
+    BREAKER.close()  # the next test does not inherit "Postgres failed moments ago"
 
 
 @pytest.fixture

@@ -29,3 +29,9 @@ def mongodb_retired() -> bool:
 def reverse_mirroring() -> bool:
     """postgres_only with MongoDB still there: every Postgres write is written back to it."""
     return current_phase() == POSTGRES_ONLY and not settings.MONGODB_RETIRED
+
+
+def mongodb_in_process() -> bool:
+    """MongoDB is the in-process stand-in (MONGODB_URI unset, not retired): its data lives inside
+    the running service, so other processes cannot see it."""
+    return settings.MONGODB_URI is None and not settings.MONGODB_RETIRED

@@ -1,7 +1,14 @@
-"""Health of the two stores, each probed in its own thread under a deadline.
+"""Health of the two stores by migration phase, each probed in its own thread under a deadline.
 
-A store that hangs is reported DOWN after `settings.HEALTH_CHECK_TIMEOUT` seconds instead of holding
-the request. Reasons name the failure class only: driver messages can carry hosts and user names.
+The store of record for the phase decides: MongoDB in dual_write and read_migration, Postgres in
+postgres_only. It being down is DOWN (503); the other store being down is DEGRADED (200: the
+service still works; in read_migration, reads routed to Postgres are answered by MongoDB, see
+`todo.repositories.read_your_writes`). In postgres_only with MONGODB_RETIRED=true, MongoDB is
+not probed, shown RETIRED. The backlog is the mirror's of the phase: MongoDB → Postgres (the retry
+queue in MongoDB) while MongoDB is the truth, Postgres → MongoDB (rows waiting in Postgres) in
+postgres_only. A store that hangs is reported DOWN after
+`settings.HEALTH_CHECK_TIMEOUT` seconds instead of holding the request. Reasons name the failure
+class only: driver messages can carry hosts and user names.
 """
 
 from __future__ import annotations
@@ -20,15 +27,16 @@ from django.db import connections
 from pymongo.errors import PyMongoError
 
 from todo.db.mongo_manager import DatabaseManager
-from todo.services.dual_write_setup import build_queue
+from todo.phases import POSTGRES_ONLY, mongodb_retired
+from todo.services.dual_write_setup import build_queue, build_reverse_mirror
 
 logger = logging.getLogger(__name__)
 
 # Errors that mean "this store is not serving"; anything else is a bug and is not hidden as DOWN.
 STORE_ERRORS = (psycopg.Error, PyMongoError, OSError)
 
-UP = "UP"
-DOWN = "DOWN"
+UP, DEGRADED, DOWN, RETIRED = "UP", "DEGRADED", "DOWN", "RETIRED"
+MONGODB, POSTGRES = "mongodb", "postgres"
 
 
 @dataclass
@@ -43,29 +51,63 @@ class ComponentHealth:
         return body
 
 
+@dataclass(frozen=True)
+class HealthPlan:
+    """What the phase asks of the health check."""
+
+    phase: str
+    store_of_record: str  # its being down is DOWN; any other store down is DEGRADED
+    probed: tuple[str, ...]
+    retired: tuple[str, ...] = ()
+
+
+def health_plan() -> HealthPlan:
+    phase = settings.MIGRATION_PHASE
+    if phase != POSTGRES_ONLY:
+        return HealthPlan(phase, MONGODB, (MONGODB, POSTGRES))
+    if mongodb_retired():  # nothing to probe
+        return HealthPlan(phase, POSTGRES, (POSTGRES,), (MONGODB,))
+    return HealthPlan(phase, POSTGRES, (MONGODB, POSTGRES))
+
+
 @dataclass
 class HealthReport:
     components: dict[str, ComponentHealth] = field(default_factory=dict)
     # The dual-write retry backlog; informational (None when it could not be read in time).
     backlog: dict[str, Any] | None = None
+    plan: HealthPlan = field(default_factory=health_plan)
+
+    @property
+    def status(self) -> str:
+        record = self.components.get(self.plan.store_of_record)
+        if record is None or record.status != UP:
+            return DOWN
+        probed = [self.components[name] for name in self.plan.probed if name in self.components]
+        return UP if all(c.status == UP for c in probed) else DEGRADED
 
     @property
     def up(self) -> bool:
-        return all(c.status == UP for c in self.components.values())
+        """True when the service works (UP or DEGRADED): the store of record answers."""
+        return self.status != DOWN
 
     def as_dict(self) -> dict[str, object]:
-        if self.backlog is None:
-            dual_write: dict[str, Any] = {"status": "UNKNOWN"}
-        else:
-            dual_write = {
-                "pending": self.backlog["pending"],
-                "failed": self.backlog["failed"],
-                "oldestPendingAgeSeconds": self.backlog["oldest_pending_age_seconds"],
-            }
         return {
-            "status": UP if self.up else DOWN,
+            "status": self.status,
+            "phase": self.plan.phase,
             "components": {name: c.as_dict() for name, c in self.components.items()},
-            "dualWrite": dual_write,
+            "dualWrite": self._backlog_dict(),
+        }
+
+    def _backlog_dict(self) -> dict[str, Any]:
+        if backlog_reader(self.plan.phase) is None:
+            return {"status": "NOT_USED"}
+        if self.backlog is None:
+            return {"status": "UNKNOWN"}
+        return {
+            "direction": self.backlog["direction"],
+            "pending": self.backlog["pending"],
+            "failed": self.backlog["failed"],
+            "oldestPendingAgeSeconds": self.backlog["oldest_pending_age_seconds"],
         }
 
 
@@ -86,12 +128,34 @@ PROBES: dict[str, Callable[[], None]] = {"mongodb": _probe_mongodb, "postgres": 
 
 
 def _read_backlog() -> dict[str, Any]:
-    return build_queue().backlog()
+    return {**build_queue().backlog(), "direction": "mongodb_to_postgres"}
+
+
+def _read_reverse_backlog() -> dict[str, Any]:
+    waiting = sum(build_reverse_mirror().backlog().values())
+    return {
+        "direction": "postgres_to_mongodb",
+        "pending": waiting,
+        "failed": 0,
+        "oldest_pending_age_seconds": None,
+    }
+
+
+def backlog_reader(phase: str) -> Callable[[], dict[str, Any]] | None:
+    """How to read the mirror backlog of a phase (None: no mirror runs in that phase).
+
+    dual_write and read_migration mirror MongoDB to Postgres through the retry queue in MongoDB;
+    postgres_only writes back to MongoDB from rows waiting in Postgres, unless MongoDB is retired."""
+    if phase != POSTGRES_ONLY:
+        return _read_backlog
+    return None if mongodb_retired() else _read_reverse_backlog
 
 
 def check_health() -> HealthReport:
-    """Probe every store concurrently, and read the retry backlog; all share one deadline."""
+    """Probe the phase's stores concurrently, and read its backlog; all share one deadline."""
     timeout = float(settings.HEALTH_CHECK_TIMEOUT)
+    plan = health_plan()
+    read = backlog_reader(plan.phase)
     results: dict[str, ComponentHealth] = {}
     backlog: list[dict[str, Any]] = []
 
@@ -104,23 +168,26 @@ def check_health() -> HealthReport:
         else:
             results[name] = ComponentHealth(UP)
 
-    def read_backlog() -> None:
+    def read_backlog(reader: Callable[[], dict[str, Any]]) -> None:
         try:
-            backlog.append(_read_backlog())
+            backlog.append(reader())
         except STORE_ERRORS as exc:
             logger.warning("health: retry backlog unreadable (%s)", type(exc).__name__)
 
     threads = [
-        threading.Thread(target=run, args=(name, probe), name=f"health-{name}", daemon=True)
-        for name, probe in PROBES.items()
+        threading.Thread(target=run, args=(name, PROBES[name]), name=f"health-{name}", daemon=True)
+        for name in plan.probed
     ]
-    threads.append(threading.Thread(target=read_backlog, name="health-backlog", daemon=True))
+    if read is not None:
+        threads.append(
+            threading.Thread(target=read_backlog, args=(read,), name="health-backlog", daemon=True)
+        )
     deadline = time.monotonic() + timeout
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(max(0.0, deadline - time.monotonic()))
     no_answer = ComponentHealth(DOWN, f"no answer within {timeout:g}s")
-    return HealthReport(
-        {name: results.get(name, no_answer) for name in PROBES}, backlog[0] if backlog else None
-    )
+    components = {name: ComponentHealth(RETIRED) if name in plan.retired else results.get(name, no_answer)
+                  for name in PROBES}  # fmt: skip
+    return HealthReport(components, backlog[0] if backlog else None, plan)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ipaddress
 
-from django.conf import settings
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -14,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from todo.api.errors import ApiError
+from todo.phases import mongodb_in_process
 from todo.services.local_token_service import InvalidEmail, local_token
 from todo.views.auth import PublicView
 
@@ -26,7 +26,7 @@ class LocalTokenRequest(serializers.Serializer):
 class LocalTokenView(PublicView):
     @extend_schema(exclude=True)
     def post(self, request: Request) -> Response:
-        if settings.MONGODB_URI is not None:
+        if not mongodb_in_process():
             raise Http404
         if not ipaddress.ip_address(request.META.get("REMOTE_ADDR", "0.0.0.0")).is_loopback:
             raise ApiError("Local tokens are for clients on this machine only", status_code=403)

@@ -17,7 +17,6 @@ import threading
 from typing import Any
 
 import psycopg
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 from pymongo.errors import PyMongoError
@@ -30,7 +29,14 @@ from dualwrite.queue import QUEUE_COLLECTION
 from dualwrite.transform import normalise_mongo_id
 from todo.management.progress import Progress
 from todo.mappings import get_registry
-from todo.phases import POSTGRES_ONLY, PhaseNotReady, current_phase, mongodb_retired, reverse_mirroring
+from todo.phases import (
+    POSTGRES_ONLY,
+    PhaseNotReady,
+    current_phase,
+    mongodb_in_process,
+    mongodb_retired,
+    reverse_mirroring,
+)
 from todo.services import phase_service
 from todo.services.dual_write_setup import build_engine, build_reverse_mirror, build_worker
 from todo.services.health_service import check_health
@@ -120,7 +126,7 @@ class Command(BaseCommand):
         """From the command line, with the in-process MongoDB stand-in, this process would see an
         empty MongoDB of its own (the data lives inside the running service): verify --repair
         would tombstone every row. Refuse; inside the service (call_command) all is well."""
-        if settings.MONGODB_URI is None and not mongodb_retired():
+        if mongodb_in_process():
             self.stderr.write(
                 "error: MONGODB_URI is unset: the in-process MongoDB lives inside the running service,"
                 " so this separate process would see it empty. Use the dashboard (/ops/sync) or set MONGODB_URI."

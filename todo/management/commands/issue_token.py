@@ -12,9 +12,9 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from todo.phases import mongodb_in_process
 from todo.services.local_token_service import InvalidEmail, local_token
 
 
@@ -29,7 +29,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if settings.MONGODB_URI is None:
+        if mongodb_in_process():
             self.stdout.write(self._ask_service(options["url"], options["email"], options["name"]))
             return
         try:
