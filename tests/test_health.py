@@ -148,6 +148,7 @@ def test_postgres_only_with_mongodb_down_is_degraded_and_reads_no_retry_queue(
     assert read == []
 
 
+@pytest.mark.django_db
 def test_postgres_only_with_postgres_down_is_down(
     client: Client, phase: Callable[..., None], embedded_postgres: EmbeddedPostgres
 ) -> None:
@@ -211,6 +212,7 @@ def test_hanging_store_answers_within_two_seconds(client: Client, monkeypatch: p
     assert response.json()["components"]["postgres"] == {"status": "UP"}
 
 
+@pytest.mark.django_db
 def test_hanging_postgres_in_postgres_only_answers_within_two_seconds(
     client: Client, phase: Callable[..., None], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -31,13 +31,15 @@ def _get(url: str) -> tuple[int, dict[str, object]]:
         return exc.code, json.loads(exc.read())
 
 
-@pytest.fixture
-def service(tmp_path: Path):
+def _start(
+    tmp_path: Path, extra_env: dict[str, str]
+) -> tuple[subprocess.Popen[bytes], str, dict[str, str], Any]:
     http_port = _free_port()
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "DATA_DIR": str(tmp_path / "data"),
         "POSTGRES_PORT": str(_free_port()),
+        **extra_env,
     }
     log = (tmp_path / "serve.log").open("w+")
     process = subprocess.Popen(
@@ -47,7 +49,13 @@ def service(tmp_path: Path):
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    yield process, f"http://127.0.0.1:{http_port}", tmp_path / "data", log
+    return process, f"http://127.0.0.1:{http_port}", env, log
+
+
+@pytest.fixture
+def service(tmp_path: Path):
+    process, base, _, log = _start(tmp_path, {})
+    yield process, base, tmp_path / "data", log
     if process.poll() is None:
         process.kill()
         process.wait(10)
@@ -75,27 +83,6 @@ def test_serve_starts_stores_answers_health_and_stops_its_postgres(service) -> N
     process.send_signal(signal.SIGTERM)
     assert process.wait(30) == 0
     assert not pid_file.exists(), "the embedded PostgreSQL outlived the service"
-
-
-def _start(
-    tmp_path: Path, extra_env: dict[str, str]
-) -> tuple[subprocess.Popen[bytes], str, dict[str, str], Any]:
-    http_port = _free_port()
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "DATA_DIR": str(tmp_path / "data"),
-        "POSTGRES_PORT": str(_free_port()),
-        **extra_env,
-    }
-    log = (tmp_path / "serve.log").open("w+")
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "serve", "--port", str(http_port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    return process, f"http://127.0.0.1:{http_port}", env, log
 
 
 def _call(method: str, url: str, token: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:

@@ -1,7 +1,7 @@
 from django.db import models
 
 from todo.models.enums import AuditAction, TaskStatus
-from todo.models.postgres.base import MirrorModel, mirror_constraints, one_of
+from todo.models.postgres.base import MirrorModel, mirror_constraints, one_of, outbox_index
 
 
 class PostgresAuditLog(MirrorModel):
@@ -26,6 +26,7 @@ class PostgresAuditLog(MirrorModel):
             one_of("status_to", TaskStatus.values),
         )
         indexes = [
+            outbox_index("pg_audit"),
             models.Index(fields=["team_id", "timestamp"], name="postgres_audit_team_time_idx"),
             models.Index(fields=["task_id"], name="postgres_audit_task_idx"),
         ]

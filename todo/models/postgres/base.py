@@ -55,6 +55,14 @@ class MirrorModel(models.Model):
         abstract = True
 
 
+def outbox_index(prefix: str) -> models.Index:
+    """postgres_only: the rows waiting to be written back to MongoDB, in due order (the reverse
+    mirror claims and counts them through this partial index, not a table scan)."""
+    return models.Index(
+        fields=["last_sync_at"], condition=Q(sync_status=SyncStatus.REVERSE), name=f"{prefix}_outbox_idx"
+    )
+
+
 def mirror_constraints(*extra: models.BaseConstraint) -> list[models.BaseConstraint]:
     """The constraints of every mirror table, plus the table's own."""
     return [one_of("sync_status", SyncStatus.values, nullable=False), *extra]

@@ -1,6 +1,6 @@
 from django.db import models
 
-from todo.models.postgres.base import MirrorModel, mirror_constraints
+from todo.models.postgres.base import MirrorModel, mirror_constraints, outbox_index
 
 
 class PostgresLabel(MirrorModel):
@@ -17,4 +17,4 @@ class PostgresLabel(MirrorModel):
     class Meta:
         db_table = "postgres_labels"
         constraints = mirror_constraints()
-        indexes = [models.Index(fields=["name"], name="postgres_labels_name_idx")]
+        indexes = [outbox_index("pg_labels"), models.Index(fields=["name"], name="postgres_labels_name_idx")]

@@ -1,7 +1,7 @@
 from django.db import models
 
 from todo.models.enums import RoleName, RoleScope
-from todo.models.postgres.base import MirrorModel, mirror_constraints, one_of
+from todo.models.postgres.base import MirrorModel, mirror_constraints, one_of, outbox_index
 
 
 class PostgresRole(MirrorModel):
@@ -16,6 +16,7 @@ class PostgresRole(MirrorModel):
 
     class Meta:
         db_table = "postgres_roles"
+        indexes = [outbox_index("pg_roles")]
         constraints = mirror_constraints(one_of("name", RoleName.values), one_of("scope", RoleScope.values))
 
 
@@ -34,6 +35,7 @@ class PostgresUserRole(MirrorModel):
             one_of("role_name", RoleName.values), one_of("scope", RoleScope.values)
         )
         indexes = [
+            outbox_index("pg_uroles"),
             models.Index(fields=["user_id", "team_id"], name="postgres_user_roles_user_idx"),
             models.Index(fields=["team_id"], name="postgres_user_roles_team_idx"),
         ]

@@ -1,7 +1,7 @@
 from django.db import models
 
 from todo.models.enums import AssigneeType
-from todo.models.postgres.base import MirrorModel, mirror_constraints, one_of
+from todo.models.postgres.base import MirrorModel, mirror_constraints, one_of, outbox_index
 
 
 class PostgresTaskAssignment(MirrorModel):
@@ -20,6 +20,7 @@ class PostgresTaskAssignment(MirrorModel):
         db_table = "postgres_task_assignments"
         constraints = mirror_constraints(one_of("user_type", AssigneeType.values))
         indexes = [
+            outbox_index("pg_tasgn"),
             models.Index(fields=["task_id", "is_active"], name="postgres_ta_task_idx"),
             models.Index(fields=["assignee_id", "is_active"], name="postgres_ta_assignee_idx"),
             models.Index(fields=["team_id"], name="postgres_ta_team_idx"),

@@ -1,7 +1,7 @@
 from django.db import models
 
 from todo.models.enums import TaskPriority, TaskStatus
-from todo.models.postgres.base import MirrorModel, mirror_constraints, one_of
+from todo.models.postgres.base import MirrorModel, mirror_constraints, one_of, outbox_index
 
 
 class PostgresTask(MirrorModel):
@@ -26,6 +26,7 @@ class PostgresTask(MirrorModel):
             one_of("status", TaskStatus.values, nullable=False),
         )
         indexes = [
+            outbox_index("pg_tasks"),
             models.Index(fields=["status"], name="postgres_tasks_status_idx"),
             models.Index(fields=["priority"], name="postgres_tasks_priority_idx"),
             models.Index(fields=["due_at"], name="postgres_tasks_due_at_idx"),

@@ -1,6 +1,6 @@
 from django.db import models
 
-from todo.models.postgres.base import MirrorModel, mirror_constraints, unique_live
+from todo.models.postgres.base import MirrorModel, mirror_constraints, outbox_index, unique_live
 
 
 class PostgresTeam(MirrorModel):
@@ -17,7 +17,10 @@ class PostgresTeam(MirrorModel):
     class Meta:
         db_table = "postgres_teams"
         constraints = mirror_constraints()
-        indexes = [models.Index(fields=["invite_code"], name="postgres_teams_invite_code_idx")]
+        indexes = [
+            outbox_index("pg_teams"),
+            models.Index(fields=["invite_code"], name="postgres_teams_invite_code_idx"),
+        ]
 
 
 class PostgresUserTeamDetails(MirrorModel):
@@ -34,7 +37,7 @@ class PostgresUserTeamDetails(MirrorModel):
     class Meta:
         db_table = "postgres_user_team_details"
         constraints = mirror_constraints(unique_live("user_id", "team_id"))
-        indexes = [models.Index(fields=["team_id"], name="postgres_utd_team_idx")]
+        indexes = [outbox_index("pg_utd"), models.Index(fields=["team_id"], name="postgres_utd_team_idx")]
 
 
 class PostgresTeamCreationInviteCode(MirrorModel):
@@ -48,4 +51,5 @@ class PostgresTeamCreationInviteCode(MirrorModel):
 
     class Meta:
         db_table = "postgres_team_creation_invite_codes"
+        indexes = [outbox_index("pg_tcic")]
         constraints = mirror_constraints(unique_live("code"))

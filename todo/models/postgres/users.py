@@ -1,6 +1,6 @@
 from django.db import models
 
-from todo.models.postgres.base import MirrorModel, mirror_constraints, unique_live
+from todo.models.postgres.base import MirrorModel, mirror_constraints, outbox_index, unique_live
 
 
 class PostgresUser(MirrorModel):
@@ -14,4 +14,7 @@ class PostgresUser(MirrorModel):
     class Meta:
         db_table = "postgres_users"
         constraints = mirror_constraints(unique_live("google_id"))
-        indexes = [models.Index(fields=["email_id"], name="postgres_users_email_idx")]
+        indexes = [
+            outbox_index("pg_users"),
+            models.Index(fields=["email_id"], name="postgres_users_email_idx"),
+        ]

@@ -1,6 +1,6 @@
 from django.db import models
 
-from todo.models.postgres.base import MirrorModel, mirror_constraints, unique_live
+from todo.models.postgres.base import MirrorModel, mirror_constraints, outbox_index, unique_live
 
 
 class PostgresWatchlist(MirrorModel):
@@ -15,4 +15,7 @@ class PostgresWatchlist(MirrorModel):
     class Meta:
         db_table = "postgres_watchlists"
         constraints = mirror_constraints(unique_live("user_id", "task_id"))
-        indexes = [models.Index(fields=["task_id"], name="postgres_watchlists_task_idx")]
+        indexes = [
+            outbox_index("pg_watch"),
+            models.Index(fields=["task_id"], name="postgres_watchlists_task_idx"),
+        ]
