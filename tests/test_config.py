@@ -119,3 +119,10 @@ def test_bad_web_client_settings_are_refused_with_one_line(environ: dict[str, st
     with pytest.raises(ConfigError) as refused:
         load_config(environ)
     assert expected in str(refused.value) and "\n" not in str(refused.value)
+
+
+def test_retired_mongodb_keeps_the_embedded_postgres_data() -> None:
+    retired = load_config({"MIGRATION_PHASE": "postgres_only", "MONGODB_RETIRED": "true"})
+    assert not retired.in_process_mongodb  # Postgres is the only store: never a throw-away folder
+    with pytest.raises(ConfigError, match="MONGODB_RETIRED=true needs MIGRATION_PHASE=postgres_only"):
+        load_config({"MONGODB_RETIRED": "true"})

@@ -98,6 +98,20 @@ def _call(method: str, url: str, token: str, body: dict[str, Any] | None = None)
         return exc.code, json.loads(exc.read())
 
 
+def _wait_healthy(process: subprocess.Popen[bytes], base: str, log: Any) -> dict[str, Any]:
+    deadline = time.monotonic() + 90
+    status, body = None, {}
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            status, body = _get(f"{base}/v1/health")
+            break
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.3)
+    log.seek(0)
+    assert status == 200, log.read()
+    return body
+
+
 @pytest.mark.parametrize(
     "mongodb",
     [
@@ -111,16 +125,7 @@ def _call(method: str, url: str, token: str, body: dict[str, Any] | None = None)
 def test_postgres_only_serves_without_mongodb(tmp_path: Path, mongodb: dict[str, str]) -> None:
     process, base, env, log = _start(tmp_path, {"MIGRATION_PHASE": "postgres_only", **mongodb})
     try:
-        deadline = time.monotonic() + 90
-        status = None
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                status, body = _get(f"{base}/v1/health")
-                break
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.3)
-        log.seek(0)
-        assert status == 200, log.read()
+        body = _wait_healthy(process, base, log)
         assert body["components"]["postgres"]["status"] == "UP"
         # A user signs in (the token command writes the user to Postgres, the store of record).
         token = subprocess.run(
@@ -133,6 +138,15 @@ def test_postgres_only_serves_without_mongodb(tmp_path: Path, mongodb: dict[str,
         )  # fmt: skip
         assert code == 201, created
         assert created["data"]["displayId"] == "#1"
+        code, found = _call("GET", f"{base}/v1/tasks/{created['data']['id']}", token)
+        assert code == 200 and found["data"]["title"] == "made without MongoDB"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
+    # Postgres is the store of record: a restart keeps its data.
+    process, base, _, log = _start(tmp_path, {"MIGRATION_PHASE": "postgres_only", **mongodb})
+    try:
+        _wait_healthy(process, base, log)
         code, found = _call("GET", f"{base}/v1/tasks/{created['data']['id']}", token)
         assert code == 200 and found["data"]["title"] == "made without MongoDB"
     finally:

@@ -284,8 +284,9 @@ class EnvConfig(BaseModel):
 
     @property
     def in_process_mongodb(self) -> bool:
-        """True when no MongoDB URI is configured and the in-process stand-in is used."""
-        return self.MONGODB_URI is None
+        """True when no MongoDB URI is configured and the in-process stand-in is used (not when
+        MongoDB is retired: then Postgres is the only store, and its data is kept)."""
+        return self.MONGODB_URI is None and not self.MONGODB_RETIRED
 
     @property
     def postgres_port(self) -> int:
