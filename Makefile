@@ -10,6 +10,15 @@ $(VENV)/.runtime: requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
+# The wire lane's MongoDB server (mongoeco) needs Python 3.13: a side environment of its own.
+WIRE_PYTHON_BASE ?= $(shell ls -d $$(pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13 /usr/bin/python3.13 2>/dev/null | head -1)
+WIRE_VENV ?= .venv-wire
+
+$(WIRE_VENV)/.ready: requirements-wire.txt
+	$(WIRE_PYTHON_BASE) -m venv $(WIRE_VENV)
+	$(WIRE_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-wire.txt
+	touch $@
+
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
