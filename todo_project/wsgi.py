@@ -1,4 +1,5 @@
-"""WSGI entry point (served by waitress through `manage.py serve`)."""
+"""WSGI entry point: served by waitress through `manage.py serve` (one process), or by gunicorn
+with todo_project/gunicorn_conf.py (several; run `manage.py prepare` first)."""
 
 import os
 

@@ -15,11 +15,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
-from pymongo.errors import PyMongoError
 
-from todo.db.mongo_manager import DatabaseManager
 from todo.phases import current_phase, mongodb_is_truth, mongodb_retired, reverse_mirroring
-from todo.services import phase_service
 from todo.services.dual_write_setup import build_reverse_mirror, build_worker
 from todo.services.operations_setup import history_sampler
 
@@ -96,29 +93,12 @@ class Command(BaseCommand):
         thread.start()
         self.stdout.write(f"Retry worker: {worker.owner}, a thread of this process")
 
-    def _ensure_mongodb_indexes(self) -> None:
-        """MongoDB's indexes; in postgres_only a MongoDB that does not answer does not stop the
-        service (its writes back wait in Postgres)."""
-        if mongodb_retired():
-            return
-        try:
-            DatabaseManager.get().ensure_indexes()
-        except PyMongoError as exc:
-            if mongodb_is_truth():
-                raise
-            self.stdout.write(
-                f"MongoDB: unreachable ({type(exc).__name__}); writes back to it wait in Postgres"
-            )
-
     def handle(self, *args: Any, **options: Any) -> None:
         import waitress
 
         from todo_project.wsgi import application
 
-        call_command("migrate", interactive=False, verbosity=0)
-        phase_service.enter()  # PhaseNotReady: one line, exit 2 (manage.py)
-        self._ensure_mongodb_indexes()
-        call_command("seed", stdout=self.stdout)  # the default labels and roles, idempotently
+        call_command("prepare", stdout=self.stdout)  # migrate, phase, indexes, seed
         if mongodb_is_truth():
             history_sampler().start(settings.WRITE_HISTORY_INTERVAL)  # the dashboard's write history
         self._start_retry_worker()
