@@ -174,6 +174,9 @@ class EnvConfig(BaseModel):
 
     # Bearer token GET /metrics requires; unset: only clients in METRICS_ALLOWED_NETWORKS may scrape.
     METRICS_TOKEN: str | None = Field(default=None, min_length=16)
+    # Several web processes (gunicorn): an empty folder shared by all of them, where
+    # prometheus-client keeps each process's counters so that /metrics adds them up.
+    PROMETHEUS_MULTIPROC_DIR: Path | None = None
     # Comma-separated networks (CIDR) allowed to scrape /metrics when METRICS_TOKEN is unset.
     METRICS_ALLOWED_NETWORKS: str = "127.0.0.0/8,::1/128"
 
@@ -334,6 +337,7 @@ _ACCEPTS = {
     "MONGODB_RETIRED": "true or false",
     "DUAL_WRITE_READ_SOURCE": "comma-separated collection=mongo|shadow|postgres pairs, each collection once",
     "METRICS_ALLOWED_NETWORKS": "comma-separated networks such as 127.0.0.0/8,10.0.0.0/8",
+    "PROMETHEUS_MULTIPROC_DIR": "a folder path",
 }
 
 

@@ -8,6 +8,7 @@ worker runs as separate `manage.py dualwrite worker` processes, never inside web
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 worker_class = "gthread"
@@ -27,3 +28,12 @@ def post_worker_init(worker: Any) -> None:
 
     if mongodb_is_truth():
         history_sampler().start(settings.WRITE_HISTORY_INTERVAL)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A web process ended: its live gauges leave the summed /metrics (PROMETHEUS_MULTIPROC_DIR)."""
+    from prometheus_client import multiprocess
+
+    # The gunicorn master loads no Django settings: prometheus-client's own variable decides.
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(worker.pid)

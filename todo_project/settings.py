@@ -137,6 +137,9 @@ DUAL_WRITE_ALERT_HOOK = CONFIG.DUAL_WRITE_ALERT_HOOK
 MIGRATION_PHASE = CONFIG.MIGRATION_PHASE
 DUAL_WRITE_READ_SOURCE = CONFIG.read_sources
 MIGRATION_PHASE_FORCE = CONFIG.MIGRATION_PHASE_FORCE
+# Several web processes: prometheus-client sums their counters from files in this folder (the
+# library reads the same variable from the environment itself).
+PROMETHEUS_MULTIPROC_DIR = CONFIG.PROMETHEUS_MULTIPROC_DIR
 # postgres_only with MongoDB gone: nothing connects to it, nothing is mirrored back.
 MONGODB_RETIRED = CONFIG.MONGODB_RETIRED
 DUAL_WRITE_LEASE_SECONDS = CONFIG.DUAL_WRITE_LEASE_SECONDS

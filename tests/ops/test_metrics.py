@@ -105,3 +105,16 @@ def test_unreadable_mongodb_is_a_gauge_not_an_error(
     response = client.get("/metrics", REMOTE_ADDR="127.0.0.1")
     assert response.status_code == 200
     assert _samples(response.content.decode())[("dualwrite_ops_source_up", ())] == 0
+
+
+def test_several_web_processes_sum_their_counters(settings, tmp_path, mongo_db, monkeypatch) -> None:
+    """With PROMETHEUS_MULTIPROC_DIR (gunicorn), /metrics adds up the counter files of every
+    process: here one written as another process (pid 4242) writes it."""
+    from prometheus_client import CollectorRegistry, Counter, values
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    settings.PROMETHEUS_MULTIPROC_DIR = tmp_path
+    monkeypatch.setattr(values, "ValueClass", values.MultiProcessValue(lambda: 4242))
+    Counter("dualwrite_test_events", "written by another process", registry=CollectorRegistry()).inc(3)
+    body = Client().get("/metrics").content.decode()
+    assert "dualwrite_test_events_total 3.0" in body

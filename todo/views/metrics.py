@@ -12,7 +12,7 @@ import ipaddress
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
 
 from dualwrite.gauges import OperationsCollector, ReverseMirrorCollector
 from todo.mappings import get_registry
@@ -31,6 +31,16 @@ def _operations_registry(phase: str) -> CollectorRegistry:
     elif reverse_mirroring():
         mirror = build_reverse_mirror()
         registry.register(ReverseMirrorCollector(mirror.backlog, get_registry().collections))
+    return registry
+
+
+def _process_registry() -> CollectorRegistry:
+    """The engine's counters: this process's, or with several web processes
+    (PROMETHEUS_MULTIPROC_DIR) the sum over all of them."""
+    if settings.PROMETHEUS_MULTIPROC_DIR is None:
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(settings.PROMETHEUS_MULTIPROC_DIR))
     return registry
 
 
@@ -56,5 +66,5 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         if refusal == 401:
             response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
-    body = generate_latest(REGISTRY) + generate_latest(_operations_registry(current_phase()))
+    body = generate_latest(_process_registry()) + generate_latest(_operations_registry(current_phase()))
     return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
