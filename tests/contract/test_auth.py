@@ -19,7 +19,13 @@ from todo.db.mongo_manager import DatabaseManager
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-LIN = {"sub": "google-42", "email": "lin@example.com", "name": "Lin", "picture": "https://p.example/lin.png"}
+LIN = {
+    "sub": "google-42",
+    "email": "lin@example.com",
+    "email_verified": True,
+    "name": "Lin",
+    "picture": "https://p.example/lin.png",
+}
 
 
 @pytest.fixture
@@ -175,3 +181,18 @@ def test_a_bad_or_expired_session_is_401_not_403(make_user: Any) -> None:
     garbage = Client(HTTP_ORIGIN=CLIENT_ORIGIN)
     garbage.cookies["todo-access"] = "not-a-token"
     assert call(garbage, "get", "/v1/tasks").status_code == 401
+
+
+def test_an_unverified_email_signs_nobody_in_and_grants_nothing(google: Any, settings: Any) -> None:
+    """Security: a provider answer whose email is not verified never matches an admin's email (or
+    anyone's): no user, no cookies, no role."""
+    settings.ADMIN_EMAILS = frozenset({"boss@example.com"})
+    google.identity = {**LIN, "email": "boss@example.com", "email_verified": False}
+    client = Client()
+    response = callback(client, code=GOOD_CODE, state=state_of(client))
+    assert response["Location"].endswith("?error=auth_failed")
+    assert "todo-access" not in response.cookies
+    assert users_in_mongo() == 0
+    assert DatabaseManager.get().get_collection("user_roles").count_documents({}) == 0
+    google.identity = {k: v for k, v in LIN.items() if k != "email_verified"}  # claim missing
+    assert callback(client, code=GOOD_CODE, state=state_of(client))["Location"].endswith("?error=auth_failed")

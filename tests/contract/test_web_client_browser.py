@@ -106,7 +106,13 @@ def test_a_page_of_another_origin_signs_in_lists_creates_and_edits_a_task(
 ) -> None:
     api = api_server
     settings.GOOGLE_REDIRECT_URI = f"{api}/v1/auth/google/callback"
-    identity = {"sub": "g-ada", "email": "ada@example.com", "name": "Ada Lovelace", "picture": ""}
+    identity = {
+        "sub": "g-ada",
+        "email": "ada@example.com",
+        "email_verified": True,
+        "name": "Ada Lovelace",
+        "picture": "",
+    }
     context = chromium.new_context()
     page = context.new_page()
     page.set_default_timeout(15_000)

@@ -109,3 +109,17 @@ def test_another_users_task_cannot_be_changed_or_deleted(make_user, mongo_db) ->
     assert other.delete(f"/v1/tasks/{task_id}").status_code in (403, 404)
     stored = mongo_db.get_collection("tasks").find_one({"_id": ObjectId(task_id)})
     assert stored["title"] == "private" and not stored.get("isDeleted")
+
+
+@pytest.mark.parametrize("value", ["²", "١٢", "1²", "\uff15"])
+def test_non_ascii_digits_in_page_and_limit_are_a_400(value: str, make_user) -> None:
+    """str.isdigit() accepts '²' and Arabic-Indic digits, and int('²') raises: an HTML 500 before."""
+    client = Client(**bearer(make_user("Ada")))
+    for path in (
+        f"/v1/users?search=abc&limit={value}",
+        f"/v1/labels?page={value}",
+        f"/v1/tasks?limit={value}",
+    ):
+        response = client.get(path)
+        assert response.status_code == 400, (path, response.status_code)
+        assert response.json()["statusCode"] == 400

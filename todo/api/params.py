@@ -33,7 +33,7 @@ def integer(request: Request, name: str, default: int, minimum: int, maximum: in
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not minimum <= int(raw) <= maximum:
+    if not (raw.isascii() and raw.isdigit()) or not minimum <= int(raw) <= maximum:
         raise invalid(name, f"must be an integer from {minimum} to {maximum}")
     return int(raw)
 

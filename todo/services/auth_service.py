@@ -91,6 +91,10 @@ def _exchange(code: str) -> dict[str, Any]:
     if not isinstance(info.get("sub"), str) or not isinstance(info.get("email"), str):
         logger.warning("sign-in provider answered without an identity")
         raise SignInFailed("auth_failed")
+    if info.get("email_verified") is not True:
+        # An unverified address proves nothing: it must never match an admin or another user.
+        logger.warning("sign-in refused: the provider has not verified the email address")
+        raise SignInFailed("auth_failed")
     return info
 
 
