@@ -152,3 +152,35 @@ def test_postgres_only_serves_without_mongodb(tmp_path: Path, mongodb: dict[str,
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(30)
+
+
+def test_slow_clients_do_not_stop_the_service(service) -> None:
+    """150 connections that never finish their request (the waitress default allowed 100) leave
+    the service answering; a body far above the API's limit is refused before it is read."""
+    process, base, _, log = service
+    _wait_healthy(process, base, log)
+    port = int(base.rsplit(":", 1)[1])
+    idle = []
+    try:
+        for _ in range(150):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            sock.sendall(b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # never ends the headers
+            idle.append(sock)
+        started = time.monotonic()
+        for _ in range(5):
+            status, _ = _get(f"{base}/v1/health")
+            assert status == 200
+        assert time.monotonic() - started < 10
+        big = socket.create_connection(("127.0.0.1", port), timeout=10)
+        big.sendall(
+            b"POST /v1/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 104857600\r\n\r\n" + b"x" * 65536
+        )
+        answer = big.recv(200)
+        big.close()
+        assert answer.startswith(b"HTTP/1.1 413"), answer
+    finally:
+        for sock in idle:
+            sock.close()
+    process.send_signal(signal.SIGTERM)
+    process.wait(30)

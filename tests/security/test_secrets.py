@@ -51,3 +51,21 @@ def test_connections_use_the_configured_sslmode(settings) -> None:
     # The embedded server has no TLS: with sslmode=require the client refuses to connect at all.
     with pytest.raises(psycopg.OperationalError, match=r"(?i)ssl"):
         psycopg.connect(**params).close()
+
+
+def test_one_switch_makes_every_cookie_secure_and_turns_on_hsts() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    probe = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='todo_project.settings';"
+        "from django.conf import settings as s;"
+        "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS > 0, s.SECURE_PROXY_SSL_HEADER)"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {"PATH": "/usr/bin:/bin", "COOKIE_SECURE": "true", "DATA_DIR": str(root / ".data")}
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=root, env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["True", "True", "True", "('HTTP_X_FORWARDED_PROTO',", "'https')"]

@@ -46,6 +46,13 @@ def _banner() -> list[str]:
     return lines
 
 
+# waitress limits (its defaults: 120 s idle, 100 connections, 1 GiB bodies, 256 KiB headers).
+CHANNEL_TIMEOUT = 20
+CONNECTION_LIMIT = 500
+BODY_SLACK = 64 * 1024  # multipart/JSON framing above the API's own body limit
+MAX_HEADER_BYTES = 64 * 1024
+
+
 def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
     # Turn SIGTERM into a normal exit so that atexit handlers (embedded PostgreSQL stop) run.
     sys.exit(0)
@@ -114,4 +121,12 @@ class Command(BaseCommand):
             threads=options["threads"],
             ident="todo",
             _quiet=False,
+            # Slow or idle clients must not hold the service: idle connections close after
+            # CHANNEL_TIMEOUT s, and a body larger than the API accepts is refused before it is
+            # buffered (the API's own limit is DATA_UPLOAD_MAX_MEMORY_SIZE).
+            channel_timeout=CHANNEL_TIMEOUT,
+            connection_limit=CONNECTION_LIMIT,
+            max_request_body_size=settings.DATA_UPLOAD_MAX_MEMORY_SIZE + BODY_SLACK,
+            max_request_header_size=MAX_HEADER_BYTES,
+            asyncore_use_poll=True,
         )
