@@ -281,8 +281,9 @@ def test_list_refuses_bad_parameters(api: Client, params: dict, parameter: str) 
 # == GET /v1/tasks/{id} =============================================================================
 def test_read_a_task(api: Client, make_user) -> None:
     created = create_task(api, "Read me")
-    data = client(make_user("Grace")).get(f"/v1/tasks/{created['id']}").json()["data"]
-    assert data == created
+    assert api.get(f"/v1/tasks/{created['id']}").json()["data"] == created
+    # Someone who could not list it gets the 404 of a missing task.
+    assert client(make_user("Grace")).get(f"/v1/tasks/{created['id']}").status_code == 404
 
 
 def test_read_refuses_bad_and_unknown_ids(api: Client) -> None:

@@ -28,7 +28,7 @@ def watch(api: Client, task_id: str) -> object:
 
 def test_watch_a_task_and_list_it(api: Client, user, make_user) -> None:
     grace = make_user("Grace")
-    first = create_task(client(grace), "First")
+    first = create_task(client(grace), "First", assignee_id=user.id, user_type="user")  # Grace's, for me
     second = create_task(api, "Second")
     response = watch(api, first["id"])
     assert response.status_code == 201, response.json()

@@ -123,3 +123,22 @@ def test_non_ascii_digits_in_page_and_limit_are_a_400(value: str, make_user) -> 
         response = client.get(path)
         assert response.status_code == 400, (path, response.status_code)
         assert response.json()["statusCode"] == 400
+
+
+def test_a_team_task_is_not_readable_or_watchable_by_outsiders(make_user) -> None:
+    """A task id (a guessable ObjectId) reveals nothing to someone who could not list the task."""
+    from tests.api.task_helpers import make_team
+
+    creator, member, outsider = make_user("Creator"), make_user("Member"), make_user("Outsider")
+    team = make_team(creator, [creator, member])
+    body = {"title": "team secret", "assignee_id": team.id, "user_type": "team", "timezone": "UTC"}
+    created = Client(**bearer(creator)).post("/v1/tasks", body, content_type="application/json")
+    assert created.status_code == 201, created.json()
+    task_id = created.json()["data"]["id"]
+    assert Client(**bearer(member)).get(f"/v1/tasks/{task_id}").status_code == 200
+    stranger = Client(**bearer(outsider))
+    refused = stranger.get(f"/v1/tasks/{task_id}")
+    assert refused.status_code == 404 and "team secret" not in refused.content.decode()
+    watch = stranger.post("/v1/watchlist/tasks", {"taskId": task_id}, content_type="application/json")
+    assert watch.status_code == 404
+    assert stranger.get("/v1/watchlist/tasks").json()["tasks"] == []

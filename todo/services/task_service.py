@@ -36,6 +36,7 @@ from todo.repositories.abstract_repository import now
 from todo.repositories.factory import get_repository
 from todo.repositories.queries import In
 from todo.services import counters
+from todo.services.role_service import is_moderator
 
 SORT_FIELDS = ("priority", "dueAt", "createdAt", "updatedAt", "assignee")
 # Without `sort_by`: newest activity first (updatedAt, else createdAt, descending).
@@ -236,8 +237,23 @@ def _by_id(model: type[d.DomainModel], ids: Iterable[str | None]) -> dict[str, A
     return {m.id: m for m in get_repository(model).get_all({"_id": In(wanted)})}
 
 
-def task_get(*, task_id: str, viewer: str | None = None) -> TaskDetails:
-    return task_details([live_task(task_id)], viewer)[0]
+def readable_task(task_id: str, viewer: str, *, name: str = "id", where: str = "path") -> d.Task:
+    """A task the viewer may read: its creator, an assignee (a member or the point of contact of
+    the team it belongs to included) or a moderator; anyone else gets the 404 of a missing task,
+    so that ids (guessable ObjectIds) reveal nothing."""
+    task = live_task(task_id, name=name, where=where)
+    if task.created_by == viewer or is_moderator(viewer):
+        return task
+    assignment = active_assignment(task.id)
+    if is_assignee(task, viewer, assignment):
+        return task
+    if assignment is not None and assignment.team_id and is_member(viewer, assignment.team_id):
+        return task
+    raise not_found("Task", name, where)
+
+
+def task_get(*, task_id: str, viewer: str) -> TaskDetails:
+    return task_details([readable_task(task_id, viewer)], viewer)[0]
 
 
 def shown_with(status: str | None, shown: str) -> bool:

@@ -16,7 +16,14 @@ from todo.api.errors import ApiError
 from todo.models import documents as d
 from todo.repositories.abstract_repository import now
 from todo.repositories.factory import get_repository
-from todo.services.task_service import TaskDetails, bad_field, live_task, not_found, task_details
+from todo.services.task_service import (
+    TaskDetails,
+    bad_field,
+    live_task,
+    not_found,
+    readable_task,
+    task_details,
+)
 
 EARLIEST = dt.datetime.min.replace(tzinfo=dt.UTC)
 
@@ -47,7 +54,7 @@ def _exists() -> ApiError:
 
 def watchlist_add(*, actor: str, task_id: str) -> d.Watchlist:
     """Watch a live task (404 unknown task; 400 when I have an entry for it, active or not)."""
-    task = live_task(task_id, name="taskId", where="pointer")
+    task = readable_task(task_id, actor, name="taskId", where="pointer")
     repo = get_repository(d.Watchlist)
     if repo.get_entry(actor, task.id) is not None:
         raise _exists()
