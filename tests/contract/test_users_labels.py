@@ -52,7 +52,7 @@ def test_user_search_matches_name_or_email_in_any_case_sorted_by_name(signed_in:
     ]
     assert (data["total_count"], data["page"], data["limit"]) == (2, 1, 10)
     # Literal, not a pattern.
-    assert call(client, "get", "/v1/users?search=.*").json()["data"]["users"] == []
+    assert call(client, "get", "/v1/users?search=.*.").json()["data"]["users"] == []
 
 
 def test_user_search_pages(signed_in: Any, make_user: Any) -> None:
@@ -92,10 +92,12 @@ def test_deleted_labels_are_not_offered(signed_in: Any) -> None:
 @pytest.mark.parametrize(
     ("path", "parameter"),
     [
-        ("/v1/users?limit=0", "limit"),
-        ("/v1/users?search=a&limit=101", "limit"),
-        ("/v1/users?page=0", "page"),
-        ("/v1/users?page=1e9", "page"),
+        ("/v1/users?search=abc&limit=0", "limit"),
+        ("/v1/users?search=abc&limit=101", "limit"),
+        ("/v1/users?search=abc&page=0", "page"),
+        ("/v1/users?search=abc&page=1e9", "page"),
+        ("/v1/users", "search"),
+        ("/v1/users?search=ab", "search"),
         ("/v1/users?profile=yes", "profile"),
         ("/v1/users?search=" + "x" * 201, "search"),
         ("/v1/labels?limit=abc", "limit"),

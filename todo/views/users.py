@@ -9,11 +9,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from todo.api import serializers as out
-from todo.api.params import flag, integer, text
+from todo.api.params import flag, integer, invalid, text
 from todo.models.documents import User
 from todo.repositories.factory import get_repository
 
 SEARCH_DEFAULT_LIMIT, SEARCH_MAX_LIMIT = 10, 100
+# The web client searches once 3 characters are typed; shorter searches would list everyone.
+MIN_SEARCH = 3
 
 
 class UsersView(APIView):
@@ -44,6 +46,10 @@ class UsersView(APIView):
                 }
             )
         search = text(request, "search")
+        if len(search.strip()) < MIN_SEARCH:
+            raise invalid(
+                "search", f"needs at least {MIN_SEARCH} characters (the user list is not browsable)"
+            )
         page = integer(request, "page", 1, 1, 10**6)
         limit = integer(request, "limit", SEARCH_DEFAULT_LIMIT, 1, SEARCH_MAX_LIMIT)
         found = get_repository(User).search(search, page=1, limit=10**6)
