@@ -178,6 +178,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "todo.api.errors.exception_handler",
+    # Guessing limits (todo/api/throttles.py): sign-in per client address, invite codes per user.
+    "DEFAULT_THROTTLE_RATES": {"sign_in": "20/min", "invite_code": "10/min"},
 }
 
 # --- Logging: to stderr; never document contents, tokens or passwords ------------------------------

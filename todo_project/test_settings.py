@@ -27,3 +27,10 @@ if _config.embedded_postgres:
     }
     if _config.POSTGRES_PORT is None:
         DATABASES["default"]["PORT"] = _free_port()
+
+# The suite calls sign-in and invite-code endpoints far more often than a person could; the
+# throttling tests set their own rates (tests/security/test_throttling.py).
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": {"sign_in": "100000/min", "invite_code": "100000/min"},
+}

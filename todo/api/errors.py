@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from django.conf import settings
@@ -76,5 +77,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, exceptions.APIException):
         message = str(exc.detail) if not isinstance(exc.detail, (dict, list)) else exc.default_detail
         body = error_body(exc.status_code, str(message), [])
-        return Response(body, status=exc.status_code)
+        headers = {}
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = str(exc.auth_header)
+        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+            headers["Retry-After"] = str(math.ceil(exc.wait))
+        return Response(body, status=exc.status_code, headers=headers)
     return None

@@ -42,6 +42,11 @@ class AuthenticatedUser:
         return self.model.id
 
     @property
+    def pk(self) -> str:
+        """What DRF's throttles key signed-in users by."""
+        return self.model.id
+
+    @property
     def is_authenticated(self) -> bool:
         return True
 

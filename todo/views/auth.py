@@ -15,8 +15,10 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from todo.api import throttles
 from todo.auth.authentication import delete_auth_cookies, set_auth_cookies
 from todo.services.auth_service import SignInFailed, complete_sign_in, login_url
 
@@ -46,12 +48,18 @@ def to_client(**query: str) -> HttpResponseRedirect:
 
 
 class GoogleLoginView(PublicView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = throttles.SIGN_IN
+
     @extend_schema(responses={302: None}, summary="Redirect to Google's consent page")
     def get(self, request: Request) -> HttpResponseRedirect:
         return HttpResponseRedirect(login_url())
 
 
 class GoogleCallbackView(PublicView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = throttles.SIGN_IN
+
     @extend_schema(
         parameters=[
             OpenApiParameter("code", str),

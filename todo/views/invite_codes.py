@@ -10,9 +10,11 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from todo.api import team_serializers as io
+from todo.api import throttles
 from todo.api.fields import validated
 from todo.api.params import integer
 from todo.api.responses import render
@@ -51,6 +53,9 @@ class InviteCodeGenerateView(APIView):
 
 
 class InviteCodeVerifyView(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = throttles.INVITE_CODE
+
     @extend_schema(
         request=io.InviteCodeVerifySerializer,
         responses={200: io.MessageOut},

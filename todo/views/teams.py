@@ -12,9 +12,11 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from todo.api import team_serializers as io
+from todo.api import throttles
 from todo.api.fields import validated
 from todo.api.params import MAX_LIMIT, flag, object_id, page_and_limit, paginated
 from todo.api.responses import render
@@ -35,6 +37,9 @@ def _team(team: Any, users: Any = None) -> Any:
 
 
 class TeamsView(APIView):
+    throttle_classes = [throttles.WritesThrottle]
+    throttle_scope = throttles.INVITE_CODE
+
     @extend_schema(
         operation_id="teams_list",
         parameters=PAGE_PARAMETERS,
@@ -91,6 +96,9 @@ class TeamDetailView(APIView):
 
 
 class JoinByInviteView(APIView):
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = throttles.INVITE_CODE
+
     @extend_schema(
         request=io.JoinByInviteSerializer,
         responses={200: io.TeamOut},

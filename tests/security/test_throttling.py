@@ -1,0 +1,49 @@
+"""Guessing is throttled: sign-in per client address, invite codes per user; 429 in the JSON error
+shape, with Retry-After."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+from rest_framework.throttling import ScopedRateThrottle
+
+from tests.api.conftest import bearer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def rates(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"sign_in": "3/min", "invite_code": "3/min"})
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def test_sign_in_is_throttled_per_client_address(rates: None, mongo_db: Any) -> None:
+    client = Client(REMOTE_ADDR="10.0.0.7")
+    answers = [
+        client.get("/v1/auth/google/callback", {"code": "x", "state": "y"}).status_code for _ in range(4)
+    ]
+    assert answers == [302, 302, 302, 429]
+    refused = client.get("/v1/auth/google/login")
+    assert refused.status_code == 429 and refused.json()["statusCode"] == 429 and refused["Retry-After"]
+    assert Client(REMOTE_ADDR="10.0.0.8").get("/v1/auth/google/login").status_code == 302  # another address
+
+
+def test_invite_code_guessing_is_throttled_per_user(rates: None, make_user: Any) -> None:
+    guesser = Client(**bearer(make_user("Guesser")))
+    codes = [guesser.post("/v1/teams/join-by-invite", {"invite_code": f"GUESS{n}"}, content_type="application/json")
+             for n in range(3)]  # fmt: skip
+    assert [r.status_code for r in codes] == [400, 400, 400]
+    fourth = guesser.post(
+        "/v1/teams/join-by-invite", {"invite_code": "GUESS9"}, content_type="application/json"
+    )
+    assert fourth.status_code == 429 and fourth.json()["statusCode"] == 429
+    verify = guesser.post("/v1/team-invite-codes/verify", {"code": "ABCDEF"}, content_type="application/json")
+    assert verify.status_code in (400, 429)  # its own count (same scope: 4th attempt overall → 429)
+    # Listing teams is not an attempt.
+    assert guesser.get("/v1/teams").status_code == 200
