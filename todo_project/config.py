@@ -165,6 +165,8 @@ class EnvConfig(BaseModel):
 
     # Django secret key; unset generates one into DATA_DIR on first start.
     SECRET_KEY: str | None = Field(default=None, min_length=20)
+    # Host names this service answers to (comma-separated; also with DEBUG on).
+    ALLOWED_HOSTS: str = Field(default="127.0.0.1,localhost,[::1]", min_length=1)
     # Django debug mode (never in production).
     DEBUG: bool = False
     # Folder for the embedded PostgreSQL data and generated keys.
@@ -317,6 +319,7 @@ _ACCEPTS = {
     "MONGODB_DB": "a name of 1 to 63 characters",
     "SECRET_KEY": "a string of at least 20 characters",
     "DEBUG": "true or false",
+    "ALLOWED_HOSTS": "comma-separated host names such as api.example.com",
     "DATA_DIR": "a folder path",
     "LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
     "METRICS_TOKEN": "a token of at least 16 characters",

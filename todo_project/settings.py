@@ -32,7 +32,8 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
-ALLOWED_HOSTS = ["*"] if DEBUG else ["127.0.0.1", "localhost", "testserver", "[::1]"]
+# Explicit in every mode (DEBUG included: "*" would let a DNS-rebinding page reach the service).
+ALLOWED_HOSTS = [host.strip() for host in _config.ALLOWED_HOSTS.split(",") if host.strip()]
 
 INSTALLED_APPS = [
     # Admin, auth, sessions and messages: the staff login of the sync dashboard and the read-only

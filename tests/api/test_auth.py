@@ -120,27 +120,52 @@ def test_tokens_of_one_user_do_not_sign_in_another(make_user) -> None:
     assert response.json()["data"]["id"] == grace.id != ada.id
 
 
-def test_local_token_endpoint_serves_the_in_process_mode_only_to_this_machine(mongo_db, settings) -> None:
-    response = Client().post(
+def test_local_token_endpoint_serves_the_in_process_mode_only_with_the_local_secret(
+    mongo_db, settings, tmp_path
+) -> None:
+    from todo.auth import local_secret
+
+    settings.DATA_DIR = tmp_path
+    settings.ADMIN_EMAILS = frozenset({"boss@example.com"})
+    local_secret.write_new_secret()
+    secret_file = tmp_path / "local-token.secret"
+    assert secret_file.stat().st_mode & 0o777 == 0o600
+    with_secret = Client(HTTP_X_LOCAL_TOKEN_SECRET=local_secret.read_secret())
+    response = with_secret.post(
         "/v1/auth/local-token", {"email": "dev@example.com"}, content_type="application/json"
     )
     token = response.json()["token"]
     profile = Client(HTTP_AUTHORIZATION=f"Bearer {token}").get("/v1/users?profile=true").json()["data"]
     assert profile["email"] == "dev@example.com"
-    remote = Client(REMOTE_ADDR="10.1.2.3")
+    # Without the secret (another account, a local proxy, a DNS-rebinding page): nothing, not
+    # even for an admin's email.
+    for client in (Client(), Client(HTTP_X_LOCAL_TOKEN_SECRET="guess")):
+        refused = client.post(
+            "/v1/auth/local-token", {"email": "boss@example.com"}, content_type="application/json"
+        )
+        assert refused.status_code == 403 and "token" not in refused.json()
+    assert mongo_db.get_collection("users").count_documents({"email_id": "boss@example.com"}) == 0
+    remote = Client(REMOTE_ADDR="10.1.2.3", HTTP_X_LOCAL_TOKEN_SECRET=local_secret.read_secret())
     assert (
         remote.post(
             "/v1/auth/local-token", {"email": "x@example.com"}, content_type="application/json"
         ).status_code
         == 403
     )
-    bad = Client().post("/v1/auth/local-token", {"email": {"$ne": None}}, content_type="application/json")
+    bad = with_secret.post("/v1/auth/local-token", {"email": {"$ne": None}}, content_type="application/json")
     assert bad.status_code == 400
     settings.MONGODB_URI = "mongodb://db.invalid:27017"
     assert (
-        Client().post("/v1/auth/local-token", {"email": "a@b.c"}, content_type="application/json").status_code
+        with_secret.post(
+            "/v1/auth/local-token", {"email": "a@b.c"}, content_type="application/json"
+        ).status_code
         == 404
     )
+
+
+def test_a_debug_service_answers_only_its_own_host_names(mongo_db) -> None:
+    """ALLOWED_HOSTS is explicit in every mode: a page on another name (DNS rebinding) gets a 400."""
+    assert Client(HTTP_HOST="attacker.example").get("/v1/health").status_code == 400
 
 
 def test_issue_token_without_a_running_service_says_so(mongo_db) -> None:
@@ -150,12 +175,17 @@ def test_issue_token_without_a_running_service_says_so(mongo_db) -> None:
         call_command("issue_token", "--email", "you@example.com", "--url", "http://127.0.0.1:9")
 
 
-def test_listed_admin_emails_become_moderators_at_sign_in(mongo_db, settings) -> None:
+def test_listed_admin_emails_become_moderators_at_sign_in(mongo_db, settings, tmp_path) -> None:
+    from todo.auth import local_secret
+
     settings.ADMIN_EMAILS = frozenset({"boss@example.com"})
-    boss = Client().post(
+    settings.DATA_DIR = tmp_path
+    local_secret.write_new_secret()
+    operator = Client(HTTP_X_LOCAL_TOKEN_SECRET=local_secret.read_secret())
+    boss = operator.post(
         "/v1/auth/local-token", {"email": "Boss@example.com"}, content_type="application/json"
     )
-    other = Client().post(
+    other = operator.post(
         "/v1/auth/local-token", {"email": "dev@example.com"}, content_type="application/json"
     )
     boss_api = Client(HTTP_AUTHORIZATION=f"Bearer {boss.json()['token']}")
@@ -169,5 +199,5 @@ def test_listed_admin_emails_become_moderators_at_sign_in(mongo_db, settings) ->
         == 403
     )
     # Signing in again does not grant twice.
-    Client().post("/v1/auth/local-token", {"email": "boss@example.com"}, content_type="application/json")
+    operator.post("/v1/auth/local-token", {"email": "boss@example.com"}, content_type="application/json")
     assert mongo_db.get_collection("user_roles").count_documents({"role_name": "moderator"}) == 1

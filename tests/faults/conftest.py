@@ -52,9 +52,14 @@ def size(request: pytest.FixtureRequest) -> FaultSize:
 
 
 @pytest.fixture
-def service(live_server: Any, mongo_db: Any, settings: Any) -> str:
-    """The base URL of the real HTTP API on an empty MongoDB; retries are due at once."""
+def service(live_server: Any, mongo_db: Any, settings: Any, tmp_path: Any) -> str:
+    """The base URL of the real HTTP API on an empty MongoDB; retries are due at once; the local
+    sign-in's secret is written as `serve` writes it."""
+    from todo.auth import local_secret
+
     settings.DUAL_WRITE_RETRY_DELAY = 0
+    settings.DATA_DIR = tmp_path
+    local_secret.write_new_secret()
     return str(live_server.url)
 
 

@@ -64,8 +64,15 @@ class Client:
 
 
 def sign_in(base_url: str, email: str) -> str:
-    """An access token from the loopback-only local sign-in (creates the user when new)."""
-    answer = requests.post(f"{base_url}/v1/auth/local-token", json={"email": email}, timeout=REQUEST_TIMEOUT)
+    """An access token from the local sign-in, with the service's local secret (creates the user when new)."""
+    from todo.auth import local_secret
+
+    answer = requests.post(
+        f"{base_url}/v1/auth/local-token",
+        json={"email": email},
+        headers={local_secret.HEADER: local_secret.read_secret() or ""},
+        timeout=REQUEST_TIMEOUT,
+    )
     answer.raise_for_status()
     return str(answer.json()["token"])
 

@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from todo.api.errors import ApiError
+from todo.auth import local_secret
 from todo.phases import mongodb_in_process
 from todo.services.local_token_service import InvalidEmail, local_token
 from todo.views.auth import PublicView
@@ -30,6 +31,10 @@ class LocalTokenView(PublicView):
             raise Http404
         if not ipaddress.ip_address(request.META.get("REMOTE_ADDR", "0.0.0.0")).is_loopback:
             raise ApiError("Local tokens are for clients on this machine only", status_code=403)
+        if not local_secret.matches(request.headers.get(local_secret.HEADER)):
+            raise ApiError(
+                "Local tokens need the service's local secret (use manage.py issue_token)", status_code=403
+            )
         body = LocalTokenRequest(data=request.data)
         body.is_valid(raise_exception=True)
         try:

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from todo.auth import local_secret
 from todo.phases import mongodb_in_process
 from todo.services.local_token_service import InvalidEmail, local_token
 
@@ -38,9 +39,17 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
 
     def _ask_service(self, url: str, email: str, name: str | None) -> str:
+        secret = local_secret.read_secret()
+        if secret is None:
+            raise CommandError(
+                f"no local secret in {local_secret.secret_path()}: with the in-process MongoDB, tokens come"
+                " from the running service; start it with `make run`"
+            )
         body = json.dumps({"email": email, **({"name": name} if name else {})}).encode()
         request = urllib.request.Request(
-            f"{url.rstrip('/')}/v1/auth/local-token", data=body, headers={"Content-Type": "application/json"}
+            f"{url.rstrip('/')}/v1/auth/local-token",
+            data=body,
+            headers={"Content-Type": "application/json", local_secret.HEADER: secret},
         )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:

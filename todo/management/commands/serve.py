@@ -16,7 +16,14 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from todo.phases import current_phase, mongodb_is_truth, mongodb_retired, reverse_mirroring
+from todo.auth import local_secret
+from todo.phases import (
+    current_phase,
+    mongodb_in_process,
+    mongodb_is_truth,
+    mongodb_retired,
+    reverse_mirroring,
+)
 from todo.services.dual_write_setup import build_reverse_mirror, build_worker
 from todo.services.operations_setup import history_sampler
 
@@ -106,6 +113,8 @@ class Command(BaseCommand):
         from todo_project.wsgi import application
 
         call_command("prepare", stdout=self.stdout)  # migrate, phase, indexes, seed
+        if mongodb_in_process():
+            local_secret.write_new_secret()  # what `issue_token` shows /v1/auth/local-token
         if mongodb_is_truth():
             history_sampler().start(settings.WRITE_HISTORY_INTERVAL)  # the dashboard's write history
         self._start_retry_worker()
