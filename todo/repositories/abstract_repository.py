@@ -364,6 +364,34 @@ class AbstractTeamCreationInviteCodeRepository(AbstractRepository[d.TeamCreation
     def get_by_code(self, code: str) -> d.TeamCreationInviteCode | None:
         return self.find_one({"code": code})
 
+    @abstractmethod
+    def _set_where(self, id: str, expected: Filters, fields: dict[str, Any]) -> dict[str, Any] | None:
+        """`_set` in one atomic step, only if the document still matches `expected` (compare and
+        set, correct across processes); None when it does not match or does not exist."""
+
+    @writes
+    def mark_used(
+        self, id: str, *, used_by: str, used_at: dt.datetime, actor: str | None = None
+    ) -> d.TeamCreationInviteCode | None:
+        """Mark the code used by `used_by`, only if it is still unused: of concurrent callers (in
+        any process) exactly one gets the code back, the others None."""
+        before = self.get_by_id(id)
+        stored = self._set_where(
+            id, {"is_used": False}, {"is_used": True, "used_by": used_by, "used_at": used_at}
+        )
+        if before is None or stored is None:
+            return None
+        after = self._model(stored)
+        self.after_update(before, after, actor)
+        return after
+
+    @writes
+    def release(self, id: str, *, used_by: str) -> bool:
+        """Make a code consumed by `used_by` unused again (its team could not be made); False when
+        it is not (any more) held by `used_by`."""
+        fields = {"is_used": False, "used_by": None, "used_at": None}
+        return self._set_where(id, {"is_used": True, "used_by": used_by}, fields) is not None
+
     def after_create(self, created: d.TeamCreationInviteCode, actor: str | None) -> None:
         self.audit(AuditAction.INVITE_CODE_GENERATED, actor)
 

@@ -218,7 +218,16 @@ class PostgresAuditLogRepository(a.AbstractAuditLogRepository, PostgresRepositor
 class PostgresTeamCreationInviteCodeRepository(
     a.AbstractTeamCreationInviteCodeRepository, PostgresRepository[d.TeamCreationInviteCode]
 ):
-    pass
+    def _set_where(self, id: str, expected: Filters, fields: dict[str, Any]) -> dict[str, Any] | None:
+        """Checked and set under the row lock, in one transaction."""
+        with transaction.atomic(using=self.sink.using):
+            current = self._locked_document(id)
+            if current is None:
+                return None
+            document = canonical_document(self.mapping, current[0])
+            if any(str(document.get(key)) != str(value) for key, value in expected.items()):  # ids as text
+                return None
+            return self._set(id, fields)
 
 
 POSTGRES_REPOSITORIES: dict[str, type[PostgresRepository[Any]]] = {

@@ -2,8 +2,8 @@
 in ADMIN_EMAILS), verified by any signed-in user, consumed once when a team is created with them.
 
 An unknown or already used code is a 400 (bad input from the client's point of view).
-Consumption checks and marks the code under a process lock, so two requests of one process cannot
-both use a code; across processes the repositories offer no compare-and-set (see the README).
+Consumption is one conditional update of the code (`{_id, is_used: false}` → used, by the
+repository's `mark_used`), so of concurrent requests, in one process or many, exactly one gets it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import datetime as dt
 import re
 import secrets
 import string
-import threading
 from dataclasses import dataclass
 
 from bson import ObjectId
@@ -26,7 +25,6 @@ from todo.services.role_service import error, require_admin
 
 CODE_ALPHABET = string.digits + string.ascii_uppercase
 OBJECT_ID = re.compile(r"[0-9a-f]{24}")
-_consume_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -121,9 +119,20 @@ def invite_code_list(*, actor: str, page: int, limit: int) -> tuple[list[InviteC
 
 def consume_invite_code(*, code: str, actor: str) -> TeamCreationInviteCode:
     """Mark an unused code used by `actor` (400 when unknown or already used)."""
-    codes = get_repository(TeamCreationInviteCode)
-    with _consume_lock:
-        found = _usable_or_400(code, "team_invite_code")
-        used = codes.update(found.id, {"is_used": True, "used_by": actor, "used_at": now()}, actor=actor)
-    assert used is not None
+    found = _usable_or_400(code, "team_invite_code")
+    used = get_repository(TeamCreationInviteCode).mark_used(
+        found.id, used_by=actor, used_at=now(), actor=actor
+    )
+    if used is None:  # another request (of any process) took it since it was read
+        raise error(
+            status.HTTP_400_BAD_REQUEST,
+            "This invite code has already been used",
+            {"pointer": "team_invite_code"},
+        )
     return used
+
+
+def release_invite_code(*, code_id: str, actor: str) -> bool:
+    """Give a code `actor` consumed back (the team it was for could not be made), so that the
+    request can be repeated; False when the code is not held by `actor`."""
+    return get_repository(TeamCreationInviteCode).release(code_id, used_by=actor)

@@ -16,6 +16,7 @@ Every write passes `actor=` so the repositories write the audit entries the doma
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 import string
 import threading
@@ -29,9 +30,10 @@ from todo.repositories.abstract_repository import now
 from todo.repositories.factory import get_repository
 from todo.repositories.queries import In
 from todo.services import role_service
-from todo.services.invite_code_service import consume_invite_code
+from todo.services.invite_code_service import consume_invite_code, release_invite_code
 from todo.services.role_service import error
 
+logger = logging.getLogger(__name__)
 CODE_ALPHABET = string.digits + string.ascii_uppercase
 _membership_lock = threading.Lock()  # one process's concurrent joins of one user cannot race
 
@@ -216,22 +218,45 @@ def team_create(
     _existing_users(member_ids, "member_ids")
     if poc_id is not None:
         _existing_users([poc_id], "poc_id")
-    consume_invite_code(code=team_invite_code, actor=actor)
-    moment = now()
-    team = get_repository(Team).create(
-        {"name": name, "description": description or None, "poc_id": poc_id,
-         "invite_code": _new_team_code(), "created_by": actor, "updated_by": actor,
-         "created_at": moment, "updated_at": moment, "is_deleted": False},
-        actor=actor,
-    )  # fmt: skip
-    _add_membership(team_id=team.id, user_id=actor, actor=actor)
-    for role_name in (RoleName.OWNER.value, RoleName.ADMIN.value):
-        role_service.grant_team_role(team_id=team.id, user_id=actor, role_name=role_name, actor=actor)
-    others = [*member_ids, *([poc_id] if poc_id else [])]
-    for user_id in dict.fromkeys(others):
-        if user_id != actor:
-            _add_membership(team_id=team.id, user_id=user_id, actor=actor)
+    team_code = _new_team_code()  # finds the team even when its create fails after the insert
+    invite = consume_invite_code(code=team_invite_code, actor=actor)  # the gate: one request wins
+    try:
+        moment = now()
+        team = get_repository(Team).create(
+            {"name": name, "description": description or None, "poc_id": poc_id,
+             "invite_code": team_code, "created_by": actor, "updated_by": actor,
+             "created_at": moment, "updated_at": moment, "is_deleted": False},
+            actor=actor,
+        )  # fmt: skip
+        _add_membership(team_id=team.id, user_id=actor, actor=actor)
+        for role_name in (RoleName.OWNER.value, RoleName.ADMIN.value):
+            role_service.grant_team_role(team_id=team.id, user_id=actor, role_name=role_name, actor=actor)
+        others = [*member_ids, *([poc_id] if poc_id else [])]
+        for user_id in dict.fromkeys(others):
+            if user_id != actor:
+                _add_membership(team_id=team.id, user_id=user_id, actor=actor)
+    except Exception:
+        _undo_team(team_code=team_code, invite_id=invite.id, actor=actor)
+        raise
     return team
+
+
+def _undo_team(*, team_code: str, invite_id: str, actor: str) -> None:
+    """A team creation failed part-way (a store refused a write): remove what it wrote (roles,
+    memberships, audit entries, the team; each write is mirrored, a delete leaves a tombstone) and
+    give the invite code back, so that the same request can be sent again. Best effort: what cannot
+    be removed now is logged (a team without members is shown to nobody)."""
+    try:
+        made = get_repository(Team).find_one({"invite_code": team_code})
+        if made is not None:
+            for model in (UserRole, UserTeamDetails, AuditLog):
+                repository = get_repository(model)
+                for found in repository.get_all({"team_id": made.id}):
+                    repository.delete(found.id, actor=actor)
+            get_repository(Team).delete(made.id, actor=actor)
+        release_invite_code(code_id=invite_id, actor=actor)
+    except Exception:
+        logger.exception("team creation failed and could not be undone (team invite code kept used)")
 
 
 def team_change_poc(*, actor: str, team_id: str, poc_id: str) -> Team:
