@@ -35,8 +35,11 @@ PYTHON = sys.executable
 POSTGRES_USER = "todo_user"
 POSTGRES_PASSWORD = "todo_password"  # the embedded server trusts local connections anyway
 
-# The one place the web process's command line lives: `{port}` is filled in.
-WEB_COMMAND = [PYTHON, "manage.py", "serve", "--port", "{port}", "--threads", "8"]
+# The one place the web process's command line lives (`{port}` is filled in): as the README's
+# "Running in production" starts it, gunicorn after `manage.py prepare`.
+GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
+WEB_COMMAND = [GUNICORN, "-c", "todo_project/gunicorn_conf.py", "--workers", "1", "--threads", "8",
+               "--bind", "127.0.0.1:{port}", "todo_project.wsgi:application"]  # fmt: skip
 WORKER_COMMAND = [PYTHON, "manage.py", "dualwrite", "worker", "--poll-interval", "0.2"]
 
 
@@ -112,9 +115,10 @@ class Process:
         return self.log_path.read_text(errors="replace")
 
     def sigkill(self) -> None:
-        """SIGKILL: no handler, no atexit, no cleanup — a crash."""
+        """SIGKILL of the process and its children (gunicorn's master and workers): no handler, no
+        atexit, no cleanup — a crash."""
         if self.alive():
-            self.popen.send_signal(signal.SIGKILL)
+            os.killpg(self.popen.pid, signal.SIGKILL)
         self.popen.wait(10)
 
     def stop(self, timeout: float = 30.0) -> int:
@@ -163,6 +167,7 @@ class Deployment:
     logs: Path
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: list[Process] = field(default_factory=list)
+    prepared: bool = False
 
     def env(self, **overrides: str) -> dict[str, str]:
         """The environment an operator would set: nothing of the test process leaks in."""
@@ -187,11 +192,18 @@ class Deployment:
     ) -> tuple[subprocess.Popen[bytes], Path]:
         log_path = self.logs / f"{name}.log"
         with log_path.open("ab") as log:
-            popen = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            popen = subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         return popen, log_path
 
     def start_web(self, name: str, *, wait: bool = True, **env: str) -> Process:
-        """A web process on a free port (migrates, seeds, serves); waits until it answers."""
+        """A web process on a free port; waits until it answers. The deployment is prepared once
+        (migrate, phase, indexes, seed) before its first web process, as the README says."""
+        if not self.prepared:
+            result = self.run("prepare")
+            assert result.returncode == 0, result.stderr
+            self.prepared = True
         port = free_port()
         command = [part.format(port=port) for part in WEB_COMMAND]
         popen, log_path = self._popen(name, command, self.env(**env))
