@@ -196,3 +196,32 @@ def test_an_unverified_email_signs_nobody_in_and_grants_nothing(google: Any, set
     assert DatabaseManager.get().get_collection("user_roles").count_documents({}) == 0
     google.identity = {k: v for k, v in LIN.items() if k != "email_verified"}  # claim missing
     assert callback(client, code=GOOD_CODE, state=state_of(client))["Location"].endswith("?error=auth_failed")
+
+
+def test_signing_out_ends_every_token_of_the_session_and_refresh_rotates(google: Any) -> None:
+    """Security: a refresh token is rotated when used and stops working at sign-out, in every
+    browser, together with every access token issued before."""
+    client = Client()
+    signed = callback(client, code=GOOD_CODE, state=state_of(client))
+    access, refresh = signed.cookies["todo-access"].value, signed.cookies["todo-refresh"].value
+    # Another browser of the same user (a stolen copy of the cookies, say).
+    other = Client(HTTP_ORIGIN=CLIENT_ORIGIN)
+    other.cookies["todo-refresh"] = refresh
+    renewed = call(other, "get", "/v1/users?profile=true")
+    assert renewed.status_code == 200
+    assert renewed.cookies["todo-refresh"].value  # rotated: a new refresh token on the response
+    # Sign out in the first browser.
+    browser_one = Client(HTTP_ORIGIN=CLIENT_ORIGIN)
+    browser_one.cookies["todo-access"] = access
+    assert call(browser_one, "post", "/v1/auth/logout").status_code == 200
+    for name, value in (("todo-access", access), ("todo-refresh", refresh),
+                        ("todo-refresh", renewed.cookies["todo-refresh"].value)):  # fmt: skip
+        stale = Client(HTTP_ORIGIN=CLIENT_ORIGIN)
+        stale.cookies[name] = value
+        assert call(stale, "get", "/v1/users?profile=true").status_code == 401, name
+    # Signing in again works (tokens of the new session).
+    again = callback(client, code=GOOD_CODE, state=state_of(client))
+    fresh = Client(HTTP_ORIGIN=CLIENT_ORIGIN)
+    fresh.cookies["todo-access"] = again.cookies["todo-access"].value
+    assert call(fresh, "get", "/v1/users?profile=true").status_code == 200
+    assert mirrored_everywhere() == {}

@@ -51,6 +51,34 @@ class AuthenticatedUser:
         return True
 
 
+def signed_in_user(user_id: str, version: int) -> User | None:
+    """The user a token names, if it exists and the token's session was not ended since."""
+    try:
+        user = get_repository(User).get_by_id(user_id)
+    except InvalidMongoIdError:
+        return None
+    if user is None or user.token_version != version:
+        return None
+    return user
+
+
+def end_sessions(request: Any) -> None:
+    """Sign-out: every token of the user the request's cookies name stops working (access and
+    refresh tokens alike, in every browser), by raising the user's session version."""
+    for name, token_type in ((access_cookie(), tokens.ACCESS), (refresh_cookie(), tokens.REFRESH)):
+        token = request.COOKIES.get(name)
+        if not token:
+            continue
+        try:
+            user_id, version = tokens.verify_session(token, token_type)
+        except tokens.TokenError:
+            continue  # an expired or forged cookie ends nothing
+        user = signed_in_user(user_id, version)
+        if user is not None:
+            get_repository(User).update(user.id, {"token_version": user.token_version + 1})
+        return
+
+
 class JWTAuthentication(BaseAuthentication):
     def authenticate(self, request: Request) -> tuple[AuthenticatedUser, str] | None:
         header = request.META.get("HTTP_AUTHORIZATION", "")
@@ -58,7 +86,7 @@ class JWTAuthentication(BaseAuthentication):
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 raise exceptions.AuthenticationFailed("Authorization header must be 'Bearer <token>'")
-            return self._user(self._verify(token.strip()), token)
+            return self._user(*self._verify(token.strip()), token)
         token = request.COOKIES.get(access_cookie())
         if not token and not request.COOKIES.get(refresh_cookie()):
             return None
@@ -68,7 +96,7 @@ class JWTAuthentication(BaseAuthentication):
             raise exceptions.PermissionDenied(str(refused)) from None
         if token:
             try:
-                return self._user(tokens.verify(token), token)
+                return self._user(*tokens.verify_session(token), token)
             except tokens.TokenError as error:
                 if not error.expired:
                     raise exceptions.AuthenticationFailed("Invalid access token") from None
@@ -78,26 +106,25 @@ class JWTAuthentication(BaseAuthentication):
         refresh = request.COOKIES.get(refresh_cookie())
         if not refresh:
             raise exceptions.AuthenticationFailed("Access token expired")
-        user_id = self._verify(refresh, tokens.REFRESH)
-        renewed = tokens.issue(user_id)
-        request._request.renewed_access_token = renewed  # type: ignore[attr-defined]
-        return self._user(user_id, renewed)
+        user_id, version = self._verify(refresh, tokens.REFRESH)
+        renewed = tokens.issue(user_id, version=version)
+        # Rotated on use: the response carries a fresh refresh token too.
+        rotated = tokens.issue(user_id, tokens.REFRESH, version=version)
+        request._request.renewed_tokens = (renewed, rotated)  # type: ignore[attr-defined]
+        return self._user(user_id, version, renewed)
 
     @staticmethod
-    def _verify(token: str, token_type: str = tokens.ACCESS) -> str:
+    def _verify(token: str, token_type: str = tokens.ACCESS) -> tuple[str, int]:
         try:
-            return tokens.verify(token, token_type)
+            return tokens.verify_session(token, token_type)
         except tokens.TokenError as error:
             raise exceptions.AuthenticationFailed(f"Invalid {token_type} token: {error}") from None
 
     @staticmethod
-    def _user(user_id: str, token: str) -> tuple[AuthenticatedUser, str]:
-        try:
-            user = get_repository(User).get_by_id(user_id)
-        except InvalidMongoIdError:
-            user = None
+    def _user(user_id: str, version: int, token: str) -> tuple[AuthenticatedUser, str]:
+        user = signed_in_user(user_id, version)
         if user is None:
-            raise exceptions.AuthenticationFailed("The token's user does not exist")
+            raise exceptions.AuthenticationFailed("The session has ended or its user does not exist")
         return AuthenticatedUser(user), token
 
     def authenticate_header(self, request: Request) -> str:
@@ -135,14 +162,14 @@ def delete_auth_cookies(response: Any) -> None:
 
 
 class RenewedTokenCookieMiddleware:
-    """Sets the `todo-access` cookie when authentication renewed it from the refresh token."""
+    """Sets both sign-in cookies when authentication renewed them from the refresh token."""
 
     def __init__(self, get_response: Any) -> None:
         self.get_response = get_response
 
     def __call__(self, request: Any) -> Any:
         response = self.get_response(request)
-        renewed = getattr(request, "renewed_access_token", None)
+        renewed = getattr(request, "renewed_tokens", None)
         if renewed:
-            set_auth_cookies(response, renewed)
+            set_auth_cookies(response, *renewed)
         return response

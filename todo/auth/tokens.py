@@ -80,8 +80,9 @@ def key_pair() -> KeyPair:
     return ensure_key_pair(Path(settings.DATA_DIR) / "jwt")
 
 
-def issue(user_id: str, token_type: str = ACCESS, *, now: dt.datetime | None = None) -> str:
-    """A signed token of `token_type` for `user_id`."""
+def issue(user_id: str, token_type: str = ACCESS, *, now: dt.datetime | None = None, version: int = 0) -> str:
+    """A signed token of `token_type` for `user_id`, valid while the user's session version is
+    `version` (signing out raises it: every token issued before stops working)."""
     moment = now or dt.datetime.now(dt.UTC)
     lifetime = settings.JWT_ACCESS_TTL if token_type == ACCESS else settings.JWT_REFRESH_TTL
     claims = {
@@ -91,12 +92,18 @@ def issue(user_id: str, token_type: str = ACCESS, *, now: dt.datetime | None = N
         "iat": int(moment.timestamp()),
         "exp": int((moment + dt.timedelta(seconds=lifetime)).timestamp()),
         "iss": settings.JWT_ISSUER,
+        "ver": version,
     }
     return jwt.encode(claims, key_pair().private_pem, algorithm=ALGORITHM)
 
 
 def verify(token: str, token_type: str = ACCESS) -> str:
     """The user id a valid token of `token_type` names; TokenError otherwise."""
+    return verify_session(token, token_type)[0]
+
+
+def verify_session(token: str, token_type: str = ACCESS) -> tuple[str, int]:
+    """(user id, session version) of a valid token of `token_type`; TokenError otherwise."""
     try:
         claims = jwt.decode(
             token,
@@ -112,6 +119,7 @@ def verify(token: str, token_type: str = ACCESS) -> str:
     if claims.get("token_type") != token_type:
         raise TokenError("wrong token type")
     user_id = claims.get("user_id") or claims.get("sub")
-    if not isinstance(user_id, str) or not user_id:
+    version = claims.get("ver", 0)
+    if not isinstance(user_id, str) or not user_id or not isinstance(version, int):
         raise TokenError("invalid token")
-    return user_id
+    return user_id, version

@@ -46,6 +46,8 @@ class User(DomainModel):
     email_id: str | None = None
     name: str | None = None
     picture: str | None = None
+    # Raised by signing out: tokens carry the version they were issued for ("ver").
+    token_version: int = 0
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
 

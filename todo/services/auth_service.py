@@ -119,4 +119,7 @@ def complete_sign_in(code: str, state: str) -> SignIn:
         google_id=info["sub"], email=info["email"], name=info.get("name"), picture=info.get("picture")
     )
     grant_admin_if_listed(user)
-    return SignIn(user, tokens.issue(user.id), tokens.issue(user.id, tokens.REFRESH))
+    version = user.token_version
+    return SignIn(
+        user, tokens.issue(user.id, version=version), tokens.issue(user.id, tokens.REFRESH, version=version)
+    )

@@ -32,4 +32,4 @@ def local_token(*, email: str, name: str | None = None, token_type: str = tokens
             }
         )
     grant_admin_if_listed(user)
-    return tokens.issue(user.id, token_type)
+    return tokens.issue(user.id, token_type, version=user.token_version)

@@ -19,7 +19,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from todo.api import throttles
-from todo.auth.authentication import delete_auth_cookies, set_auth_cookies
+from todo.auth.authentication import delete_auth_cookies, end_sessions, set_auth_cookies
 from todo.services.auth_service import SignInFailed, complete_sign_in, login_url
 
 LOGOUT = inline_serializer(
@@ -95,8 +95,9 @@ class GoogleCallbackView(PublicView):
 
 
 class LogoutView(PublicView):
-    @extend_schema(request=None, responses={200: LOGOUT}, summary="Sign out (deletes both sign-in cookies)")
+    @extend_schema(request=None, responses={200: LOGOUT}, summary="Sign out: ends the session (all its tokens) and deletes both sign-in cookies")
     def post(self, request: Request) -> Response:
+        end_sessions(request)  # every token of the session stops working, in every browser
         response = Response(
             {"statusCode": 200, "message": "Successfully logged out", "data": {"success": True}}
         )
