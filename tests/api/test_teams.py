@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from tests.api.team_helpers import client, create_team, error_sources, mirrored_everywhere, new_code
-from todo.models.documents import Task, TaskAssignment
+from todo.models.documents import Task, TaskAssignment, Team
 from todo.models.postgres import (
     PostgresAuditLog,
     PostgresTaskAssignment,
@@ -250,7 +250,12 @@ def test_rejoining_reactivates_the_membership(api: Client, people) -> None:
     bob.post("/v1/teams/join-by-invite", {"invite_code": team["invite_code"]}, content_type=JSON)
     assert bob.delete(f"/v1/teams/{team['id']}/members/{people['Bob'].id}").status_code == 204
     assert bob.get("/v1/teams").json()["total"] == 0
-    back = bob.post("/v1/teams/join-by-invite", {"invite_code": team["invite_code"]}, content_type=JSON)
+    # The code he knew was rotated when he left; the new one (from the creator) lets him back in.
+    old = bob.post("/v1/teams/join-by-invite", {"invite_code": team["invite_code"]}, content_type=JSON)
+    assert old.status_code == 400
+    new_code = api.get(f"/v1/teams/{team['id']}/invite-code").json()["data"]["inviteCode"]
+    assert new_code != team["invite_code"]
+    back = bob.post("/v1/teams/join-by-invite", {"invite_code": new_code}, content_type=JSON)
     assert back.status_code == 200
     rows = PostgresUserTeamDetails.objects.filter(team_id=team["id"], user_id=people["Bob"].id)
     assert [r.is_active for r in rows] == [True]
@@ -469,6 +474,8 @@ def test_team_flow_in_every_migration_phase(make_user, settings, phase: str, sou
     join = {"invite_code": team["invite_code"]}
     assert as_bob.post("/v1/teams/join-by-invite", join, content_type=JSON).status_code == 200
     assert as_bob.delete(f"{url}/members/{bob.id}").status_code == 204
+    assert as_bob.post("/v1/teams/join-by-invite", join, content_type=JSON).status_code == 400  # rotated
+    join = {"invite_code": get_repository(Team).get_by_id(team["id"]).invite_code}
     assert as_bob.post("/v1/teams/join-by-invite", join, content_type=JSON).status_code == 200
     assert (
         api.post(f"{url}/users/{bob.id}/roles", {"role_name": "admin"}, content_type=JSON).status_code == 201

@@ -43,6 +43,12 @@ def user_or_404(user_id: str, source: dict[str, str] | None = None) -> User:
     return found
 
 
+def require_self_or_moderator(*, actor: str, user_id: str) -> None:
+    """Another user's roles (and the teams they name) are for moderators only."""
+    if actor != user_id and not is_moderator(actor):
+        raise error(403, "Only moderators see another user's roles", {"path": "user_id"})
+
+
 def is_moderator(user_id: str) -> bool:
     """True when the user holds the GLOBAL moderator role (an application admin)."""
     return get_repository(UserRole).exists(

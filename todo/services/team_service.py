@@ -357,7 +357,7 @@ def _return_open_tasks_to_team(*, team_id: str, user_id: str, actor: str) -> int
 
 def team_remove_member(*, actor: str, team_id: str, user_id: str) -> int:
     """Deactivate a membership and the member's team roles; their open team tasks return to the
-    team. Returns how many tasks went back to the team."""
+    team, and the team gets a new join code. Returns how many tasks went back to the team."""
     team = team_or_404(team_id)
     if actor != user_id and not role_service.team_role_names(actor, team.id) & role_service.ROLE_MANAGERS:
         raise error(status.HTTP_403_FORBIDDEN, "Removing a member needs the admin or owner role in this team")
@@ -376,4 +376,7 @@ def team_remove_member(*, actor: str, team_id: str, user_id: str) -> int:
         current.id, {"is_active": False, "updated_by": actor, "updated_at": now()}, actor=actor
     )
     role_service.deactivate_team_roles(team_id=team.id, user_id=user_id, actor=actor)
+    # The code the removed member knew no longer lets them back in.
+    get_repository(Team).update(team.id, {"invite_code": _new_team_code(), "updated_by": actor, "updated_at": now()},
+                                actor=actor)  # fmt: skip
     return _return_open_tasks_to_team(team_id=team.id, user_id=user_id, actor=actor)

@@ -95,7 +95,11 @@ class GoogleCallbackView(PublicView):
 
 
 class LogoutView(PublicView):
-    @extend_schema(request=None, responses={200: LOGOUT}, summary="Sign out: ends the session (all its tokens) and deletes both sign-in cookies")
+    @extend_schema(
+        request=None,
+        responses={200: LOGOUT},
+        summary="Sign out: ends the session (all its tokens) and deletes both sign-in cookies",
+    )
     def post(self, request: Request) -> Response:
         end_sessions(request)  # every token of the session stops working, in every browser
         response = Response(

@@ -49,10 +49,11 @@ class UserRolesView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("team_id", str)],
         responses={200: io.UserRolesEnvelopeOut},
-        summary="A user's active roles (GLOBAL and every team's, or one team's with team_id)",
+        summary="A user's active roles (GLOBAL and every team's, or one team's with team_id): yourself, or moderators",
     )
     def get(self, request: Request, user_id: str) -> Response:
         user_id = object_id(user_id, "user_id")
+        role_service.require_self_or_moderator(actor=request.user.id, user_id=user_id)
         raw_team = request.query_params.get("team_id")
         team_id = object_id(raw_team, "team_id", "parameter") if raw_team is not None else None
         grants = role_service.user_roles_of(user_id=user_id, team_id=team_id)
