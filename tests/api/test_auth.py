@@ -120,6 +120,7 @@ def test_tokens_of_one_user_do_not_sign_in_another(make_user) -> None:
     assert response.json()["data"]["id"] == grace.id != ada.id
 
 
+@pytest.mark.stand_in_only(reason="/v1/auth/local-token is served with the in-process stand-in only")
 def test_local_token_endpoint_serves_the_in_process_mode_only_to_this_machine(mongo_db, settings) -> None:
     response = Client().post(
         "/v1/auth/local-token", {"email": "dev@example.com"}, content_type="application/json"
@@ -143,6 +144,7 @@ def test_local_token_endpoint_serves_the_in_process_mode_only_to_this_machine(mo
     )
 
 
+@pytest.mark.stand_in_only(reason="with the in-process stand-in, issue_token asks the running service")
 def test_issue_token_without_a_running_service_says_so(mongo_db) -> None:
     from django.core.management.base import CommandError
 
@@ -150,6 +152,9 @@ def test_issue_token_without_a_running_service_says_so(mongo_db) -> None:
         call_command("issue_token", "--email", "you@example.com", "--url", "http://127.0.0.1:9")
 
 
+@pytest.mark.stand_in_only(
+    reason="signs in through /v1/auth/local-token, served with the in-process stand-in only"
+)
 def test_listed_admin_emails_become_moderators_at_sign_in(mongo_db, settings) -> None:
     settings.ADMIN_EMAILS = frozenset({"boss@example.com"})
     boss = Client().post(
