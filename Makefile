@@ -15,6 +15,7 @@ WIRE_PYTHON_BASE ?= $(shell ls -d $$(pyenv root 2>/dev/null)/versions/3.13*/bin/
 WIRE_VENV ?= .venv-wire
 
 $(WIRE_VENV)/.ready: requirements-wire.txt
+	@test -n "$(WIRE_PYTHON_BASE)" || { echo "error: the wire lane needs Python 3.13 (pyenv install 3.13, or /usr/bin/python3.13; or set WIRE_PYTHON_BASE)" >&2; exit 1; }
 	$(WIRE_PYTHON_BASE) -m venv $(WIRE_VENV)
 	$(WIRE_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-wire.txt
 	touch $@

@@ -19,6 +19,18 @@ pytest_plugins = ["tests.browser"]  # the headless Chromium fixtures
 WIRE_LANE = os.environ.get("WIRE_LANE") == "1"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With MONGODB_URI set (a real server), tests marked `stand_in_only` are skipped with their
+    reason (the wire lane deselects them outright with `-m "not stand_in_only"`)."""
+    if not os.environ.get("MONGODB_URI"):
+        return
+    for item in items:
+        marker = item.get_closest_marker("stand_in_only")
+        if marker is not None:
+            reason = marker.kwargs.get("reason", "needs the in-process MongoDB stand-in")
+            item.add_marker(pytest.mark.skip(reason=f"stand_in_only: {reason}"))
+
+
 @pytest.fixture(scope="session", autouse=WIRE_LANE)
 def wire_lane_uses_a_real_client() -> None:
     """In the wire lane, refuse to run against the stand-in by mistake: the process's manager must
