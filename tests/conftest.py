@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -13,6 +14,33 @@ from todo.db.embedded_postgres import EmbeddedPostgres, current_embedded_postgre
 from todo.db.mongo_manager import DatabaseManager
 
 pytest_plugins = ["tests.browser"]  # the headless Chromium fixtures
+
+# Set by tests/wire/run_lane.py: this run talks to the wire-protocol MongoDB server of the tests.
+WIRE_LANE = os.environ.get("WIRE_LANE") == "1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With MONGODB_URI set (a real server), tests marked `stand_in_only` are skipped with their
+    reason (the wire lane deselects them outright with `-m "not stand_in_only"`)."""
+    if not os.environ.get("MONGODB_URI"):
+        return
+    for item in items:
+        marker = item.get_closest_marker("stand_in_only")
+        if marker is not None:
+            reason = marker.kwargs.get("reason", "needs the in-process MongoDB stand-in")
+            item.add_marker(pytest.mark.skip(reason=f"stand_in_only: {reason}"))
+
+
+@pytest.fixture(scope="session", autouse=WIRE_LANE)
+def wire_lane_uses_a_real_client() -> None:
+    """In the wire lane, refuse to run against the stand-in by mistake: the process's manager must
+    hold a real pymongo client for MONGODB_URI, and the server must answer."""
+    from pymongo import MongoClient
+
+    manager = DatabaseManager.get()
+    assert not manager.in_process and manager.uri, "wire lane without MONGODB_URI"
+    assert type(manager.client) is MongoClient, type(manager.client)
+    manager.ping()
 
 
 @pytest.fixture

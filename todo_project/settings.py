@@ -193,6 +193,8 @@ LOGGING = {
     "loggers": {
         "todo": {"level": _config.LOG_LEVEL},
         "todo_project": {"level": _config.LOG_LEVEL},
+        # pymongo's command log carries whole documents: never below WARNING, whatever the root.
+        "pymongo": {"level": "WARNING"},
     },
 }
 

@@ -120,6 +120,7 @@ def test_tokens_of_one_user_do_not_sign_in_another(make_user) -> None:
     assert response.json()["data"]["id"] == grace.id != ada.id
 
 
+@pytest.mark.stand_in_only(reason="/v1/auth/local-token is served with the in-process stand-in only")
 def test_local_token_endpoint_serves_the_in_process_mode_only_with_the_local_secret(
     mongo_db, settings, tmp_path
 ) -> None:
@@ -168,6 +169,7 @@ def test_a_debug_service_answers_only_its_own_host_names(mongo_db) -> None:
     assert Client(HTTP_HOST="attacker.example").get("/v1/health").status_code == 400
 
 
+@pytest.mark.stand_in_only(reason="with the in-process stand-in, issue_token asks the running service")
 def test_issue_token_without_a_running_service_says_so(mongo_db) -> None:
     from django.core.management.base import CommandError
 
@@ -175,6 +177,9 @@ def test_issue_token_without_a_running_service_says_so(mongo_db) -> None:
         call_command("issue_token", "--email", "you@example.com", "--url", "http://127.0.0.1:9")
 
 
+@pytest.mark.stand_in_only(
+    reason="signs in through /v1/auth/local-token, served with the in-process stand-in only"
+)
 def test_listed_admin_emails_become_moderators_at_sign_in(mongo_db, settings, tmp_path) -> None:
     from todo.auth import local_secret
 
