@@ -8,7 +8,6 @@ worker runs as separate `manage.py dualwrite worker` processes, never inside web
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 worker_class = "gthread"
@@ -34,6 +33,8 @@ def child_exit(server: Any, worker: Any) -> None:
     """A web process ended: its live gauges leave the summed /metrics (PROMETHEUS_MULTIPROC_DIR)."""
     from prometheus_client import multiprocess
 
-    # The gunicorn master loads no Django settings: prometheus-client's own variable decides.
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        multiprocess.mark_process_dead(worker.pid)
+    from todo_project.config import load_config  # the master loads no Django settings
+
+    folder = load_config().PROMETHEUS_MULTIPROC_DIR
+    if folder is not None:
+        multiprocess.mark_process_dead(worker.pid, str(folder))
