@@ -13,7 +13,7 @@ from django.test import Client
 
 from tests.contract.conftest import CLIENT_ORIGIN, browser, call
 from tests.contract.helpers import mirrored_everywhere
-from tests.google_provider import GOOD_CODE, stand_in_google
+from tests.google_provider import GOOD_CODE, consent, stand_in_google
 from todo.auth import tokens
 from todo.db.mongo_manager import DatabaseManager
 
@@ -35,8 +35,9 @@ def google(settings: Any, mongo_db: Any) -> Any:
 
 
 def state_of(client: Client) -> str:
+    """Start a sign-in in this browser and consent (the stand-in records the PKCE challenge)."""
     location = client.get("/v1/auth/google/login")["Location"]
-    return parse_qs(urlsplit(location).query)["state"][0]
+    return consent(location)["state"]
 
 
 def callback(client: Client, **query: str) -> Any:
@@ -109,7 +110,8 @@ def test_failed_callbacks_redirect_to_the_client_with_the_reason(
 def test_unreachable_provider_redirects_with_auth_failed(settings: Any, mongo_db: Any) -> None:
     settings.GOOGLE_TOKEN_URL = "http://127.0.0.1:9/token"  # nothing listens on the discard port
     client = Client()
-    response = callback(client, code="x", state=state_of(client))
+    location = client.get("/v1/auth/google/login")["Location"]  # its consent page is not visited
+    response = callback(client, code="x", state=parse_qs(urlsplit(location).query)["state"][0])
     assert response["Location"].endswith("?error=auth_failed")
 
 
@@ -225,3 +227,17 @@ def test_signing_out_ends_every_token_of_the_session_and_refresh_rotates(google:
     fresh.cookies["todo-access"] = again.cookies["todo-access"].value
     assert call(fresh, "get", "/v1/users?profile=true").status_code == 200
     assert mirrored_everywhere() == {}
+
+
+def test_a_callback_only_works_in_the_browser_that_started_it_and_once(google: Any) -> None:
+    """Security (login CSRF): a callback URL carried to another browser, or replayed, signs nobody
+    in; the sign-in uses PKCE (the stand-in refuses a code without the right verifier)."""
+    victim, attacker = Client(), Client()
+    query = consent(attacker.get("/v1/auth/google/login")["Location"])  # the attacker's own sign-in
+    planted = callback(victim, **query)  # … whose callback the victim is made to open
+    assert planted["Location"].endswith("?error=invalid_state") and "todo-access" not in planted.cookies
+    first = callback(attacker, **query)
+    assert first["Location"].endswith("?success=true")
+    replay = callback(attacker, **query)  # the binding cookie was deleted by the first callback
+    assert replay["Location"].endswith("?error=invalid_state") and "todo-access" not in replay.cookies
+    assert users_in_mongo() == 1

@@ -1,16 +1,22 @@
-"""Google sign-in: the login URL, the code exchange and the user it signs in (created or
-updated). The provider's endpoints are settings, so a local stand-in can play Google in tests."""
+"""Google sign-in (OpenID Connect's authorization code flow with PKCE, through Authlib): the login
+redirect, the code exchange and the user it signs in (created or updated). The provider's
+endpoints are settings, so a local stand-in can play Google in tests.
+
+The flow is bound to the browser that started it: `start_sign_in` returns the `state` and the
+PKCE verifier, which the login view keeps in a signed, HttpOnly cookie of that browser; the
+callback accepts a `state` only together with that cookie, and deletes it (single use). A callback
+URL replayed in another browser, or twice, is refused (`invalid_state`)."""
 
 from __future__ import annotations
 
-import json
 import logging
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 
+import requests
+from authlib.common.errors import AuthlibBaseError
+from authlib.common.security import generate_token
+from authlib.integrations.requests_client import OAuth2Session
 from django.conf import settings
 from django.core import signing
 
@@ -24,6 +30,7 @@ logger = logging.getLogger(__name__)
 STATE_SALT = "todo.google-sign-in"
 STATE_MAX_AGE = 600  # seconds between login and callback
 PROVIDER_TIMEOUT = 5
+SCOPE = "openid email profile"
 
 
 class SignInFailed(Exception):
@@ -42,53 +49,61 @@ class SignIn:
     refresh_token: str
 
 
-def login_url() -> str:
-    """The provider's consent page; `state` is signed and expires (no caller-chosen redirect:
-    after sign-in the browser goes to FRONTEND_URL/FRONTEND_REDIRECT_PATH only)."""
-    state = signing.dumps({"purpose": "sign-in"}, salt=STATE_SALT)
-    query = {
-        "client_id": settings.GOOGLE_CLIENT_ID,
-        "redirect_uri": settings.GOOGLE_REDIRECT_URI,
-        "response_type": "code",
-        "scope": "openid email profile",
-        "state": state,
-        "prompt": "select_account",
-    }
-    return f"{settings.GOOGLE_AUTH_URL}?{urlencode(query)}"
+@dataclass(frozen=True)
+class SignInStart:
+    url: str  # the provider's consent page
+    binding: str  # the signed {state, verifier} the browser keeps until the callback
 
 
-def _provider(request: urllib.request.Request) -> dict[str, Any]:
+def _client(**extra: Any) -> OAuth2Session:
+    return OAuth2Session(
+        settings.GOOGLE_CLIENT_ID,
+        settings.GOOGLE_CLIENT_SECRET,
+        scope=SCOPE,
+        redirect_uri=settings.GOOGLE_REDIRECT_URI,
+        code_challenge_method="S256",
+        **extra,
+    )
+
+
+def start_sign_in() -> SignInStart:
+    """The consent page's URL (state and PKCE challenge in it), and what binds it to the browser
+    (no caller-chosen redirect: after sign-in the browser goes to FRONTEND_URL/... only)."""
+    verifier = generate_token(64)
+    url, state = _client().create_authorization_url(
+        settings.GOOGLE_AUTH_URL, code_verifier=verifier, prompt="select_account"
+    )
+    return SignInStart(url, signing.dumps({"state": state, "verifier": verifier}, salt=STATE_SALT))
+
+
+def _bound_verifier(state: str, binding: str | None) -> str:
+    """The PKCE verifier of this browser's sign-in, if `state` is the one it started."""
     try:
-        with urllib.request.urlopen(request, timeout=PROVIDER_TIMEOUT) as response:
-            body = json.loads(response.read())
-    except (urllib.error.URLError, TimeoutError, json.JSONDecodeError, OSError) as exc:
+        kept = signing.loads(binding or "", salt=STATE_SALT, max_age=STATE_MAX_AGE)
+    except signing.BadSignature:
+        raise SignInFailed("invalid_state") from None
+    if not isinstance(kept, dict) or not signing.constant_time_compare(str(kept.get("state")), state):
+        raise SignInFailed("invalid_state")
+    return str(kept["verifier"])
+
+
+def _exchange(code: str, verifier: str) -> dict[str, Any]:
+    client = _client()
+    try:
+        client.fetch_token(
+            settings.GOOGLE_TOKEN_URL, code=code, code_verifier=verifier, timeout=PROVIDER_TIMEOUT
+        )
+        response = client.get(settings.GOOGLE_USERINFO_URL, timeout=PROVIDER_TIMEOUT)
+        response.raise_for_status()
+        info = response.json()
+    except (AuthlibBaseError, requests.RequestException, ValueError) as exc:
         logger.warning("sign-in provider call failed (%s)", type(exc).__name__)
         raise SignInFailed("auth_failed") from None
-    if not isinstance(body, dict):
-        logger.warning("sign-in provider answered with a JSON %s", type(body).__name__)
-        raise SignInFailed("auth_failed")
-    return body
-
-
-def _exchange(code: str) -> dict[str, Any]:
-    form = urlencode(
-        {
-            "code": code,
-            "client_id": settings.GOOGLE_CLIENT_ID,
-            "client_secret": settings.GOOGLE_CLIENT_SECRET,
-            "redirect_uri": settings.GOOGLE_REDIRECT_URI,
-            "grant_type": "authorization_code",
-        }
-    ).encode()
-    grant = _provider(urllib.request.Request(settings.GOOGLE_TOKEN_URL, data=form, method="POST"))
-    access = grant.get("access_token")
-    if not isinstance(access, str) or not access:
-        logger.info("sign-in refused by the provider")
-        raise SignInFailed("auth_failed")
-    info = _provider(
-        urllib.request.Request(settings.GOOGLE_USERINFO_URL, headers={"Authorization": f"Bearer {access}"})
-    )
-    if not isinstance(info.get("sub"), str) or not isinstance(info.get("email"), str):
+    if (
+        not isinstance(info, dict)
+        or not isinstance(info.get("sub"), str)
+        or not isinstance(info.get("email"), str)
+    ):
         logger.warning("sign-in provider answered without an identity")
         raise SignInFailed("auth_failed")
     if info.get("email_verified") is not True:
@@ -109,12 +124,9 @@ def user_sign_in(*, google_id: str, email: str, name: str | None, picture: str |
     return users.update(existing.id, fields) or existing
 
 
-def complete_sign_in(code: str, state: str) -> SignIn:
-    try:
-        signing.loads(state, salt=STATE_SALT, max_age=STATE_MAX_AGE)
-    except signing.BadSignature:
-        raise SignInFailed("invalid_state") from None
-    info = _exchange(code)
+def complete_sign_in(code: str, state: str, binding: str | None) -> SignIn:
+    """Finish the sign-in this browser started (`binding`: its cookie)."""
+    info = _exchange(code, _bound_verifier(state, binding))
     user = user_sign_in(
         google_id=info["sub"], email=info["email"], name=info.get("name"), picture=info.get("picture")
     )

@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 
 from todo.api import throttles
 from todo.auth.authentication import delete_auth_cookies, end_sessions, set_auth_cookies
-from todo.services.auth_service import SignInFailed, complete_sign_in, login_url
+from todo.services.auth_service import STATE_MAX_AGE, SignInFailed, complete_sign_in, start_sign_in
 
 LOGOUT = inline_serializer(
     "LogoutResponse",
@@ -47,13 +47,29 @@ def to_client(**query: str) -> HttpResponseRedirect:
     return HttpResponseRedirect(f"{page}?{urlencode(query)}")
 
 
+# The browser's binding to the sign-in it started (state and PKCE verifier, signed): set by the
+# login redirect, read and deleted by the callback.
+SIGN_IN_COOKIE = "todo-sign-in"
+
+
+def _drop_binding(response: HttpResponseRedirect) -> HttpResponseRedirect:
+    response.delete_cookie(SIGN_IN_COOKIE, path="/v1/auth/google/", samesite="Lax")
+    return response
+
+
 class GoogleLoginView(PublicView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = throttles.SIGN_IN
 
     @extend_schema(responses={302: None}, summary="Redirect to Google's consent page")
     def get(self, request: Request) -> HttpResponseRedirect:
-        return HttpResponseRedirect(login_url())
+        started = start_sign_in()
+        response = HttpResponseRedirect(started.url)
+        response.set_cookie(
+            SIGN_IN_COOKIE, started.binding, max_age=STATE_MAX_AGE, path="/v1/auth/google/",
+            secure=settings.COOKIE_SECURE, httponly=True, samesite="Lax",
+        )  # fmt: skip
+        return response
 
 
 class GoogleCallbackView(PublicView):
@@ -75,9 +91,10 @@ class GoogleCallbackView(PublicView):
         summary="Finish Google sign-in: create or update the user, set the sign-in cookies, go to the client",
     )
     def get(self, request: Request) -> HttpResponseRedirect:
+        binding = request.COOKIES.get(SIGN_IN_COOKIE)
         provider_error = request.query_params.get("error", "")
         if provider_error:
-            return to_client(error=provider_error[:MAX_ERROR_LENGTH])
+            return _drop_binding(to_client(error=provider_error[:MAX_ERROR_LENGTH]))
         code, state = request.query_params.get("code", ""), request.query_params.get("state", "")
         if not all(len(value) <= MAX_PARAMETER_LENGTH and "\x00" not in value for value in (code, state)):
             return to_client(error="auth_failed")
@@ -86,10 +103,10 @@ class GoogleCallbackView(PublicView):
         if not state:
             return to_client(error="missing_state")
         try:
-            sign_in = complete_sign_in(code, state)
+            sign_in = complete_sign_in(code, state, binding)
         except SignInFailed as failed:
-            return to_client(error=failed.reason)
-        response = to_client(success="true")
+            return _drop_binding(to_client(error=failed.reason))
+        response = _drop_binding(to_client(success="true"))
         set_auth_cookies(response, sign_in.access_token, sign_in.refresh_token)
         return response
 
