@@ -21,7 +21,7 @@ def _spec(data_dir: Path, port: int, fresh: bool) -> EmbeddedPostgresSpec:
 
 
 def _conninfo(port: int) -> str:
-    return f"host=127.0.0.1 port={port} dbname=keepdb user=keeper connect_timeout=5"
+    return f"host=127.0.0.1 port={port} dbname=keepdb user=keeper password=pw connect_timeout=5"
 
 
 def _tables(port: int) -> list[str]:
@@ -69,3 +69,25 @@ def test_server_left_by_a_dead_owner_is_replaced(tmp_path: Path) -> None:
     finally:
         successor.stop_if_owned()
     assert not successor.is_running()
+
+
+def test_every_connection_needs_a_password_the_superuser_included(tmp_path: Path) -> None:
+    """Security: the embedded server no longer trusts local connections (another account on the
+    machine reached it as superuser); the superuser's random password is in a 0600 file."""
+    import pytest
+
+    port = _free_port()
+    server = EmbeddedPostgres(_spec(tmp_path, port, fresh=True))
+    server.ensure_started()
+    try:
+        for conninfo in (
+            f"host=127.0.0.1 port={port} dbname=postgres user=postgres connect_timeout=5",
+            f"host=127.0.0.1 port={port} dbname=keepdb user=keeper connect_timeout=5",
+            f"host=127.0.0.1 port={port} dbname=keepdb user=keeper password=wrong connect_timeout=5",
+        ):
+            with pytest.raises(psycopg.OperationalError):
+                psycopg.connect(conninfo).close()
+        psycopg.connect(_conninfo(port)).close()
+        assert (tmp_path / "superuser.password").stat().st_mode & 0o777 == 0o600
+    finally:
+        server.stop_if_owned()

@@ -33,7 +33,7 @@ from todo.db.embedded_postgres import EmbeddedPostgres, EmbeddedPostgresSpec
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 POSTGRES_USER = "todo_user"
-POSTGRES_PASSWORD = "todo_password"  # the embedded server trusts local connections anyway
+POSTGRES_PASSWORD = "todo_password"
 
 # The one place the web process's command line lives (`{port}` is filled in): as the README's
 # "Running in production" starts it, gunicorn after `manage.py prepare`.
@@ -81,7 +81,7 @@ class SharedPostgres:
         self.server.start()
 
     def create_database(self, name: str) -> None:
-        with psycopg.connect(self.conninfo("postgres", user="postgres"), autocommit=True) as conn:
+        with psycopg.connect(self.conninfo("postgres"), autocommit=True) as conn:  # todo_user has CREATEDB
             conn.execute(
                 sql.SQL("CREATE DATABASE {} OWNER {}").format(
                     sql.Identifier(name), sql.Identifier(POSTGRES_USER)
@@ -89,7 +89,10 @@ class SharedPostgres:
             )
 
     def conninfo(self, database: str, user: str = POSTGRES_USER) -> str:
-        return f"host=127.0.0.1 port={self.port} user={user} dbname={database} connect_timeout=5"
+        return (
+            f"host=127.0.0.1 port={self.port} user={user} password={POSTGRES_PASSWORD} dbname={database}"
+            " connect_timeout=5"
+        )
 
     def connect(self, database: str) -> psycopg.Connection[Any]:
         return psycopg.connect(self.conninfo(database), autocommit=True)

@@ -13,6 +13,7 @@ import importlib.util
 import logging
 import os
 import pwd
+import secrets
 import shutil
 import stat
 import subprocess
@@ -187,10 +188,34 @@ class EmbeddedPostgres:
         else:
             self.pgdata.mkdir(parents=True, exist_ok=True)
         self.pgdata.chmod(0o700)
+        self._write_superuser_password()
+        # Passwords (SCRAM) on every connection, the superuser's included: another account on
+        # the machine reaches nothing without them (clusters made before this keep their rules).
         self._run(
             "initdb",
-            ["-D", str(self.pgdata), "--auth=trust", "--encoding=UTF8", "--locale=C", "-U", SUPERUSER],
-        )
+            ["-D", str(self.pgdata), "--auth-local=scram-sha-256", "--auth-host=scram-sha-256",
+             f"--pwfile={self._password_file}", "--encoding=UTF8", "--locale=C", "-U", SUPERUSER],
+        )  # fmt: skip
+
+    @property
+    def _password_file(self) -> Path:
+        return self.spec.data_dir / "superuser.password"
+
+    def _write_superuser_password(self) -> None:
+        """A random superuser password, readable by the server's account only (mode 0600)."""
+        if self._password_file.exists():
+            return
+        descriptor = os.open(self._password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(32))
+        if os.geteuid() == 0:
+            shutil.chown(self._password_file, user=SYSTEM_USER, group=SYSTEM_USER)
+
+    def _superuser_password(self) -> str | None:
+        try:
+            return self._password_file.read_text().strip()
+        except FileNotFoundError:
+            return None  # a cluster made before passwords: it trusts local connections
 
     def _pg_ctl(self, args: list[str]) -> None:
         self._run("pg_ctl", ["-D", str(self.pgdata), *args])
@@ -210,7 +235,8 @@ class EmbeddedPostgres:
 
     def _ensure_role_and_database(self) -> None:
         conninfo = f"host={LISTEN_HOST} port={self.spec.port} user={SUPERUSER} dbname=postgres"
-        with psycopg.connect(conninfo, autocommit=True, connect_timeout=10) as conn:
+        password = self._superuser_password()
+        with psycopg.connect(conninfo, autocommit=True, connect_timeout=10, password=password) as conn:
             role = sql.Identifier(self.spec.user)
             if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [self.spec.user]).fetchone() is None:
                 conn.execute(
