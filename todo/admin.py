@@ -12,6 +12,7 @@ from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
 
+from todo.auth.login_throttle import throttled
 from todo.mappings import get_registry
 
 admin.site.site_header = "Todo dual-write administration"
@@ -72,3 +73,4 @@ def register_mirror_tables(site: admin.AdminSite) -> None:
 
 
 register_mirror_tables(admin.site)
+admin.site.login = throttled(admin.site.login)  # type: ignore[method-assign]

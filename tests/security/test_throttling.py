@@ -47,3 +47,17 @@ def test_invite_code_guessing_is_throttled_per_user(rates: None, make_user: Any)
     assert verify.status_code in (400, 429)  # its own count (same scope: 4th attempt overall → 429)
     # Listing teams is not an attempt.
     assert guesser.get("/v1/teams").status_code == 200
+
+
+def test_the_staff_login_is_throttled_per_client_address(django_user_model: Any, mongo_db: Any) -> None:
+    django_user_model.objects.create_superuser("ops", "ops@example.com", "a-long-password-1")
+    cache.clear()
+    guesser = Client(REMOTE_ADDR="10.0.0.9")
+    form = {"username": "ops", "password": "wrong", "next": "/ops/sync"}
+    answers = [guesser.post("/admin/login/", form).status_code for _ in range(6)]
+    assert answers == [200, 200, 200, 200, 200, 429]
+    # Even the right password waits now; another address is not affected.
+    assert guesser.post("/admin/login/", {**form, "password": "a-long-password-1"}).status_code == 429
+    other = Client(REMOTE_ADDR="10.0.0.10")
+    assert other.post("/admin/login/", {**form, "password": "a-long-password-1"}).status_code == 302
+    cache.clear()
