@@ -111,6 +111,11 @@ def test_user_queries(repo) -> None:
     assert users.get_by_email("nobody@example.com") is None
     assert [u.name for u in users.search("EXAMPLE")] == ["Ada", "Grace"]
     assert [u.name for u in users.search("gra")] == ["Grace"]
+    # Name or email, paged and counted by the store itself.
+    users.create({"name": "Zed", "email_id": "zed.ada@elsewhere.org", "google_id": "g3"})
+    assert [u.name for u in users.search("ADA")] == ["Ada", "Zed"]
+    assert [u.name for u in users.search("a", page=2, limit=2)] == ["Zed"]
+    assert (users.search_count("ada"), users.search_count("a"), users.search_count("nobody")) == (2, 3, 0)
 
 
 def test_task_queries_by_assignee_team_and_status(repo) -> None:

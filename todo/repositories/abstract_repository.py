@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from todo.models import documents as d
 from todo.models.enums import AuditAction
-from todo.repositories.queries import ASC, DESC, Contains, Filters, In, Sort
+from todo.repositories.queries import ANY_OF, ASC, DESC, AnyOf, Contains, Filters, In, Sort
 
 M = TypeVar("M", bound=d.DomainModel)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -163,13 +163,17 @@ class AbstractUserRepository(AbstractRepository[d.User]):
 
     @reads
     def search(self, text: str, page: int = 1, limit: int = 20) -> list[d.User]:
-        """Users whose name or email contains `text` literally, ignoring case, by name."""
-        by_name = self.get_all({"name": Contains(text)}, [("name", ASC)])
-        by_email = self.get_all({"email_id": Contains(text)}, [("name", ASC)])
-        merged = {u.id: u for u in [*by_name, *by_email]}
-        ordered = sorted(merged.values(), key=lambda u: ((u.name or ""), u.id))
-        start = (page - 1) * limit
-        return ordered[start : start + limit]
+        """Users whose name or email contains `text` literally, ignoring case, by name (a page of
+        them, selected and paged by the store)."""
+        return self.get_all(self._search_filters(text), [("name", ASC)], page, limit)
+
+    @reads
+    def search_count(self, text: str) -> int:
+        return self.count(self._search_filters(text))
+
+    @staticmethod
+    def _search_filters(text: str) -> Filters:
+        return {ANY_OF: AnyOf([{"name": Contains(text)}, {"email_id": Contains(text)}])}
 
 
 class AbstractTaskRepository(AbstractRepository[d.Task]):

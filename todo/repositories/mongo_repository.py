@@ -22,7 +22,7 @@ from todo.db.mongo_manager import DatabaseManager
 from todo.mappings import get_registry
 from todo.models import documents as d
 from todo.repositories.abstract_repository import AbstractRepository, M
-from todo.repositories.queries import Contains, Filters, In, RepositoryError, Sort
+from todo.repositories.queries import AnyOf, Contains, Filters, In, RepositoryError, Sort
 
 
 def _value_type(mapping: CollectionMapping, key: str) -> tuple[ValueType | None, Any]:
@@ -49,6 +49,9 @@ def _stored_forms(value_type: ValueType | None, value: Any) -> list[Any]:
 def mongo_query(mapping: CollectionMapping, filters: Filters) -> dict[str, Any]:
     query: dict[str, Any] = {}
     for key, value in filters.items():
+        if isinstance(value, AnyOf):
+            query["$or"] = [mongo_query(mapping, alternative) for alternative in value.alternatives]
+            continue
         value_type, default = _value_type(mapping, key)
         if isinstance(value, Contains):
             query[key] = {"$regex": re.escape(value.text), "$options": "i"}

@@ -27,7 +27,7 @@ from todo.models import documents as d
 from todo.phases import reverse_mirroring
 from todo.repositories import abstract_repository as a
 from todo.repositories.abstract_repository import AbstractRepository, M
-from todo.repositories.queries import Contains, Filters, In, RepositoryError, Sort
+from todo.repositories.queries import AnyOf, Contains, Filters, In, RepositoryError, Sort
 
 
 def _attname(model: type[models.Model], column: str) -> str:
@@ -50,6 +50,14 @@ class PostgresRepository(AbstractRepository[M]):
 
     # -- queries -------------------------------------------------------------------------------
     def _condition(self, key: str, value: Any) -> Q:
+        if isinstance(value, AnyOf):
+            either = Q(pk__in=[])  # false: no alternative
+            for alternative in value.alternatives:
+                both = Q()
+                for alt_key, alt_value in alternative.items():
+                    both &= self._condition(alt_key, alt_value)
+                either |= both
+            return either
         mapping = self.mapping
         if key == "_id":
             return self._match("mongo_id", ObjectIdRef(), value)

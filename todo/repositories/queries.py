@@ -21,8 +21,17 @@ class Contains:
     text: str
 
 
+@dataclass(frozen=True)
+class AnyOf:
+    """At least one of `alternatives` (each a Filters) holds; put it under the key `ANY_OF`."""
+
+    alternatives: Sequence[dict[str, Any]]
+
+
+ANY_OF = "$or"
 ASC, DESC = 1, -1
-Filters = dict[str, Any]  # document key → value | In | Contains; a list-valued key matches an item
+# document key → value | In | Contains (a list-valued key matches an item), or ANY_OF → AnyOf
+Filters = dict[str, Any]
 Sort = list[tuple[str, int]]  # (document key, ASC | DESC); ties are broken by id, ascending
 
 

@@ -52,11 +52,16 @@ class UsersView(APIView):
             )
         page = integer(request, "page", 1, 1, 10**6)
         limit = integer(request, "limit", SEARCH_DEFAULT_LIMIT, 1, SEARCH_MAX_LIMIT)
-        found = get_repository(User).search(search, page=1, limit=10**6)
-        users = [out.user_found(u) for u in found[(page - 1) * limit : page * limit]]
+        users = get_repository(User)
+        found = [out.user_found(u) for u in users.search(search, page=page, limit=limit)]
         return Response(
             {
                 "message": "Users fetched successfully",
-                "data": {"users": users, "total_count": len(found), "page": page, "limit": limit},
+                "data": {
+                    "users": found,
+                    "total_count": users.search_count(search),
+                    "page": page,
+                    "limit": limit,
+                },
             }
         )
