@@ -180,7 +180,7 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "todo.api.errors.exception_handler",
     # Guessing limits (todo/api/throttles.py): sign-in per client address, invite codes per user.
-    "DEFAULT_THROTTLE_RATES": {"sign_in": "20/min", "invite_code": "10/min"},
+    "DEFAULT_THROTTLE_RATES": {"sign_in": "20/min", "invite_code": "10/min", "token_refresh": "60/min"},
 }
 
 # --- Logging: to stderr; never document contents, tokens or passwords ------------------------------

@@ -32,7 +32,11 @@ if _config.embedded_postgres:
 # throttling tests set their own rates (tests/security/test_throttling.py).
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,  # noqa: F405
-    "DEFAULT_THROTTLE_RATES": {"sign_in": "100000/min", "invite_code": "100000/min"},
+    "DEFAULT_THROTTLE_RATES": {
+        "sign_in": "100000/min",
+        "invite_code": "100000/min",
+        "token_refresh": "100000/min",
+    },
 }
 
 ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]  # noqa: F405  (Django's test client)

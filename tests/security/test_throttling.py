@@ -11,13 +11,17 @@ from django.test import Client
 from rest_framework.throttling import ScopedRateThrottle
 
 from tests.api.conftest import bearer
+from todo.api.throttles import RefreshThrottle
+from todo.auth import tokens
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def rates(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"sign_in": "3/min", "invite_code": "3/min"})
+    rates = {"sign_in": "3/min", "invite_code": "3/min", "token_refresh": "3/min"}
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", rates)
+    monkeypatch.setattr(RefreshThrottle, "THROTTLE_RATES", rates)
     cache.clear()
     yield
     cache.clear()
@@ -61,3 +65,13 @@ def test_the_staff_login_is_throttled_per_client_address(django_user_model: Any,
     other = Client(REMOTE_ADDR="10.0.0.10")
     assert other.post("/admin/login/", {**form, "password": "a-long-password-1"}).status_code == 302
     cache.clear()
+
+
+def test_renewing_from_the_refresh_cookie_is_throttled(rates: None, make_user: Any) -> None:
+    user = make_user("Ada")
+    answers = []
+    for _ in range(4):
+        client = Client(REMOTE_ADDR="10.0.0.11")
+        client.cookies["todo-refresh"] = tokens.issue(user.id, tokens.REFRESH)
+        answers.append(client.get("/v1/users?profile=true").status_code)
+    assert answers == [200, 200, 200, 429]

@@ -13,6 +13,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from dualwrite.errors import InvalidMongoIdError
+from todo.api.throttles import RefreshThrottle
 from todo.auth import tokens
 from todo.auth.origin import UntrustedOrigin, check_cookie_write
 from todo.models.documents import User
@@ -106,6 +107,9 @@ class JWTAuthentication(BaseAuthentication):
         refresh = request.COOKIES.get(refresh_cookie())
         if not refresh:
             raise exceptions.AuthenticationFailed("Access token expired")
+        throttle = RefreshThrottle()
+        if not throttle.allow_request(request, None):
+            raise exceptions.Throttled(throttle.wait())
         user_id, version = self._verify(refresh, tokens.REFRESH)
         renewed = tokens.issue(user_id, version=version)
         # Rotated on use: the response carries a fresh refresh token too.

@@ -56,14 +56,14 @@ def _find(code: str) -> TeamCreationInviteCode | None:
     return found
 
 
+# One answer for unknown and used codes: a guesser learns nothing about which codes exist.
+UNUSABLE = "Unknown or already used team-creation invite code"
+
+
 def _usable_or_400(code: str, pointer: str) -> TeamCreationInviteCode:
     found = _find(code)
-    if found is None:
-        raise error(status.HTTP_400_BAD_REQUEST, "Unknown team-creation invite code", {"pointer": pointer})
-    if found.is_used:
-        raise error(
-            status.HTTP_400_BAD_REQUEST, "This invite code has already been used", {"pointer": pointer}
-        )
+    if found is None or found.is_used:
+        raise error(status.HTTP_400_BAD_REQUEST, UNUSABLE, {"pointer": pointer})
     return found
 
 
@@ -124,11 +124,7 @@ def consume_invite_code(*, code: str, actor: str) -> TeamCreationInviteCode:
         found.id, used_by=actor, used_at=now(), actor=actor
     )
     if used is None:  # another request (of any process) took it since it was read
-        raise error(
-            status.HTTP_400_BAD_REQUEST,
-            "This invite code has already been used",
-            {"pointer": "team_invite_code"},
-        )
+        raise error(status.HTTP_400_BAD_REQUEST, UNUSABLE, {"pointer": "team_invite_code"})
     return used
 
 
