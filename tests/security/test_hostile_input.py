@@ -142,3 +142,14 @@ def test_a_team_task_is_not_readable_or_watchable_by_outsiders(make_user) -> Non
     watch = stranger.post("/v1/watchlist/tasks", {"taskId": task_id}, content_type="application/json")
     assert watch.status_code == 404
     assert stranger.get("/v1/watchlist/tasks").json()["tasks"] == []
+
+
+def test_another_users_roles_are_for_moderators_only(make_user) -> None:
+    """Roles name the teams a user is in: another user's are not for any signed-in user."""
+    from tests.api.team_helpers import make_moderator
+
+    ada, grace = make_user("Ada"), make_user("Grace")
+    assert Client(**bearer(grace)).get(f"/v1/users/{ada.id}/roles").status_code == 403
+    assert Client(**bearer(ada)).get(f"/v1/users/{ada.id}/roles").status_code == 200
+    moderator = make_moderator(make_user("Mo"))
+    assert Client(**bearer(moderator)).get(f"/v1/users/{ada.id}/roles").status_code == 200
