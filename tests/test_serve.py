@@ -61,17 +61,23 @@ def service(tmp_path: Path):
         process.wait(10)
 
 
-def test_serve_starts_stores_answers_health_and_stops_its_postgres(service) -> None:
-    process, base, data_dir, log = service
+def _wait_healthy(process: subprocess.Popen[bytes], base: str, log: Any) -> dict[str, Any]:
     deadline = time.monotonic() + 90
-    status = None
+    status, body = None, {}
     while time.monotonic() < deadline and process.poll() is None:
         try:
             status, body = _get(f"{base}/v1/health")
             break
         except (urllib.error.URLError, ConnectionError):
             time.sleep(0.3)
-    assert status == 200, "service did not answer /v1/health"
+    log.seek(0)
+    assert status == 200, log.read()
+    return body
+
+
+def test_serve_starts_stores_answers_health_and_stops_its_postgres(service) -> None:
+    process, base, data_dir, log = service
+    body = _wait_healthy(process, base, log)
     assert body["status"] == "UP"
 
     log.seek(0)
@@ -96,20 +102,6 @@ def _call(method: str, url: str, token: str, body: dict[str, Any] | None = None)
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
-
-
-def _wait_healthy(process: subprocess.Popen[bytes], base: str, log: Any) -> dict[str, Any]:
-    deadline = time.monotonic() + 90
-    status, body = None, {}
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            status, body = _get(f"{base}/v1/health")
-            break
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.3)
-    log.seek(0)
-    assert status == 200, log.read()
-    return body
 
 
 @pytest.mark.parametrize(
