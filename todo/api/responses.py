@@ -33,6 +33,14 @@ class LinksOut(serializers.Serializer):
     prev = serializers.CharField(allow_null=True)
 
 
+def envelope(
+    name: str, data: type[serializers.Serializer], *, many: bool = False
+) -> type[serializers.Serializer]:
+    """A response serializer `{"statusCode", "data": <data>}` named `name` (its OpenAPI component)."""
+    status_code = serializers.IntegerField()  # made first: fields keep their creation order
+    return type(name, (serializers.Serializer,), {"statusCode": status_code, "data": data(many=many)})
+
+
 def render(shape: type[serializers.Serializer], value: Any, *, many: bool = False) -> Any:
     """`value` (plain dicts, domain models or service dataclasses) rendered through a response
     serializer: declared keys only, dates zoned."""

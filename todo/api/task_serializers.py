@@ -26,7 +26,7 @@ from todo.api.fields import (
     UtcDateTimeField,
     unique_ids,
 )
-from todo.api.responses import LinksOut, ZonedDateTimeField, render
+from todo.api.responses import LinksOut, ZonedDateTimeField, envelope, render
 from todo.models import documents as d
 from todo.models.enums import AssigneeType, TaskPriority, TaskStatus
 
@@ -249,9 +249,7 @@ class TaskCreatedOut(serializers.Serializer):
     data = TaskOut()
 
 
-class TaskEnvelopeOut(serializers.Serializer):
-    statusCode = serializers.IntegerField()
-    data = TaskOut()
+TaskEnvelopeOut = envelope("TaskEnvelopeOut", TaskOut)
 
 
 class WatchAssigneeOut(serializers.Serializer):
@@ -309,14 +307,10 @@ class WatchCheckOut(serializers.Serializer):
     in_watchlist = serializers.BooleanField()
 
 
-class WatchCheckEnvelopeOut(serializers.Serializer):
-    statusCode = serializers.IntegerField()
-    data = WatchCheckOut()
+WatchCheckEnvelopeOut = envelope("WatchCheckEnvelopeOut", WatchCheckOut)
 
 
-class AssignmentEnvelopeOut(serializers.Serializer):
-    statusCode = serializers.IntegerField()
-    data = AssignmentDetailOut()
+AssignmentEnvelopeOut = envelope("AssignmentEnvelopeOut", AssignmentDetailOut)
 
 
 class ExecutorUpdatedOut(serializers.Serializer):

@@ -19,7 +19,7 @@ from typing import Any
 from rest_framework import serializers
 
 from todo.api.fields import ObjectIdField, StrictCharField, StrictSerializer, unique_ids
-from todo.api.responses import LinksOut, ZonedDateTimeField
+from todo.api.responses import LinksOut, ZonedDateTimeField, envelope
 from todo.models.enums import RoleName
 
 TEAM_CODE_PATTERN = re.compile(r"[0-9A-Z]{6}")
@@ -271,29 +271,19 @@ class MessageOut(serializers.Serializer):
 
 
 # == envelopes of the endpoints the client does not call (kept as they were) ======================
-class RoleEnvelopeOut(serializers.Serializer):
-    statusCode = serializers.IntegerField()
-    data = RoleOut()
+RoleEnvelopeOut = envelope("RoleEnvelopeOut", RoleOut)
 
 
-class UserRoleEnvelopeOut(serializers.Serializer):
-    statusCode = serializers.IntegerField()
-    data = UserRoleOut()
+UserRoleEnvelopeOut = envelope("UserRoleEnvelopeOut", UserRoleOut)
 
 
-class UserRoleListEnvelopeOut(serializers.Serializer):
-    statusCode = serializers.IntegerField()
-    data = UserRoleOut(many=True)
+UserRoleListEnvelopeOut = envelope("UserRoleListEnvelopeOut", UserRoleOut, many=True)
 
 
-class UserRolesEnvelopeOut(serializers.Serializer):
-    statusCode = serializers.IntegerField()
-    data = UserRolesOut()
+UserRolesEnvelopeOut = envelope("UserRolesEnvelopeOut", UserRolesOut)
 
 
-class TeamInviteCodeEnvelopeOut(serializers.Serializer):
-    statusCode = serializers.IntegerField()
-    data = TeamInviteCodeOut()
+TeamInviteCodeEnvelopeOut = envelope("TeamInviteCodeEnvelopeOut", TeamInviteCodeOut)
 
 
 class RoleListOut(serializers.Serializer):
