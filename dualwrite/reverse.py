@@ -137,12 +137,16 @@ class ReverseMirror:
         return connections[self.sink.using]
 
     # -- the outbox ----------------------------------------------------------------------------
-    def backlog(self) -> dict[str, int]:
-        """{collection: rows not yet written back to MongoDB} (collections with none left out)."""
+    def backlog(self, *, failing: bool = False) -> dict[str, int]:
+        """{collection: rows not yet written back to MongoDB} (collections with none left out);
+        with `failing`, only those whose last push failed (they wait for their back-off)."""
         out: dict[str, int] = {}
+        condition = " AND sync_error IS NOT NULL" if failing else ""
         with self._connection.cursor() as cursor:
             for mapping in self.registry:
-                cursor.execute(f"SELECT count(*) FROM {_q(mapping.table)} WHERE sync_status = %s", [REVERSE])
+                cursor.execute(
+                    f"SELECT count(*) FROM {_q(mapping.table)} WHERE sync_status = %s{condition}", [REVERSE]
+                )
                 count = int(cursor.fetchone()[0])
                 if count:
                     out[mapping.collection] = count

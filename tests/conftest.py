@@ -31,6 +31,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=f"stand_in_only: {reason}"))
 
 
+@pytest.fixture(autouse=True)
+def fresh_runtime_flags() -> Iterator[None]:
+    """Each test reads the runtime flags anew (rows of an earlier test's transaction are gone)."""
+    from todo import runtime_flags
+
+    runtime_flags.invalidate()
+    yield
+    runtime_flags.invalidate()
+
+
 @pytest.fixture(scope="session", autouse=WIRE_LANE)
 def wire_lane_uses_a_real_client() -> None:
     """In the wire lane, refuse to run against the stand-in by mistake: the process's manager must

@@ -61,6 +61,7 @@ def _get(client: Client) -> tuple[int, dict[str, Any]]:
 
 
 # == dual_write and read_migration: MongoDB is the store of record ===================================
+@pytest.mark.django_db(transaction=True)  # the phase is a runtime flag in Postgres
 @pytest.mark.parametrize("name", ["dual_write", "read_migration"])
 def test_up_when_both_stores_answer(client: Client, phase: Callable[..., None], name: str) -> None:
     phase(name)
@@ -75,6 +76,7 @@ def test_up_when_both_stores_answer(client: Client, phase: Callable[..., None], 
     )
 
 
+@pytest.mark.django_db(transaction=True)  # the phase is a runtime flag in Postgres
 @pytest.mark.parametrize("name", ["dual_write", "read_migration"])
 def test_mongodb_down_is_down(
     client: Client, phase: Callable[..., None], monkeypatch: pytest.MonkeyPatch, name: str
@@ -87,6 +89,7 @@ def test_mongodb_down_is_down(
     assert body["components"] == {"mongodb": MONGODB_DOWN, "postgres": UP}
 
 
+@pytest.mark.django_db(transaction=True)  # the phase is a runtime flag in Postgres
 def test_stopped_postgres_is_degraded_in_dual_write_and_recovery_needs_no_restart(
     client: Client, phase: Callable[..., None], embedded_postgres: EmbeddedPostgres
 ) -> None:
@@ -163,6 +166,7 @@ def test_postgres_only_with_postgres_down_is_down(
     assert body["components"]["postgres"]["status"] == "DOWN"
 
 
+@pytest.mark.django_db(transaction=True)  # the phase is a runtime flag in Postgres
 def test_postgres_only_with_mongodb_retired_probes_postgres_only(
     client: Client, phase: Callable[..., None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -186,6 +190,7 @@ def test_postgres_only_with_mongodb_retired_probes_postgres_only(
     assert probed == []
 
 
+@pytest.mark.django_db(transaction=True)  # the phase is a runtime flag in Postgres
 def test_postgres_only_with_mongodb_retired_and_postgres_down_is_down(
     client: Client, phase: Callable[..., None], embedded_postgres: EmbeddedPostgres
 ) -> None:
@@ -201,6 +206,7 @@ def test_postgres_only_with_mongodb_retired_and_postgres_down_is_down(
 
 
 # == deadlines, reasons, backlog ======================================================================
+@pytest.mark.django_db(transaction=True)  # the phase is a runtime flag in Postgres
 def test_hanging_store_answers_within_two_seconds(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     _replace_probe(monkeypatch, "mongodb", lambda: time.sleep(5))
     started = time.monotonic()
@@ -225,6 +231,7 @@ def test_hanging_postgres_in_postgres_only_answers_within_two_seconds(
     assert body["components"]["postgres"]["reason"].startswith("no answer within")
 
 
+@pytest.mark.django_db(transaction=True)  # the phase is a runtime flag in Postgres
 def test_failing_mongodb_is_reported_by_error_class(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     _mongodb_down(monkeypatch)
     response = client.get("/v1/health")

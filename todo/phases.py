@@ -1,8 +1,10 @@
-"""The migration phases, and what the configured one implies (read from settings, nowhere else)."""
+"""The migration phases, and what the current one implies (a runtime flag: todo.runtime_flags)."""
 
 from __future__ import annotations
 
 from django.conf import settings
+
+from todo import runtime_flags
 
 DUAL_WRITE, READ_MIGRATION, POSTGRES_ONLY = "dual_write", "read_migration", "postgres_only"
 PHASES = (DUAL_WRITE, READ_MIGRATION, POSTGRES_ONLY)
@@ -13,7 +15,8 @@ class PhaseNotReady(Exception):
 
 
 def current_phase() -> str:
-    return str(settings.MIGRATION_PHASE)
+    """The phase this process serves in now (stored flag, else MIGRATION_PHASE)."""
+    return runtime_flags.phase()
 
 
 def mongodb_is_truth() -> bool:

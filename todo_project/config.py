@@ -99,6 +99,14 @@ class EnvConfig(BaseModel):
     # Start in MIGRATION_PHASE even when the data is not ready for it (backlog, drift): see
     # "Rolling back" in the README before using it.
     MIGRATION_PHASE_FORCE: bool = False
+    # Seconds within which every process applies a runtime flag changed elsewhere (the phase and
+    # the read sources are stored in Postgres; each process re-reads them this often).
+    RUNTIME_FLAGS_REFRESH_SECONDS: float = Field(default=2.0, ge=0.1, le=60)
+    # Cut-over readiness: the last verify of a collection must be this recent (hours) and equal.
+    READINESS_VERIFY_MAX_AGE_HOURS: float = Field(default=24.0, gt=0, le=24 * 365)
+    # Cut-over readiness: this many of the collection's latest shadow reads compared with zero
+    # mismatches before its reads may move to Postgres (0: shadow reads not required).
+    READINESS_SHADOW_READS: int = Field(default=100, ge=0, le=1_000_000)
     # postgres_only only: MongoDB is gone; nothing connects to it (MONGODB_URI may be unset) and
     # Postgres writes are not mirrored back to it (no way back).
     MONGODB_RETIRED: bool = False
@@ -338,6 +346,9 @@ _ACCEPTS = {
     "MIGRATION_PHASE": "one of dual_write, read_migration, postgres_only",
     "MIGRATION_PHASE_FORCE": "true or false",
     "MONGODB_RETIRED": "true or false",
+    "RUNTIME_FLAGS_REFRESH_SECONDS": "a number of seconds from 0.1 to 60",
+    "READINESS_VERIFY_MAX_AGE_HOURS": "a number of hours above 0 and at most 8760",
+    "READINESS_SHADOW_READS": "an integer from 0 to 1000000",
     "DUAL_WRITE_READ_SOURCE": "comma-separated collection=mongo|shadow|postgres pairs, each collection once",
     "METRICS_ALLOWED_NETWORKS": "comma-separated networks such as 127.0.0.0/8,10.0.0.0/8",
     "PROMETHEUS_MULTIPROC_DIR": "a folder path",

@@ -140,6 +140,11 @@ DUAL_WRITE_ALERT_HOOK = _config.DUAL_WRITE_ALERT_HOOK
 MIGRATION_PHASE = _config.MIGRATION_PHASE
 DUAL_WRITE_READ_SOURCE = _config.read_sources
 MIGRATION_PHASE_FORCE = _config.MIGRATION_PHASE_FORCE
+# The phase and read sources above are the initial defaults of runtime flags stored in Postgres
+# (todo.runtime_flags); every process re-reads those this often.
+RUNTIME_FLAGS_REFRESH_SECONDS = _config.RUNTIME_FLAGS_REFRESH_SECONDS
+READINESS_VERIFY_MAX_AGE_HOURS = _config.READINESS_VERIFY_MAX_AGE_HOURS
+READINESS_SHADOW_READS = _config.READINESS_SHADOW_READS
 # Several web processes: prometheus-client sums their counters from files in this folder (the
 # library reads the same variable from the environment itself).
 PROMETHEUS_MULTIPROC_DIR = _config.PROMETHEUS_MULTIPROC_DIR

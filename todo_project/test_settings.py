@@ -40,3 +40,8 @@ REST_FRAMEWORK = {
 }
 
 ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]  # noqa: F405  (Django's test client)
+
+# Runtime flags: a test's own changes are seen at once (they clear the process's cache); a refresh
+# in a background thread would read outside the test's transaction, so only the tests of the
+# refresh itself set a short period.
+RUNTIME_FLAGS_REFRESH_SECONDS = 3600.0

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from todo.views.dashboard import dashboard_view, retry_all_view, retry_view
+from todo.views.dashboard import dashboard_view, phase_view, reads_view, retry_all_view, retry_view
 from todo.views.errors import not_found
 from todo.views.metrics import metrics_view
 
@@ -11,6 +11,8 @@ urlpatterns = [
     path("ops/sync", dashboard_view, name="ops-dashboard"),
     path("ops/sync/retry", retry_view, name="ops-retry"),
     path("ops/sync/retry-all", retry_all_view, name="ops-retry-all"),
+    path("ops/sync/phase", phase_view, name="ops-phase"),
+    path("ops/sync/reads", reads_view, name="ops-reads"),
     path("admin/", admin.site.urls),
     re_path(r"^v1/", not_found),  # unknown API paths: JSON 404 also when DEBUG is on
 ]

@@ -1,5 +1,6 @@
 """The repository factory: callers ask for a collection's repository and get the implementation
-the migration phase calls for (settings MIGRATION_PHASE and DUAL_WRITE_READ_SOURCE).
+the migration phase calls for (the runtime flags of todo.runtime_flags: the phase and, in
+read_migration, the collection's read source and the percentage of reads it takes).
 
 - dual_write: the MongoDB repository (writes mirrored; reads from MongoDB);
 - read_migration: writes as in dual_write; reads from the collection's source (mongo, postgres,
@@ -11,10 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
-
+from todo import runtime_flags
 from todo.models import documents as d
-from todo.phases import POSTGRES_ONLY, READ_MIGRATION
+from todo.phases import POSTGRES_ONLY, READ_MIGRATION, current_phase
 from todo.repositories.abstract_repository import AbstractRepository
 from todo.repositories.mongo_repository import mongo_repositories
 from todo.repositories.postgres_repository import POSTGRES_REPOSITORIES
@@ -26,11 +26,11 @@ def get_repository(model_or_collection: type[d.DomainModel] | str) -> Any:
     collection = (
         model_or_collection if isinstance(model_or_collection, str) else model_or_collection.collection
     )
-    phase = settings.MIGRATION_PHASE
+    phase = current_phase()
     if phase == POSTGRES_ONLY:
         return POSTGRES_REPOSITORIES[collection]()
     mongo: AbstractRepository[Any] = mongo_repositories()[collection]()
-    source = settings.DUAL_WRITE_READ_SOURCE.get(collection, MONGO) if phase == READ_MIGRATION else MONGO
+    source = runtime_flags.read_route(collection).pick() if phase == READ_MIGRATION else MONGO
     if source == MONGO:
         return mongo
     return RoutedRepository(mongo, POSTGRES_REPOSITORIES[collection](), source)

@@ -7,7 +7,9 @@ answers instead while a write the read could see is not yet mirrored. In `shadow
 both stores, the answer is MongoDB's, and each field that differs is counted by collection and
 field in `dualwrite_shadow_read_mismatches_total` (logged by field name only, never values); a
 read involving a document whose mirror write is pending (a pending mark or an unresolved retry
-record) is not compared: that is lag, not drift.
+record) is not compared: that is lag, not drift. Each compared read also leaves its outcome (the
+differing field names, none when equal) in `dualwrite_shadow_reads`, which the cut-over readiness
+of every process reads (todo.services.readiness).
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.db import DatabaseError, transaction
+from django.utils import timezone
 from pydantic import BaseModel, ValidationError
 
 from dualwrite import metrics
 from dualwrite.engine import DB_ERRORS
+from todo.models.postgres.operations import ShadowRead
 from todo.repositories.abstract_repository import AbstractRepository
 from todo.repositories.postgres_repository import PostgresRepository
 from todo.repositories.queries import RepositoryError
@@ -102,12 +107,14 @@ class RoutedRepository:
                     type(exc).__name__,
                 )
                 metrics.count_shadow_mismatch(self.collection, "<error>")
+                record_shadow_read(self.collection, ["<error>"])
                 return answer
             fields = differing_fields(answer, shadow)
             if fields and self._pending(answer, shadow):
                 logger.info("shadow read not compared, a mirror write is pending: collection=%s method=%s",
                             self.collection, name)  # fmt: skip
                 return answer
+            record_shadow_read(self.collection, fields)
             for field in fields:
                 metrics.count_shadow_mismatch(self.collection, field)
             if fields:
@@ -127,6 +134,16 @@ class RoutedRepository:
     @property
     def freshness(self) -> Freshness:
         return build_freshness(self.collection)
+
+
+def record_shadow_read(collection: str, fields: list[str]) -> None:
+    """Keep one compared read's outcome for the readiness checks (a failure is logged, and the read
+    is answered all the same)."""
+    try:
+        with transaction.atomic():  # a savepoint inside a caller's transaction
+            ShadowRead.objects.create(collection=collection, at=timezone.now(), fields=fields)
+    except DatabaseError as exc:
+        logger.warning("shadow read outcome not kept: collection=%s error=%s", collection, type(exc).__name__)
 
 
 def shadow_mismatch_counts() -> dict[str, dict[str, int]]:

@@ -18,6 +18,7 @@ from dualwrite.sink import PostgresSink
 from dualwrite.worker import RetryWorker
 from todo.db.mongo_manager import DatabaseManager
 from todo.mappings import get_registry
+from todo.phases import POSTGRES_ONLY, current_phase
 from todo.services import counters
 
 
@@ -52,7 +53,7 @@ def build_engine() -> DualWriteEngine:
         ),
         enabled=settings.DUAL_WRITE_ENABLED,
         alert=_alert_hook(),
-        read_only=settings.MIGRATION_PHASE == "postgres_only",
+        read_only=current_phase() == POSTGRES_ONLY,
     )
 
 

@@ -27,7 +27,7 @@ from django.db import connections
 from pymongo.errors import PyMongoError
 
 from todo.db.mongo_manager import DatabaseManager
-from todo.phases import POSTGRES_ONLY, mongodb_retired
+from todo.phases import POSTGRES_ONLY, current_phase, mongodb_retired
 from todo.services.dual_write_setup import build_queue, build_reverse_mirror
 
 logger = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ class HealthPlan:
 
 
 def health_plan() -> HealthPlan:
-    phase = settings.MIGRATION_PHASE
+    phase = current_phase()
     if phase != POSTGRES_ONLY:
         return HealthPlan(phase, MONGODB, (MONGODB, POSTGRES))
     if mongodb_retired():  # nothing to probe

@@ -1,12 +1,17 @@
-"""Entering a migration phase: the service records the phase it serves in (`dualwrite_phase`), and
-a change of phase is refused with a one-line reason while the data is not ready for it, unless
-forced (MIGRATION_PHASE_FORCE=true or `dualwrite phase --enter --force`).
+"""Changing the migration phase: at runtime (dashboard, `dualwrite phase --set`) or by starting
+with a different MIGRATION_PHASE (`prepare` calls `enter`). Either way the change is refused with
+one-line reasons while the data is not ready for it, unless forced (audited with its reasons).
 
-Ready means: towards postgres_only, MongoDB's writes are all in Postgres (no queued mirror write, no
-pending mark) and the last verify of every collection found no drift; back from postgres_only,
-Postgres's writes are all in MongoDB (nothing left to write back) and the last reverse verify of
-every collection since postgres_only began found no drift. Entering a phase also lifts the new
-store of record's display-id counter above every number the other store handed out.
+The phase is a runtime flag (todo.runtime_flags): the row `dualwrite_phase` holds it, with the
+MIGRATION_PHASE it was set under; every process follows the row within a few seconds.
+
+Ready means (todo.services.readiness for the checks): towards postgres_only, every collection's
+mirror backlog is empty, its last verify is recent and equal, the way back to MongoDB works and no
+shadow read found a mismatch; back from postgres_only, Postgres's writes are all in MongoDB (nothing
+left to write back) and the last reverse verify of every collection since postgres_only began found
+no drift. Between dual_write and read_migration no read moves (each collection's reads move on
+their own, see flag_service), so nothing is required. Entering a phase also lifts the new store of
+record's display-id counter above every number the other store handed out.
 """
 
 from __future__ import annotations
@@ -15,15 +20,19 @@ import logging
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from pymongo.errors import PyMongoError
 
-from todo.mappings import get_registry
-from todo.models.postgres.operations import PhaseRecord, ReverseVerifyReport
-from todo.phases import POSTGRES_ONLY, PhaseNotReady, current_phase, mongodb_retired
-from todo.services import counters
+from todo import runtime_flags
+from todo.models.postgres.operations import PhaseRecord
+from todo.phases import PHASES, POSTGRES_ONLY, PhaseNotReady
+from todo.services import counters, readiness
+from todo.services.flag_service import InvalidFlag, audit
 
 logger = logging.getLogger(__name__)
+
+ENVIRONMENT = "environment"
 
 
 @dataclass
@@ -45,95 +54,100 @@ def recorded() -> PhaseRecord | None:
     return PhaseRecord.objects.filter(key="current").first()
 
 
-def _towards_postgres_only() -> list[str]:
-    from todo.services.operations_setup import build_status
-
-    try:
-        status = build_status()
-        backlog = status.backlog()
-        queued = sum(b.pending + b.failed for b in backlog.values())
-        unmirrored = sum(status.unmirrored().values())
-        reports = status.last_reports()
-    except PyMongoError as exc:
-        return [f"MongoDB is unreachable ({type(exc).__name__}): cannot check that Postgres holds all of it"]
-    reasons = []
-    if queued:
-        reasons.append(f"{queued} mirror write(s) still queued (run the worker: `dualwrite worker --once`)")
-    if unmirrored:
-        reasons.append(f"{unmirrored} document(s) with a pending mirror write")
-    collections = get_registry().collections
-    unverified = [c for c in collections if c not in reports]
-    drifting = [c for c in collections if c in reports and reports[c].get("drift", 0)]
-    if unverified:
-        reasons.append(f"no verify report for {', '.join(unverified)} (run `dualwrite verify`)")
-    if drifting:
-        reasons.append(
-            f"the last verify found drift in {', '.join(drifting)} (run `dualwrite verify --repair`)"
-        )
-    return reasons
-
-
-def _back_from_postgres_only(record: PhaseRecord) -> list[str]:
-    from todo.services.dual_write_setup import build_reverse_mirror
-
-    if record.mongodb_retired:
-        return ["postgres_only ran with MONGODB_RETIRED=true: its writes were never written back to MongoDB"]
-    backlog = sum(build_reverse_mirror().backlog().values())
-    reasons = []
-    if backlog:
-        reasons.append(
-            f"{backlog} Postgres write(s) not yet written back to MongoDB (run `dualwrite worker --once`)"
-        )
-    collections = get_registry().collections
-    latest: dict[str, ReverseVerifyReport] = {}
-    for report in ReverseVerifyReport.objects.filter(finished_at__gte=record.entered_at).order_by(
-        "finished_at"
-    ):
-        latest[report.collection] = report
-    unverified = [c for c in collections if c not in latest]
-    drifting = [c for c in collections if c in latest and latest[c].drift]
-    if unverified:
-        reasons.append(f"no reverse verify for {', '.join(unverified)} (run `dualwrite verify --reverse`)")
-    if drifting:
-        reasons.append(
-            f"the last reverse verify found drift in {', '.join(drifting)} (run `dualwrite verify --reverse --repair`)"
-        )
-    return reasons
-
-
-def check() -> PhaseChange:
-    """What entering the configured phase would change, and why it is not ready (if it is not)."""
+def requested() -> str:
+    """The phase asked for: MIGRATION_PHASE when it differs from the one the row was set under
+    (a start with a new value), else the row's (changed at runtime, or the same)."""
     record = recorded()
-    change = PhaseChange(record.phase if record else None, current_phase())
-    if record is None or not change.changes:
-        return change  # a first start, or the same phase again
-    if change.target == POSTGRES_ONLY:
-        change.reasons = _towards_postgres_only()
-    elif record.phase == POSTGRES_ONLY:
-        change.reasons = _back_from_postgres_only(record)
+    env = runtime_flags.environment_phase()
+    if record is None or record.env_phase != env:
+        return env
+    return record.phase
+
+
+def reasons(record: PhaseRecord, target: str) -> list[str]:
+    """Why the data is not ready to move from the recorded phase to `target` (empty: it is)."""
+    if target == record.phase:
+        return []
+    if record.phase == POSTGRES_ONLY:
+        if record.mongodb_retired:
+            return [
+                "postgres_only ran with MONGODB_RETIRED=true: its writes were never written back to MongoDB"
+            ]
+        report = readiness.build_report(phase=POSTGRES_ONLY)
+        return [r for c in report.collections for r in c.reasons((readiness.BACKLOG, readiness.VERIFY))]
+    if target != POSTGRES_ONLY:
+        return []
+    report = readiness.build_report(phase=record.phase)
+    names = [readiness.BACKLOG, readiness.VERIFY] + ([] if settings.MONGODB_RETIRED else [readiness.REVERSE])
+    found = [r for c in report.collections for r in c.reasons(names)]
+    for collection in report.collections:
+        if collection.shadow_mismatched:
+            found.extend(collection.reasons([readiness.SHADOW]))
+    return found
+
+
+def check(target: str | None = None, record: PhaseRecord | None = None) -> PhaseChange:
+    """What moving to `target` (the requested phase by default) would change, and why it is not
+    ready (if it is not)."""
+    record = record or recorded()
+    target = target or requested()
+    change = PhaseChange(record.phase if record else None, target)
+    if record is not None and change.changes:
+        change.reasons = reasons(record, target)
     return change
 
 
-def enter(force: bool | None = None) -> PhaseChange:
-    """Record the configured phase; refuse (PhaseNotReady) a change the data is not ready for."""
-    force = settings.MIGRATION_PHASE_FORCE if force is None else force
-    change = check()
+def _locked() -> PhaseRecord | None:
+    """Inside a transaction: the phase row, locked until it ends (changes are taken one at a time)."""
+    return PhaseRecord.objects.select_for_update().filter(key="current").first()
+
+
+def _apply(change: PhaseChange, *, actor: str, env_phase: str, force: bool) -> None:
     if change.changes and not change.ready and not force:
         raise PhaseNotReady(
             f"cannot enter {change.target} from {change.recorded}: {'; '.join(change.reasons)}"
-            " (MIGRATION_PHASE_FORCE=true overrides)"
+            " (forcing overrides)"
         )
     if change.changes:
-        if change.reasons:
-            logger.warning(
-                "entering %s although not ready (forced): %s", change.target, "; ".join(change.reasons)
-            )
         _lift_counters(change)
         PhaseRecord.objects.update_or_create(
             key="current",
             defaults={"phase": change.target, "entered_at": timezone.now(), "forced": bool(change.reasons),
-                      "mongodb_retired": mongodb_retired()},
+                      "mongodb_retired": change.target == POSTGRES_ONLY and bool(settings.MONGODB_RETIRED),
+                      "env_phase": env_phase},
         )  # fmt: skip
+    else:
+        PhaseRecord.objects.filter(key="current").update(env_phase=env_phase)
+    if change.changes and change.recorded is not None:
+        audit(actor, "phase", change.recorded, change.target, change.reasons)
+
+
+def enter(force: bool | None = None) -> PhaseChange:
+    """At start-up: record the phase the environment asks for when it asks for a new one; a
+    phase changed at runtime stands while MIGRATION_PHASE is what it was set under."""
+    force = settings.MIGRATION_PHASE_FORCE if force is None else force
+    env = runtime_flags.environment_phase()
+    with transaction.atomic():
+        record = _locked()
+        target = env if record is None or record.env_phase != env else record.phase
+        change = check(target, record)
+        if record is None or change.changes or record.env_phase != env:
+            _apply(change, actor=ENVIRONMENT, env_phase=env, force=force)
+    runtime_flags.invalidate()
+    return change
+
+
+def change_phase(target: str, *, actor: str, force: bool = False) -> PhaseChange:
+    """At runtime: move every process to `target` within a few seconds (audited)."""
+    if target not in PHASES:
+        raise InvalidFlag(f"unknown phase {target!r}: expected one of {', '.join(PHASES)}")
+    with transaction.atomic():
+        record = _locked()
+        change = check(target, record)
+        if change.changes:
+            env = record.env_phase if record is not None else runtime_flags.environment_phase()
+            _apply(change, actor=actor, env_phase=env, force=force)
+    runtime_flags.invalidate()
     return change
 
 
@@ -142,7 +156,7 @@ def _lift_counters(change: PhaseChange) -> None:
     name = counters.DISPLAY_ID_COUNTER
     if change.target == POSTGRES_ONLY:
         floor = counters.highest_display_number()
-        if not mongodb_retired():
+        if not settings.MONGODB_RETIRED:
             try:
                 floor = max(floor, counters.mongodb_value(name))
             except PyMongoError as exc:

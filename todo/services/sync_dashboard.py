@@ -6,9 +6,13 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+
 from dualwrite.errors import DualWriteError
 from dualwrite.history import Minute
-from todo.phases import current_phase, mongodb_is_truth, reverse_mirroring
+from todo.phases import PHASES, current_phase, mongodb_is_truth, reverse_mirroring
+from todo.runtime_flags import READ_SOURCES
+from todo.services import flag_service, readiness
 from todo.services.dual_write_service import DualWriteService
 from todo.services.dual_write_setup import build_reverse_mirror
 from todo.services.operations_setup import build_history, build_status, history_sampler
@@ -54,7 +58,23 @@ def _postgres_only_data() -> dict[str, Any]:
     }
 
 
+def migration_data() -> dict[str, Any]:
+    """The migration controls: the phase, each collection's reads and readiness, the audit trail."""
+    report = readiness.build_report()
+    return {
+        "phases": PHASES,
+        "read_sources": READ_SOURCES,
+        "readiness": report,
+        "flag_changes": flag_service.history(20),
+        "refresh_seconds": settings.RUNTIME_FLAGS_REFRESH_SECONDS,
+    }
+
+
 def dashboard_data() -> dict[str, Any]:
+    return {**_store_data(), **migration_data()}
+
+
+def _store_data() -> dict[str, Any]:
     if not mongodb_is_truth():
         return _postgres_only_data()
     history_sampler().flush()  # this process's latest writes, so the chart is current

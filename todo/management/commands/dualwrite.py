@@ -1,15 +1,17 @@
-"""`manage.py dualwrite <worker|retry|cleanup|backfill|verify|status|phase>`: thin wrappers over the
-engine. In postgres_only, `worker` writes Postgres rows back to MongoDB and `verify --reverse`
+"""`manage.py dualwrite <worker|retry|cleanup|backfill|verify|status|phase|readiness>`: thin wrappers
+over the engine and the runtime flags. In postgres_only, `worker` writes Postgres rows back to MongoDB and `verify --reverse`
 compares in that direction.
 
 Operator mistakes end with one line and a non-zero exit (CommandError), never a traceback; the
 operations commands (backfill, verify, status) check their arguments and that both stores answer
-before they change anything, and exit 2 for a mistake. `verify` exits 1 when it finds drift.
+before they change anything, and exit 2 for a mistake. `verify` exits 1 when it finds drift;
+`readiness` and a refused `phase --set/--reads` exit 1 with the reasons.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import json
 import re
 import signal
@@ -27,9 +29,11 @@ from dualwrite.errors import DualWriteError
 from dualwrite.mapping import CollectionMapping
 from dualwrite.queue import QUEUE_COLLECTION
 from dualwrite.transform import normalise_mongo_id
+from todo import runtime_flags
 from todo.management.progress import Progress
 from todo.mappings import get_registry
 from todo.phases import (
+    PHASES,
     POSTGRES_ONLY,
     PhaseNotReady,
     current_phase,
@@ -37,8 +41,10 @@ from todo.phases import (
     mongodb_retired,
     reverse_mirroring,
 )
-from todo.services import phase_service
+from todo.services import flag_service, phase_service, readiness
+from todo.services.background import BackgroundWorker
 from todo.services.dual_write_setup import build_engine, build_reverse_mirror, build_worker
+from todo.services.flag_service import InvalidFlag
 from todo.services.health_service import check_health
 from todo.services.operations_setup import (
     build_backfiller,
@@ -116,9 +122,28 @@ class Command(BaseCommand):
         verify.add_argument(
             "--reverse", action="store_true", help="postgres_only: compare Postgres (the truth) with MongoDB"
         )
-        phase = sub.add_parser("phase", help="the recorded and configured migration phase, and readiness")
-        phase.add_argument("--enter", action="store_true", help="record the configured phase if ready")
-        phase.add_argument("--force", action="store_true", help="with --enter: even when not ready")
+        phase = sub.add_parser(
+            "phase", help="the migration phase and read sources (runtime flags): show or change them"
+        )
+        change = phase.add_mutually_exclusive_group()
+        change.add_argument(
+            "--enter", action="store_true", help="record MIGRATION_PHASE if ready (a start does)"
+        )
+        change.add_argument(
+            "--set", dest="set_phase", choices=PHASES, help="move every process to this phase"
+        )
+        change.add_argument(
+            "--reads", metavar="COLLECTION=SOURCE[:PERCENT]",
+            help="move a collection's reads, e.g. tasks=shadow, tasks=postgres:25, tasks=mongo",
+        )  # fmt: skip
+        phase.add_argument(
+            "--force", action="store_true", help="even when not ready (audited with the reasons)"
+        )
+        ready = sub.add_parser(
+            "readiness", help="cut-over readiness per collection; exit 0 when all are ready"
+        )
+        ready.add_argument("--collection", help="one collection (default: all)")
+        ready.add_argument("--json", action="store_true", help="print JSON")
         status = sub.add_parser("status", help="per collection: documents, rows, backlog, last verify")
         status.add_argument("--json", action="store_true", help="print JSON")
 
@@ -252,18 +277,61 @@ class Command(BaseCommand):
             raise CommandError(f"drift in {len(drifting)} collection(s): {', '.join(drifting)}", returncode=1)
 
     def _phase(self, options: dict[str, Any]) -> None:
+        actor = f"cli:{getpass.getuser()}"
         try:
+            if options["reads"]:
+                self._reads(options["reads"], actor, options["force"])
+                return
+            if options["set_phase"]:
+                change = phase_service.change_phase(options["set_phase"], actor=actor, force=options["force"])
+                done = "entered" if change.changes else "already in"
+                self.stdout.write(f"{done} {change.target} (every process follows within a few seconds)")
+                return
             change = (
                 phase_service.enter(force=options["force"]) if options["enter"] else phase_service.check()
             )
         except PhaseNotReady as exc:
             raise CommandError(str(exc), returncode=1) from None
-        verb = "entered" if options["enter"] and change.changes else "configured"
+        except InvalidFlag as exc:
+            raise CommandError(str(exc), returncode=MISTAKE) from None
+        verb = "entered" if options["enter"] and change.changes else "requested"
         self.stdout.write(f"recorded: {change.recorded or 'none'}; {verb}: {change.target}")
+        routes = {m.collection: str(runtime_flags.read_route(m.collection)) for m in get_registry()}
+        moved = ", ".join(f"{name}={route}" for name, route in routes.items() if route != "mongo")
+        self.stdout.write(f"reads (in read_migration): {moved or 'all from mongo'}")
         if change.changes and not options["enter"]:
             self.stdout.write("ready" if change.ready else "NOT READY: " + "; ".join(change.reasons))
             if not change.ready:
-                raise CommandError("not ready for the configured phase", returncode=1)
+                raise CommandError("not ready for the requested phase", returncode=1)
+
+    def _reads(self, text: str, actor: str, force: bool) -> None:
+        collection, sep, rest = text.partition("=")
+        source, _, percent = rest.partition(":")
+        if not sep:
+            raise InvalidFlag("--reads expects COLLECTION=SOURCE[:PERCENT], e.g. tasks=shadow")
+        route = flag_service.parse_route(source.strip(), percent.strip() or None)
+        changed = flag_service.set_read_route(collection.strip(), route, actor=actor, force=force)
+        state = "now" if changed else "already"
+        self.stdout.write(
+            f"{collection.strip()} reads: {state} {route} (in read_migration; phase: {current_phase()})"
+        )
+
+    def _readiness(self, options: dict[str, Any]) -> None:
+        names = [m.collection for m in self._mappings(options)]
+        report = readiness.build_report(names)
+        if options["json"]:
+            self.stdout.write(json.dumps(report.as_dict(), indent=2))
+        else:
+            self.stdout.write(f"phase: {report.phase}")
+            for item in report.collections:
+                self.stdout.write(
+                    f"{item.collection}: {'READY' if item.ready else 'not ready'} (reads: {item.route})"
+                )
+                for check in item.checks.values():
+                    self.stdout.write(f"  {'ok ' if check.ok else 'NO '} {check.name}: {check.detail}")
+        if not report.ready:
+            waiting = [c.collection for c in report.collections if not c.ready]
+            raise CommandError(f"not ready: {', '.join(waiting)}", returncode=1)
 
     def _print_verify(self, report: Any) -> None:
         head = f"{report.collection}: {report.documents} documents, {report.rows} rows"
@@ -323,40 +391,36 @@ class Command(BaseCommand):
             )
 
     def _worker(self, options: dict[str, Any]) -> None:
-        if current_phase() == POSTGRES_ONLY:
-            self._reverse_worker(options)
-            return
-        worker = build_worker()
         if options["once"]:
-            report = worker.run_once(limit=1_000_000, sweep=True)
-            self.stdout.write(
-                f"applied {report.succeeded}, failed {report.failed}, postponed {report.postponed},"
-                f" swept {report.swept}, mended {report.mended}"
-            )
+            self._worker_once()
             return
+        if mongodb_retired():
+            raise CommandError("MongoDB is retired: nothing is written back to it", returncode=MISTAKE)
         stop = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
-        self.stdout.write(f"retry worker {worker.owner} running; Ctrl-C to stop")
+        worker = BackgroundWorker()
+        self.stdout.write(
+            f"background worker {worker.owner} running in {current_phase()} (it follows the phase); Ctrl-C to stop"
+        )
         history_stop = history_sampler().start()
         try:
             worker.run(stop, poll_interval=options["poll_interval"])
         finally:
             history_stop.set()
 
-    def _reverse_worker(self, options: dict[str, Any]) -> None:
+    def _worker_once(self) -> None:
+        if current_phase() != POSTGRES_ONLY:
+            report = build_worker().run_once(limit=1_000_000, sweep=True)
+            self.stdout.write(
+                f"applied {report.succeeded}, failed {report.failed}, postponed {report.postponed},"
+                f" swept {report.swept}, mended {report.mended}"
+            )
+            return
         if mongodb_retired():
             raise CommandError("MongoDB is retired: nothing is written back to it", returncode=MISTAKE)
-        mirror = build_reverse_mirror()
-        if options["once"]:
-            report = mirror.drain()
-            self.stdout.write(f"written back {report.pushed}, postponed {report.failed}")
-            return
-        stop = threading.Event()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
-        self.stdout.write("reverse mirror worker running (Postgres to MongoDB); Ctrl-C to stop")
-        mirror.run(stop, poll_interval=options["poll_interval"])
+        pushed = build_reverse_mirror().drain()
+        self.stdout.write(f"written back {pushed.pushed}, postponed {pushed.failed}")
 
     def _retry(self, options: dict[str, Any]) -> None:
         engine = build_engine()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import signal
 import sys
-import threading
 from types import FrameType
 from typing import Any
 
@@ -20,11 +19,10 @@ from todo.auth import local_secret
 from todo.phases import (
     current_phase,
     mongodb_in_process,
-    mongodb_is_truth,
     mongodb_retired,
     reverse_mirroring,
 )
-from todo.services.dual_write_setup import build_reverse_mirror, build_worker
+from todo.services.background import BackgroundWorker
 from todo.services.operations_setup import history_sampler
 
 
@@ -73,22 +71,8 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--threads", type=int, default=8)
 
-    def _start_reverse_mirror(self) -> None:
-        if not reverse_mirroring():
-            return
-        if not settings.DUAL_WRITE_WORKER_IN_PROCESS:
-            self.stdout.write("Reverse mirror: not in this process; run `manage.py dualwrite worker`")
-            return
-        mirror = build_reverse_mirror()
-        thread = threading.Thread(
-            target=mirror.run, args=(threading.Event(),), name="reverse-mirror", daemon=True
-        )
-        thread.start()
-        self.stdout.write("Reverse mirror: Postgres writes go back to MongoDB, a thread of this process")
-
-    def _start_retry_worker(self) -> None:
-        if not mongodb_is_truth():
-            self._start_reverse_mirror()
+    def _start_background_worker(self) -> None:
+        if mongodb_retired():
             return
         if not settings.DUAL_WRITE_WORKER_IN_PROCESS:
             where = (
@@ -97,15 +81,15 @@ class Command(BaseCommand):
                 else "NOTHING retries failed writes"
             )
             self.stdout.write(
-                f"Retry worker: not in this process (DUAL_WRITE_WORKER_IN_PROCESS=false); {where}"
+                f"Background worker: not in this process (DUAL_WRITE_WORKER_IN_PROCESS=false); {where}"
             )
             return
-        worker = build_worker()
-        thread = threading.Thread(
-            target=worker.run, args=(threading.Event(),), name="retry-worker", daemon=True
+        worker = BackgroundWorker()
+        worker.start()
+        what = "writes Postgres rows back to MongoDB" if reverse_mirroring() else "retries mirror writes"
+        self.stdout.write(
+            f"Background worker: {worker.owner}, a thread of this process ({what}; it follows the phase)"
         )
-        thread.start()
-        self.stdout.write(f"Retry worker: {worker.owner}, a thread of this process")
 
     def handle(self, *args: Any, **options: Any) -> None:
         import waitress
@@ -115,9 +99,9 @@ class Command(BaseCommand):
         call_command("prepare", stdout=self.stdout)  # migrate, phase, indexes, seed
         if mongodb_in_process():
             local_secret.write_new_secret()  # what `issue_token` shows /v1/auth/local-token
-        if mongodb_is_truth():
+        if not mongodb_retired():
             history_sampler().start(settings.WRITE_HISTORY_INTERVAL)  # the dashboard's write history
-        self._start_retry_worker()
+        self._start_background_worker()
         for line in _banner():
             self.stdout.write(line)
         self.stdout.write(f"Serving on http://{options['host']}:{options['port']}/v1/health")

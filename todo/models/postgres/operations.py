@@ -1,6 +1,7 @@
 """Operational state kept in Postgres, so that `postgres_only` needs no MongoDB: counters (the
-display id of tasks), the phase the data was last served in, and the reports of verify in the
-Postgres → MongoDB direction."""
+display id of tasks), the runtime flags (the phase and each collection's read source) with their
+audit trail, samples of shadow reads, and the reports of verify in the Postgres → MongoDB
+direction."""
 
 from __future__ import annotations
 
@@ -18,7 +19,11 @@ class Counter(models.Model):
 
 
 class PhaseRecord(models.Model):
-    """The migration phase the service last started in (one row, key "current")."""
+    """The migration phase every process serves in (one row, key "current"): a runtime flag.
+
+    `env_phase` is the MIGRATION_PHASE the environment asked for when this row last followed it:
+    while the environment still says the same, the row (changed at runtime) wins; a start with a
+    different MIGRATION_PHASE is a new request (see todo.services.phase_service)."""
 
     key = models.CharField(max_length=16, primary_key=True, default="current")
     phase = models.CharField(max_length=32)
@@ -26,6 +31,7 @@ class PhaseRecord(models.Model):
     forced = models.BooleanField(default=False)
     # postgres_only was entered with MongoDB retired: its writes were never written back.
     mongodb_retired = models.BooleanField(default=False)
+    env_phase = models.CharField(max_length=32, default="")
 
     class Meta:
         db_table = "dualwrite_phase"
@@ -50,3 +56,48 @@ class ReverseVerifyReport(models.Model):
     @property
     def drift(self) -> int:
         return int(self.missing + self.extra + self.differing - self.repaired)
+
+
+class ReadSourceFlag(models.Model):
+    """Where one collection's reads go in read_migration, set at runtime (dashboard or CLI).
+
+    `percent` of the reads go to `source` (shadow or postgres), the others to MongoDB. Like the
+    phase, the row wins while DUAL_WRITE_READ_SOURCE still names `env_source` for the collection."""
+
+    collection = models.CharField(max_length=64, primary_key=True)
+    source = models.CharField(max_length=16)
+    percent = models.PositiveSmallIntegerField(default=100)
+    env_source = models.CharField(max_length=16)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "dualwrite_read_sources"
+
+
+class FlagChange(models.Model):
+    """One change of a runtime flag: who, when, from what to what (kept; never purged)."""
+
+    at = models.DateTimeField()
+    actor = models.CharField(max_length=150)  # a staff user, "cli:<login>" or "environment"
+    flag = models.CharField(max_length=80)  # "phase" or "reads:<collection>"
+    old = models.CharField(max_length=64)
+    new = models.CharField(max_length=64)
+    forced = models.BooleanField(default=False)
+    # Why it was not ready, when forced (one line per failed check; names and counts only).
+    reasons = models.TextField(blank=True, default="")
+
+    class Meta:
+        db_table = "dualwrite_flag_changes"
+        indexes = [models.Index(fields=["-at"], name="dw_flag_changes_at_idx")]
+
+
+class ShadowRead(models.Model):
+    """The outcome of one compared shadow read: the differing field names (empty: equal)."""
+
+    collection = models.CharField(max_length=64)
+    at = models.DateTimeField()
+    fields = models.JSONField(default=list)
+
+    class Meta:
+        db_table = "dualwrite_shadow_reads"
+        indexes = [models.Index(fields=["collection", "-id"], name="dw_shadow_reads_idx")]

@@ -1,0 +1,78 @@
+"""The background worker of a process, in whatever phase the runtime flag says now.
+
+Each round asks the phase afresh (a flag changed on the dashboard reaches the worker within a few
+seconds, no restart): while MongoDB is the store of record it retries queued mirror writes
+(dualwrite.worker.RetryWorker); in postgres_only it writes Postgres rows back to MongoDB
+(dualwrite.reverse.ReverseMirror), and with MongoDB retired it has nothing to do.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from dualwrite.reverse import ReverseMirror
+from dualwrite.worker import RetryWorker
+from todo.phases import current_phase, mongodb_is_truth, reverse_mirroring
+from todo.services.dual_write_setup import build_reverse_mirror, build_worker
+
+logger = logging.getLogger(__name__)
+
+
+class BackgroundWorker:
+    def __init__(self, name: str | None = None) -> None:
+        self.name = name
+        self._phase = current_phase()
+        self.retry: RetryWorker = build_worker(name=name)
+        self._mirror: ReverseMirror | None = None
+
+    @property
+    def owner(self) -> str:
+        return self.retry.owner
+
+    def _follow_phase(self) -> str:
+        phase = current_phase()
+        if phase != self._phase:
+            logger.info("background worker: phase %s → %s", self._phase, phase)
+            self._phase = phase
+            self.retry = build_worker(name=self.name)  # an engine built for the new phase
+        return phase
+
+    def run_once(self) -> int:
+        """One round; returns how many records or rows it processed."""
+        self._follow_phase()
+        if reverse_mirroring():
+            if self._mirror is None:
+                self._mirror = build_reverse_mirror()
+            report = self._mirror.push_due()
+            if report.pushed or report.failed:
+                logger.info("reverse mirror: %d written back, %d postponed", report.pushed, report.failed)
+            return report.pushed
+        if mongodb_is_truth():
+            drained = self.retry.run_once()
+            if drained.processed:
+                logger.info("retry worker: %d applied, %d failed", drained.succeeded, drained.failed)
+            return drained.processed
+        return 0
+
+    def run(self, stop: threading.Event, poll_interval: float = 1.0) -> None:
+        """Rounds until `stop` is set, sleeping `poll_interval` when a round found nothing."""
+        logger.info("background worker %s started in %s", self.owner, self._phase)
+        while not stop.is_set():
+            try:
+                processed = self.run_once()
+            except Exception:  # the worker must outlive a bad round; it is logged in full
+                logger.exception("background worker round failed")
+                processed = 0
+            if processed == 0:
+                stop.wait(poll_interval)
+        logger.info("background worker %s stopped", self.owner)
+
+    def start(self, poll_interval: float = 1.0) -> threading.Event:
+        """Run in a daemon thread of this process; set the returned event to stop it."""
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=self.run, args=(stop, poll_interval), name="background-worker", daemon=True
+        )
+        thread.start()
+        return stop
