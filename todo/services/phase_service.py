@@ -143,10 +143,16 @@ def change_phase(target: str, *, actor: str, force: bool = False) -> PhaseChange
         raise InvalidFlag(f"unknown phase {target!r}: expected one of {', '.join(PHASES)}")
     with transaction.atomic():
         record = _locked()
+        if record is None:  # never started (`prepare` records it): the environment's phase holds
+            env = runtime_flags.environment_phase()
+            PhaseRecord.objects.get_or_create(
+                key="current", defaults={"phase": env, "env_phase": env, "entered_at": timezone.now()}
+            )
+            record = _locked()
+        assert record is not None
         change = check(target, record)
         if change.changes:
-            env = record.env_phase if record is not None else runtime_flags.environment_phase()
-            _apply(change, actor=actor, env_phase=env, force=force)
+            _apply(change, actor=actor, env_phase=record.env_phase, force=force)
     runtime_flags.invalidate()
     return change
 

@@ -46,7 +46,7 @@ class Check:
 @dataclass
 class CollectionReadiness:
     collection: str
-    route: str  # where its reads go now (in read_migration)
+    route: runtime_flags.ReadRoute  # where its reads go now (in read_migration)
     checks: dict[str, Check] = field(default_factory=dict)
     shadow_compared: int = 0
     shadow_mismatched: int = 0
@@ -66,7 +66,7 @@ class CollectionReadiness:
         return {
             "collection": self.collection,
             "ready": self.ready,
-            "reads": self.route,
+            "reads": str(self.route),
             "checks": {c.name: {"ok": c.ok, "detail": c.detail} for c in self.checks.values()},
         }
 
@@ -244,7 +244,7 @@ def build_report(collections: Iterable[str] | None = None, phase: str | None = N
         facts = {name: {BACKLOG: down, VERIFY: Check(VERIFY, False, "not checked")} for name in names}
     report = ReadinessReport(phase, [])
     for name in names:
-        readiness = CollectionReadiness(name, str(runtime_flags.read_route(name)))
+        readiness = CollectionReadiness(name, runtime_flags.read_route(name))
         readiness.checks.update(facts[name])
         if phase == POSTGRES_ONLY:
             readiness.checks[SHADOW] = Check(SHADOW, True, "not applicable: Postgres is the store of record")
