@@ -32,6 +32,7 @@ from django.db import connections, transaction
 from pymongo.collection import Collection
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
 
+from dualwrite.maintenance import Maintenance, Periodic
 from dualwrite.mapping import (
     GENERATION_FIELD,
     PENDING_MARK_FIELD,
@@ -125,12 +126,18 @@ class ReverseMirror:
         sink: PostgresSink | None = None,
         retry_delay: float = 5.0,
         after_push: AfterPush | None = None,
+        maintenance: Maintenance | None = None,
+        maintenance_every: float = 3600.0,
     ) -> None:
         self.registry = registry
         self.target = target
         self.sink = sink or PostgresSink()
         self.retry_delay = retry_delay
         self.after_push = after_push
+        # Run inside `run` every `maintenance_every` seconds (the app's retention purge).
+        self.maintenance = (
+            None if maintenance is None else Periodic(maintenance, maintenance_every, "reverse maintenance")
+        )
 
     @property
     def _connection(self) -> Any:
@@ -186,6 +193,11 @@ class ReverseMirror:
             except Exception:  # the worker must outlive a bad round; it is logged in full
                 logger.exception("reverse mirror round failed")
                 report = PushReport()
+            if self.maintenance is not None:
+                try:
+                    self.maintenance.run_if_due()
+                finally:
+                    connections.close_all()
             if report.pushed or report.failed:
                 logger.info("reverse mirror: %d written back, %d postponed", report.pushed, report.failed)
             if report.pushed == 0:

@@ -3,7 +3,9 @@
 Several workers may run at once (threads or processes): a record is leased by one of them, and a
 crashed worker's lease expires after `lease_seconds`. Every few seconds a worker also sweeps
 the pending marks of writers that died between their two writes (`dualwrite.sweep`) and resolves
-FAILED records whose documents a later write has mirrored.
+FAILED records whose documents a later write has mirrored. An optional `maintenance` callable
+(the app's retention purge) runs inside `run` every `maintenance_every` seconds
+(`dualwrite.maintenance`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from django.db import connections
 
 from dualwrite.engine import DualWriteEngine, RetryOutcome
+from dualwrite.maintenance import Maintenance, Periodic
 from dualwrite.queue import FAILED
 from dualwrite.sweep import SWEEP_GRACE_SECONDS, Sweeper
 
@@ -51,6 +54,8 @@ class RetryWorker:
         name: str | None = None,
         sweep_grace: float = SWEEP_GRACE_SECONDS,
         sweep_every: float = SWEEP_EVERY_SECONDS,
+        maintenance: Maintenance | None = None,
+        maintenance_every: float = 3600.0,
     ) -> None:
         self.engine = engine
         self.lease_seconds = lease_seconds
@@ -58,6 +63,18 @@ class RetryWorker:
         self.sweeper = Sweeper(engine.registry, engine.source, engine.queue, grace=sweep_grace)
         self.sweep_every = sweep_every
         self._last_sweep = -math.inf
+        self.maintenance = (
+            None if maintenance is None else Periodic(maintenance, maintenance_every, "worker maintenance")
+        )
+
+    def maintain(self) -> bool:
+        """Run the maintenance when it is due; True when it ran."""
+        if self.maintenance is None:
+            return False
+        try:
+            return self.maintenance.run_if_due()
+        finally:
+            connections.close_all()  # hand pooled connections back, as after a round
 
     def run_once(self, limit: int = 500, *, sweep: bool | None = None) -> DrainReport:
         """Sweep stale pending marks and re-check FAILED records (every `sweep_every` seconds, or
@@ -97,6 +114,7 @@ class RetryWorker:
             except Exception:  # the worker must outlive a bad round; it is logged in full
                 logger.exception("retry worker round failed")
                 report = DrainReport()
+            self.maintain()
             if report.processed:
                 logger.info("retry worker: %d applied, %d failed", report.succeeded, report.failed)
             if report.processed == 0:

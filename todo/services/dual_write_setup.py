@@ -56,8 +56,21 @@ def build_engine() -> DualWriteEngine:
     )
 
 
+def retention_purge() -> None:
+    """The maintenance every worker runs each DUAL_WRITE_PURGE_INTERVAL_SECONDS."""
+    from todo.services.retention import purge_all  # retention builds its stores from this module
+
+    purge_all()
+
+
 def build_worker(engine: DualWriteEngine | None = None, name: str | None = None) -> RetryWorker:
-    return RetryWorker(engine or build_engine(), lease_seconds=settings.DUAL_WRITE_LEASE_SECONDS, name=name)
+    return RetryWorker(
+        engine or build_engine(),
+        lease_seconds=settings.DUAL_WRITE_LEASE_SECONDS,
+        name=name,
+        maintenance=retention_purge,
+        maintenance_every=settings.DUAL_WRITE_PURGE_INTERVAL_SECONDS,
+    )
 
 
 def _lift_display_counter(mapping: CollectionMapping, document: dict[str, Any]) -> None:
@@ -80,4 +93,6 @@ def build_reverse_mirror() -> ReverseMirror:
         ),
         retry_delay=max(settings.DUAL_WRITE_RETRY_DELAY, 1.0),
         after_push=_lift_display_counter,
+        maintenance=retention_purge,
+        maintenance_every=settings.DUAL_WRITE_PURGE_INTERVAL_SECONDS,
     )
