@@ -193,7 +193,7 @@ class ReverseMirror:
             except Exception:  # the worker must outlive a bad round; it is logged in full
                 logger.exception("reverse mirror round failed")
                 report = PushReport()
-            if self.maintenance is not None:
+            if self.maintenance is not None and self.maintenance.due():
                 try:
                     self.maintenance.run_if_due()
                 finally:

@@ -69,7 +69,7 @@ class RetryWorker:
 
     def maintain(self) -> bool:
         """Run the maintenance when it is due; True when it ran."""
-        if self.maintenance is None:
+        if self.maintenance is None or not self.maintenance.due():
             return False
         try:
             return self.maintenance.run_if_due()
