@@ -193,6 +193,20 @@ class CheckpointStore:
                 return list(doc["bounds"])
         return bounds
 
+    def purge_finished_before(self, cutoff: dt.datetime) -> int:
+        """Delete positions of finished runs last updated before `cutoff` (a later run starts
+        afresh either way), and shard plans made before it of collections no run is using.
+        A running position is never deleted: its run must be able to resume."""
+        deleted = int(
+            self.coll.delete_many(
+                {"kind": "position", "status": FINISHED, "updated_at": {"$lt": cutoff}}
+            ).deleted_count
+        )
+        busy = self.coll.distinct("collection", {"kind": "position", "status": {"$ne": FINISHED}})
+        plans = {"kind": "plan", "updated_at": {"$lt": cutoff}, "collection": {"$nin": busy}}
+        deleted += int(self.coll.delete_many(plans).deleted_count)
+        return deleted
+
     def positions(self) -> list[Checkpoint]:
         """Every stored position (status and dashboard)."""
         return [

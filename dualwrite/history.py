@@ -30,7 +30,6 @@ logger = logging.getLogger(__name__)
 HISTORY_COLLECTION = "dualwrite_write_history"
 # Index specs of the history collection (created by the MongoDB connection manager).
 HISTORY_INDEXES: tuple[tuple[tuple[str, ...], bool], ...] = ((("minute",), False),)
-KEEP = dt.timedelta(days=2)
 FIELDS = ("writes", "failures", "latency_sum", "latency_count")
 
 
@@ -99,7 +98,10 @@ class WriteHistory:
         self.coll.update_one(
             {"_id": minute.isoformat()}, {"$set": {"minute": minute}, "$inc": increments}, upsert=True
         )
-        self.coll.delete_many({"minute": {"$lt": minute - KEEP}})
+
+    def purge_before(self, cutoff: dt.datetime) -> int:
+        """Delete the minutes before `cutoff` (the retention purge; the chart shows the last hour)."""
+        return int(self.coll.delete_many({"minute": {"$lt": cutoff}}).deleted_count)
 
     def last_hour(self, now: dt.datetime | None = None) -> list[Minute]:
         """Sixty minutes ending with the current one (minutes without writes are zeros)."""

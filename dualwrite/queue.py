@@ -364,6 +364,9 @@ class RetryQueue:
         }
 
     def purge_resolved(self, older_than: dt.timedelta) -> int:
-        cutoff = utcnow() - older_than
+        return self.purge_resolved_before(utcnow() - older_than)
+
+    def purge_resolved_before(self, cutoff: dt.datetime) -> int:
+        """Delete RESOLVED records resolved before `cutoff` (unresolved ones are never purged)."""
         result = self.coll.delete_many({"status": RESOLVED, "resolved_at": {"$lt": cutoff}})
         return int(result.deleted_count)

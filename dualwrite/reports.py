@@ -4,6 +4,7 @@ never document contents."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,22 @@ class ReportStore:
         if doc is not None:
             doc.pop("_id", None)
         return doc
+
+    def purge_before(self, cutoff: dt.datetime) -> int:
+        """Delete reports finished before `cutoff`, except the newest of each collection (status
+        and the dashboard always show a collection's last result, however old)."""
+        deleted = 0
+        for collection in self.coll.distinct("collection"):
+            newest = self.coll.find_one(
+                {"collection": collection}, {"_id": 1}, sort=[("finished_at", DESCENDING)]
+            )
+            if newest is None:
+                continue
+            result = self.coll.delete_many(
+                {"collection": collection, "finished_at": {"$lt": cutoff}, "_id": {"$ne": newest["_id"]}}
+            )
+            deleted += int(result.deleted_count)
+        return deleted
 
     def latest_all(self, collections: list[str]) -> dict[str, dict[str, Any]]:
         """The last report of each collection that has one."""

@@ -123,6 +123,10 @@ class PostgresSink:
     def tombstone(self, mapping: CollectionMapping, ends: dict[str, State]) -> set[str]:
         """Mark documents deleted and drop their child rows; return the ids now tombstoned.
 
+        A tombstone keeps only what ordering needs (id, generation, version, deletion time in
+        `last_sync_at`, sync status): its mapped columns hold the placeholder defaults and `extra`
+        is NULL, so no content of the deleted document outlives the delete.
+
         `ends[mongo_id]` is the state the delete ended (the deleted document's generation and
         a version one above its last). A row of that generation with a version no higher is
         tombstoned (an absent row gets a tombstone); a row of another life is left alone.
@@ -140,7 +144,7 @@ class PostgresSink:
             " FROM unnest(%s::varchar(24)[], %s::varchar(24)[], %s::bigint[]) AS u(mongo_id, generation, version)"
             " ON CONFLICT (mongo_id) DO UPDATE SET source_deleted = true,"
             " source_version = EXCLUDED.source_version,"
-            " sync_status = EXCLUDED.sync_status, sync_error = NULL, last_sync_at = now()"
+            f" sync_status = EXCLUDED.sync_status, sync_error = NULL, last_sync_at = now(), {self._strip_sql(mapping)}"
             f" WHERE {table}.source_generation IS NOT DISTINCT FROM EXCLUDED.source_generation"
             f" AND {table}.source_version <= EXCLUDED.source_version"
         )
@@ -179,10 +183,14 @@ class PostgresSink:
         if held is None:
             statement = _Statement(f"DELETE FROM {table} WHERE mongo_id = %s RETURNING mongo_id", [mongo_id])
         else:
+            defaults = {f.column: f.default for f in mapping.fields}
+            types = _db_types(mapping.model, defaults, self.connection)
+            reset = "".join(f", {_q(c)} = %s::{types[c]}" for c in defaults)
             statement = _Statement(
                 f"UPDATE {table} SET source_deleted = true, sync_status = %s, sync_error = NULL,"
-                f" last_sync_at = now() WHERE mongo_id = %s; {self._drop_children_sql(mapping)}",
-                [SYNCED, mongo_id, [mongo_id]],
+                f" last_sync_at = now(){reset}, {_q(mapping.extra_column)} = NULL"
+                f" WHERE mongo_id = %s; {self._drop_children_sql(mapping)}",
+                [SYNCED, *defaults.values(), mongo_id, [mongo_id]],
             )
         self._run(statement)
 
@@ -240,6 +248,13 @@ class PostgresSink:
         defaults = {f.column: f.default for f in mapping.fields}
         types = _db_types(mapping.model, defaults, self.connection)
         return defaults, "".join(f", %s::{types[c]}" for c in defaults)
+
+    @staticmethod
+    def _strip_sql(mapping: CollectionMapping) -> str:
+        """SET items of an ON CONFLICT tombstone: the mapped columns take the inserted row's
+        placeholder defaults and `extra` is emptied (a tombstone keeps no document content)."""
+        resets = [f"{_q(f.column)} = EXCLUDED.{_q(f.column)}" for f in mapping.fields]
+        return ", ".join([*resets, f"{_q(mapping.extra_column)} = NULL"])
 
     @staticmethod
     def _drop_children_sql(mapping: CollectionMapping) -> str:

@@ -11,7 +11,13 @@ MongoDB cursor sorted by `_id` is merge-joined with the live rows in mongo_id or
 - extra: a live row without a document;
 - different: both exist and differ; the differing field names are reported (`_v` for the version,
   `_gen` for the generation);
-- invalid: a document the mapping cannot hold (it cannot be mirrored until it is fixed).
+- invalid: a document the mapping cannot hold (it cannot be mirrored until it is fixed);
+- needs_backfill: the row was written before a mapped column existed (the column was added
+  later): the field's value is still in the row's `extra`, or the column holds its placeholder
+  default (or NULL) while the document has a value. Such a row reads back as the right document
+  (rows → document merges `extra` back), so only this check sees it; it counts as drift, and
+  repair (or a backfill) rewrites the row so that the value moves into its column. The reported
+  fields are the document keys.
 
 `repair=True` mends from MongoDB, the truth until postgres_only, in batches during the pass:
 documents are re-read and written (first through the normal guard, then, for rows the guard
@@ -47,7 +53,8 @@ from dualwrite.transform import RowSet, document_to_rows, normalise_mongo_id, ro
 logger = logging.getLogger(__name__)
 
 MISSING, EXTRA, DIFFERENT, INVALID = "missing", "extra", "different", "invalid"
-KINDS = (MISSING, EXTRA, DIFFERENT, INVALID)
+NEEDS_BACKFILL = "needs_backfill"
+KINDS = (MISSING, EXTRA, DIFFERENT, INVALID, NEEDS_BACKFILL)
 
 ProgressHook = Callable[[int, int | None], None]
 
@@ -105,16 +112,33 @@ class VerifyReport:
         }
 
 
+def _stored_extra(mapping: CollectionMapping, row: Row) -> dict[str, Any]:
+    stored = row.get(mapping.extra_column)
+    if isinstance(stored, str):  # Django's cursor hands jsonb back as text
+        stored = json.loads(stored)
+    return stored or {}
+
+
+def unfilled_fields(mapping: CollectionMapping, rowset: RowSet, row: Row) -> tuple[str, ...]:
+    """Document keys of mapped fields the row does not hold in their column yet (written before
+    the column existed): the key is in the row's `extra`, or the column holds its placeholder
+    default / NULL while the document's value differs from it."""
+    extra = _stored_extra(mapping, row)
+    unfilled = []
+    for f in mapping.fields:
+        held, wanted = row[f.column], rowset.row[f.column]
+        if f.source in extra or (held != wanted and wanted is not None and held in (None, f.default)):
+            unfilled.append(f.source)
+    return tuple(unfilled)
+
+
 def same_columns(mapping: CollectionMapping, rowset: RowSet, row: Row, children: Children) -> bool:
     """True when the stored row and child rows hold exactly the columns the document maps to
     (then they read back as the canonical document)."""
     for f in mapping.fields:
         if rowset.row[f.column] != row[f.column]:
             return False
-    stored_extra = row.get(mapping.extra_column)
-    if isinstance(stored_extra, str):  # Django's cursor hands jsonb back as text
-        stored_extra = json.loads(stored_extra)
-    if (stored_extra or None) != rowset.row[mapping.extra_column]:
+    if (_stored_extra(mapping, row) or None) != rowset.row[mapping.extra_column]:
         return False
     for child in mapping.children:
         mine, stored = rowset.children.get(child.table, []), children.get(child.table, [])
@@ -340,7 +364,15 @@ class Verifier:
             fields = (*fields, VERSION_FIELD)
         if row["source_generation"] != rowset.generation:
             fields = (*fields, GENERATION_FIELD)
-        if fields:
+        unfilled = unfilled_fields(mapping, rowset, row) if same_state else ()
+        if unfilled and set(fields) <= set(unfilled):
+            # Only fields whose column was added after the row was written: a backfill fills them.
+            self._note(
+                report, Drift(NEEDS_BACKFILL, mongo_id, unfilled), repairer, int(row["source_version"])
+            )
+        elif fields or unfilled:
+            if unfilled:
+                fields = tuple(sorted(set(fields) | set(unfilled)))
             self._note(report, Drift(DIFFERENT, mongo_id, fields), repairer, int(row["source_version"]))
 
     def _note(

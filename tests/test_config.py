@@ -23,6 +23,7 @@ def test_defaults_select_embedded_stores() -> None:
     assert config.postgres_port == EMBEDDED_POSTGRES_DEFAULT_PORT
     assert (config.POSTGRES_NAME, config.POSTGRES_USER) == ("todo_postgres", "todo_user")
     assert config.POSTGRES_SSLMODE == "prefer"
+    assert (config.DUAL_WRITE_RETENTION_DAYS, config.DUAL_WRITE_PURGE_INTERVAL_SECONDS) == (30, 3600.0)
 
 
 def test_values_are_parsed_and_typed() -> None:
@@ -34,8 +35,11 @@ def test_values_are_parsed_and_typed() -> None:
             "POSTGRES_HOST": "db.internal",
             "POSTGRES_SSLMODE": "require",
             "MONGODB_URI": "mongodb://a:27017,b:27017/?replicaSet=rs0",
+            "DUAL_WRITE_RETENTION_DAYS": "7",
+            "DUAL_WRITE_PURGE_INTERVAL_SECONDS": "60",
         }
     )
+    assert (config.DUAL_WRITE_RETENTION_DAYS, config.DUAL_WRITE_PURGE_INTERVAL_SECONDS) == (7, 60.0)
     assert config.DUAL_WRITE_ENABLED is False
     assert config.DUAL_WRITE_RETRY_ATTEMPTS == 7
     assert config.DUAL_WRITE_RETRY_DELAY == 0.5
@@ -56,6 +60,9 @@ def test_values_are_parsed_and_typed() -> None:
         ("MONGODB_URI", "http://example.com", "a mongodb:// or mongodb+srv:// URI"),
         ("MONGODB_URI", "mongodb://host:notaport", "a mongodb:// or mongodb+srv:// URI"),
         ("SECRET_KEY", "short", "at least 20 characters"),
+        ("DUAL_WRITE_RETENTION_DAYS", "0", "a whole number of days from 1 to 3650"),
+        ("DUAL_WRITE_RETENTION_DAYS", "2.5", "a whole number of days from 1 to 3650"),
+        ("DUAL_WRITE_PURGE_INTERVAL_SECONDS", "0", "a number of seconds above 0 and at most 604800"),
     ],
 )
 def test_bad_value_names_the_variable_and_what_it_accepts(name: str, value: str, expected: str) -> None:

@@ -152,6 +152,10 @@ PROMETHEUS_MULTIPROC_DIR = _config.PROMETHEUS_MULTIPROC_DIR
 MONGODB_RETIRED = _config.MONGODB_RETIRED
 DUAL_WRITE_LEASE_SECONDS = _config.DUAL_WRITE_LEASE_SECONDS
 DUAL_WRITE_WORKER_IN_PROCESS = _config.DUAL_WRITE_WORKER_IN_PROCESS
+# Retention of operations records (retry queue, verify reports, checkpoints, write history),
+# purged by the worker every DUAL_WRITE_PURGE_INTERVAL_SECONDS (todo/services/retention.py).
+DUAL_WRITE_RETENTION_DAYS = _config.DUAL_WRITE_RETENTION_DAYS
+DUAL_WRITE_PURGE_INTERVAL_SECONDS = _config.DUAL_WRITE_PURGE_INTERVAL_SECONDS
 # Bounds of each mirror write (a slow Postgres queues writes instead of holding requests).
 DUAL_WRITE_LOCK_TIMEOUT_MS = _config.DUAL_WRITE_LOCK_TIMEOUT_MS
 DUAL_WRITE_STATEMENT_TIMEOUT_MS = _config.DUAL_WRITE_STATEMENT_TIMEOUT_MS

@@ -8,7 +8,7 @@ import pytest
 from bson import ObjectId
 from django.db import connection
 
-from dualwrite.verify import DIFFERENT, EXTRA, INVALID, MISSING
+from dualwrite.verify import DIFFERENT, EXTRA, INVALID, MISSING, NEEDS_BACKFILL
 from todo.mappings import get_registry
 from todo.services.operations_setup import build_backfiller, build_reports, build_verifier
 
@@ -61,7 +61,7 @@ def test_each_kind_of_drift_is_found_with_its_field_names_then_repaired(
 
     report = build_verifier().run(TASKS)
     assert not report.equal
-    assert report.counts == {MISSING: 2, EXTRA: 1, DIFFERENT: 3, INVALID: 0}
+    assert report.counts == {MISSING: 2, EXTRA: 1, DIFFERENT: 3, INVALID: 0, NEEDS_BACKFILL: 0}
     found = {d.mongo_id: (d.kind, d.fields) for d in report.samples}
     assert found == {
         deleted_row: (MISSING, ()),
@@ -80,7 +80,8 @@ def test_each_kind_of_drift_is_found_with_its_field_names_then_repaired(
     assert build_verifier().run(TASKS).equal
     with connection.cursor() as cursor:
         cursor.execute("SELECT source_deleted, title FROM postgres_tasks WHERE mongo_id = %s", [extra])
-        assert cursor.fetchone() == (True, "ghost")  # a tombstone, not a hard delete
+        # A tombstone, not a hard delete, and it keeps none of the row's values.
+        assert cursor.fetchone() == (True, None)
     assert build_reports().latest("tasks")["equal"] is True
 
 

@@ -3,7 +3,9 @@
 Each round asks the phase afresh (a flag changed on the dashboard reaches the worker within a few
 seconds, no restart): while MongoDB is the store of record it retries queued mirror writes
 (dualwrite.worker.RetryWorker); in postgres_only it writes Postgres rows back to MongoDB
-(dualwrite.reverse.ReverseMirror), and with MongoDB retired it has nothing to do.
+(dualwrite.reverse.ReverseMirror), and with MongoDB retired it has nothing to do. Between rounds
+it runs the retention purge (todo.services.retention) every DUAL_WRITE_PURGE_INTERVAL_SECONDS, the
+first time at once: no cron is needed.
 """
 
 from __future__ import annotations
@@ -11,6 +13,10 @@ from __future__ import annotations
 import logging
 import threading
 
+from django.conf import settings
+from django.db import connections
+
+from dualwrite.maintenance import Maintenance, Periodic
 from dualwrite.reverse import ReverseMirror
 from dualwrite.worker import RetryWorker
 from todo.phases import current_phase, mongodb_is_truth, reverse_mirroring
@@ -19,12 +25,35 @@ from todo.services.dual_write_setup import build_reverse_mirror, build_worker
 logger = logging.getLogger(__name__)
 
 
+def retention_purge() -> None:
+    from todo.services.retention import purge_all
+
+    purge_all()
+
+
 class BackgroundWorker:
-    def __init__(self, name: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str | None = None,
+        *,
+        maintenance: Maintenance | None = retention_purge,
+        maintenance_every: float | None = None,
+    ) -> None:
         self.name = name
         self._phase = current_phase()
         self.retry: RetryWorker = build_worker(name=name)
         self._mirror: ReverseMirror | None = None
+        every = settings.DUAL_WRITE_PURGE_INTERVAL_SECONDS if maintenance_every is None else maintenance_every
+        self.maintenance = None if maintenance is None else Periodic(maintenance, every, "retention purge")
+
+    def maintain(self) -> bool:
+        """Run the maintenance when it is due; True when it ran (a failure is logged in full)."""
+        if self.maintenance is None or not self.maintenance.due():
+            return False
+        try:
+            return self.maintenance.run_if_due()
+        finally:
+            connections.close_all()  # hand pooled connections back, as after a round
 
     @property
     def owner(self) -> str:
@@ -64,6 +93,7 @@ class BackgroundWorker:
             except Exception:  # the worker must outlive a bad round; it is logged in full
                 logger.exception("background worker round failed")
                 processed = 0
+            self.maintain()
             if processed == 0:
                 stop.wait(poll_interval)
         logger.info("background worker %s stopped", self.owner)

@@ -27,7 +27,6 @@ from dualwrite.backfill import MAX_BATCH_SIZE
 from dualwrite.checkpoint import Shard
 from dualwrite.errors import DualWriteError
 from dualwrite.mapping import CollectionMapping
-from dualwrite.queue import QUEUE_COLLECTION
 from dualwrite.transform import normalise_mongo_id
 from todo import runtime_flags
 from todo.management.progress import Progress
@@ -53,6 +52,7 @@ from todo.services.operations_setup import (
     history_sampler,
     save_reverse_report,
 )
+from todo.services.retention import purge_all
 
 # Exit code of an operator mistake in the operations commands (verify: 0 equal, 1 drift).
 MISTAKE = 2
@@ -105,8 +105,10 @@ class Command(BaseCommand):
         which.add_argument("--collection", help="unresolved records of one collection")
         which.add_argument("--id", dest="mongo_id", help="one document (with --in)")
         retry.add_argument("--in", dest="in_collection", help="collection of --id")
-        cleanup = sub.add_parser("cleanup", help="purge resolved failure records")
-        cleanup.add_argument("--older-than", default="30d", help="age such as 30d, 12h (default 30d)")
+        cleanup = sub.add_parser(
+            "cleanup", help="purge old operations records now (what the worker purges every interval)"
+        )
+        cleanup.add_argument("--older-than", help="age such as 30d, 12h (default: DUAL_WRITE_RETENTION_DAYS)")
         backfill = sub.add_parser("backfill", help="copy existing MongoDB documents into Postgres")
         backfill.add_argument("--collection", help="one collection (default: all)")
         backfill.add_argument(
@@ -447,8 +449,8 @@ class Command(BaseCommand):
             raise CommandError(f"{len(targets) - applied} document(s) still failing; see get_sync_failures()")
 
     def _cleanup(self, options: dict[str, Any]) -> None:
-        age = parse_duration(options["older_than"])
-        purged = build_engine().queue.purge_resolved(age)
-        self.stdout.write(
-            f"purged {purged} resolved record(s) older than {options['older_than']} from {QUEUE_COLLECTION}"
-        )
+        age = parse_duration(options["older_than"]) if options["older_than"] else None
+        result = purge_all(age)
+        self.stdout.write(result.summary())
+        if result.failed:
+            raise CommandError(f"purge failed for: {', '.join(result.failed)} (see the log)")
