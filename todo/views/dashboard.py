@@ -1,5 +1,6 @@
 """The sync dashboard (staff only): status per collection, backlog, failures with retry buttons,
-the last verify reports, and write rate and latency over the last hour."""
+verify and backfill jobs (started in `todo.views.jobs`), the last verify reports, and write rate
+and latency over the last hour."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from dualwrite.errors import DualWriteError
+from todo.services.jobs import jobs_context
 from todo.services.sync_dashboard import dashboard_data, retry_all, retry_one
 from todo.views.charts import latency_chart, write_rate_chart
 
@@ -23,6 +25,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         **data,
         "rate_chart": write_rate_chart(data["minutes"]),
         "latency_chart": latency_chart(data["minutes"]),
+        **jobs_context(),
     }
     return render(request, "todo/dashboard.html", context)
 
