@@ -103,7 +103,7 @@ def start_jobs(kind: str, collection: str | None, started_by: str) -> StartOutco
     registry = get_registry()
     if collection is None:
         names = [mapping.collection for mapping in registry]
-    elif collection in registry.collections():
+    elif collection in registry:
         names = [collection]
     else:
         raise JobRefused(f"unknown collection {collection[:64]!r}")
@@ -295,6 +295,6 @@ def jobs_context() -> dict[str, Any]:
         "jobs": jobs,
         "jobs_active": any(j["status"] in Job.ACTIVE for j in jobs),
         "job_kinds": Job.KINDS,
-        "job_collections": get_registry().collections(),
+        "job_collections": get_registry().collections,
         "all_collections": ALL_COLLECTIONS,
     }
