@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -141,24 +142,17 @@ def test_concurrent_starts_yield_exactly_one_job(tasks: Any, monkeypatch: pytest
     monkeypatch.setattr(jobs, "_launch", lambda ids: None)  # the rows only: no job thread
     insert_tasks(tasks, 5)
     barrier = threading.Barrier(6)
-    started: list[int] = []
-    errors: list[BaseException] = []
 
-    def start() -> None:
+    def start() -> list[int]:
         try:
             barrier.wait()
-            started.extend(j.id for j in start_jobs(Job.VERIFY, "tasks", "ops").started)
-        except BaseException as exc:  # handed to the test thread below
-            errors.append(exc)
+            return [j.id for j in start_jobs(Job.VERIFY, "tasks", "ops").started]
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=start) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    assert errors == []
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = [f.result(timeout=30) for f in [pool.submit(start) for _ in range(6)]]
+    started = [job_id for ids in results for job_id in ids]
     assert len(started) == 1
     assert list(Job.objects.filter(collection="tasks").values_list("id", flat=True)) == started
 
