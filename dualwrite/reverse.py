@@ -80,6 +80,27 @@ class ReverseDiff:
     def drift(self) -> int:
         return len(self.missing) + len(self.extra) + len(self.differing)
 
+    @property
+    def sample_ids(self) -> list[str]:
+        return [*self.missing, *self.extra, *self.differing][:SAMPLE_IDS]
+
+    def as_dict(self) -> dict[str, Any]:
+        """Counts and ids, never contents (`repaired`: rows queued to be written back)."""
+        return {
+            "collection": self.collection,
+            "direction": "reverse",
+            "equal": self.drift == 0,
+            "drift": self.drift,
+            "checked": self.checked,
+            "counts": {
+                "missing": len(self.missing),
+                "extra": len(self.extra),
+                "differing": len(self.differing),
+            },
+            "sample_ids": self.sample_ids,
+            "repaired": self.repaired,
+        }
+
 
 def stored_document(mapping: CollectionMapping, row: dict[str, Any], children: Any) -> dict[str, Any]:
     """The MongoDB document a live row stands for, with its version and generation."""

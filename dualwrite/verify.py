@@ -312,6 +312,8 @@ class Verifier:
         doc = next(docs, None)
         found = next(live, None)
         reported = 0
+        if progress is not None:
+            progress(0, total)  # a pass starts (a repairing run makes two)
         while doc is not None or found is not None:
             if found is None or (doc is not None and doc[0] < found[0]):
                 assert doc is not None

@@ -3,6 +3,7 @@ from django.urls import include, path, re_path
 
 from todo.views.dashboard import dashboard_view, phase_view, reads_view, retry_all_view, retry_view
 from todo.views.errors import not_found
+from todo.views.jobs import job_report_view, jobs_json_view, start_job_view
 from todo.views.metrics import metrics_view
 
 urlpatterns = [
@@ -13,6 +14,9 @@ urlpatterns = [
     path("ops/sync/retry-all", retry_all_view, name="ops-retry-all"),
     path("ops/sync/phase", phase_view, name="ops-phase"),
     path("ops/sync/reads", reads_view, name="ops-reads"),
+    path("ops/jobs", start_job_view, name="ops-job-start"),
+    path("ops/jobs.json", jobs_json_view, name="ops-jobs-json"),
+    path("ops/jobs/<int:job_id>", job_report_view, name="ops-job"),
     path("admin/", admin.site.urls),
     re_path(r"^v1/", not_found),  # unknown API paths: JSON 404 also when DEBUG is on
 ]

@@ -21,7 +21,7 @@ from dualwrite.history import HISTORY_COLLECTION
 from dualwrite.queue import QUEUE_COLLECTION
 from dualwrite.reports import REPORT_COLLECTION
 from todo.db.mongo_manager import DatabaseManager
-from todo.models.postgres.operations import ReverseVerifyReport, ShadowRead
+from todo.models.postgres.operations import Job, ReverseVerifyReport, ShadowRead
 from todo.services import retention
 from todo.services.background import BackgroundWorker
 
@@ -91,6 +91,14 @@ def _reverse_report(collection: str, finished: dt.datetime) -> int:
     ).pk
 
 
+def _job(status: str, finished_at: dt.datetime | None) -> int:
+    created = finished_at or OLDER
+    return Job.objects.create(
+        kind=Job.VERIFY, collection="tasks", status=status, started_by="ops", created_at=created,
+        heartbeat_at=created, finished_at=finished_at,
+    ).pk  # fmt: skip
+
+
 @pytest.fixture
 def seeded(ops_db: DatabaseManager) -> Iterator[dict[str, Any]]:
     """Records on both sides of the retention cutoff, in every store the purge covers."""
@@ -117,11 +125,15 @@ def seeded(ops_db: DatabaseManager) -> Iterator[dict[str, Any]]:
         "reverse_users_old": _reverse_report("users", OLD),
         "shadow_old": ShadowRead.objects.create(collection="tasks", at=OLD, fields=["title"]).pk,
         "shadow_recent": ShadowRead.objects.create(collection="tasks", at=RECENT, fields=[]).pk,
+        "job_old": _job(Job.DONE, OLD),
+        "job_recent": _job(Job.FAILED, RECENT),
+        "job_running_old": _job(Job.RUNNING, None),
     }
 
 
 def assert_purged(seeded: dict[str, Any]) -> None:
     assert set(ShadowRead.objects.values_list("pk", flat=True)) == {seeded["shadow_recent"]}
+    assert set(Job.objects.values_list("pk", flat=True)) == {seeded["job_recent"], seeded["job_running_old"]}
     assert _ids(QUEUE_COLLECTION) == {seeded["queue_recent"], seeded["queue_unresolved_old"]}
     assert _ids(REPORT_COLLECTION) == {seeded["tasks_report_recent"], seeded["users_report_old"]}
     assert _ids(CHECKPOINT_COLLECTION) == {
@@ -148,6 +160,7 @@ def test_the_purge_deletes_only_what_is_older_than_retention(seeded: dict[str, A
         "write history minutes": 1,
         "reverse verify reports": 2,
         "shadow read outcomes": 1,
+        "finished jobs": 1,
     }
     assert not result.failed
     lines = [r.getMessage() for r in caplog.records if r.name == "todo.services.retention"]

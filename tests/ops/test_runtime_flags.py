@@ -256,6 +256,9 @@ def test_a_change_made_elsewhere_is_followed_within_the_refresh_period(ops_db: A
     while current_phase() != "read_migration":
         assert time.monotonic() < deadline, "the change was not followed"
         time.sleep(0.05)
+    settings.RUNTIME_FLAGS_REFRESH_SECONDS = 3600
+    while runtime_flags._cache.refreshing:  # let a refresh in flight end before the teardown
+        time.sleep(0.01)
 
 
 def test_background_worker_follows_the_phase(ops_db: Any, settings: Any) -> None:
@@ -276,6 +279,8 @@ def test_background_worker_follows_the_phase(ops_db: Any, settings: Any) -> None
             time.sleep(0.05)
     finally:
         stop.set()
+        assert worker.thread is not None
+        worker.thread.join(10)
     assert mongo.find_one({"_id": ObjectId(made.id)})["title"] == "written in postgres_only"
 
 

@@ -43,6 +43,7 @@ class BackgroundWorker:
         self._phase = current_phase()
         self.retry: RetryWorker = build_worker(name=name)
         self._mirror: ReverseMirror | None = None
+        self.thread: threading.Thread | None = None
         every = settings.DUAL_WRITE_PURGE_INTERVAL_SECONDS if maintenance_every is None else maintenance_every
         self.maintenance = None if maintenance is None else Periodic(maintenance, every, "retention purge")
 
@@ -96,13 +97,14 @@ class BackgroundWorker:
             self.maintain()
             if processed == 0:
                 stop.wait(poll_interval)
+        connections.close_all()
         logger.info("background worker %s stopped", self.owner)
 
     def start(self, poll_interval: float = 1.0) -> threading.Event:
         """Run in a daemon thread of this process; set the returned event to stop it."""
         stop = threading.Event()
-        thread = threading.Thread(
+        self.thread = threading.Thread(
             target=self.run, args=(stop, poll_interval), name="background-worker", daemon=True
         )
-        thread.start()
+        self.thread.start()
         return stop

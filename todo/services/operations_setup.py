@@ -18,14 +18,14 @@ from dualwrite.operations import UPDATE
 from dualwrite.policy import ErrorKind
 from dualwrite.reconcile import Reconciler
 from dualwrite.reports import REPORT_COLLECTION, ReportStore
-from dualwrite.reverse import SAMPLE_IDS, ReverseDiff
+from dualwrite.reverse import ReverseDiff
 from dualwrite.sink import PostgresSink
 from dualwrite.status import StatusReader
 from dualwrite.verify import Verifier
 from todo.db.mongo_manager import DatabaseManager
 from todo.mappings import get_registry
 from todo.models.postgres.operations import ReverseVerifyReport
-from todo.services.dual_write_setup import build_queue
+from todo.services.dual_write_setup import build_queue, build_reverse_mirror
 
 logger = logging.getLogger(__name__)
 
@@ -92,5 +92,13 @@ def save_reverse_report(diff: ReverseDiff) -> ReverseVerifyReport:
         extra=len(diff.extra),
         differing=len(diff.differing),
         repaired=diff.repaired,
-        sample_ids=[*diff.missing, *diff.extra, *diff.differing][:SAMPLE_IDS],
+        sample_ids=diff.sample_ids,
     )
+
+
+def reverse_verify(mapping: CollectionMapping, *, repair: bool) -> ReverseDiff:
+    """postgres_only: compare Postgres (the truth) with MongoDB, with `repair` queue the drifting
+    rows to be written back, and keep the result (`verify --reverse` and the dashboard's jobs)."""
+    diff = build_reverse_mirror().verify(mapping, repair=repair)
+    save_reverse_report(diff)
+    return diff

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import Max, Q
 
-from todo.models.postgres.operations import ReverseVerifyReport, ShadowRead
+from todo.models.postgres.operations import Job, ReverseVerifyReport, ShadowRead
 from todo.phases import mongodb_retired
 from todo.services.dual_write_setup import build_queue
 from todo.services.operations_setup import build_checkpoints, build_history, build_reports
@@ -62,6 +62,12 @@ def _shadow_reads(cutoff: dt.datetime) -> int:
     return int(deleted)
 
 
+def _finished_jobs(cutoff: dt.datetime) -> int:
+    """Dashboard jobs (and their reports) that ended before `cutoff`; active ones are kept."""
+    deleted, _ = Job.objects.exclude(status__in=Job.ACTIVE).filter(finished_at__lt=cutoff).delete()
+    return int(deleted)
+
+
 # What the purge deletes, in this order. Extend by appending (see module docstring).
 PURGERS: list[Purger] = [
     Purger("resolved retry records", lambda cutoff: build_queue().purge_resolved_before(cutoff)),
@@ -70,6 +76,7 @@ PURGERS: list[Purger] = [
     Purger("write history minutes", lambda cutoff: build_history().purge_before(cutoff)),
     Purger("reverse verify reports", _reverse_verify_reports, needs_mongodb=False),
     Purger("shadow read outcomes", _shadow_reads, needs_mongodb=False),
+    Purger("finished jobs", _finished_jobs, needs_mongodb=False),
 ]
 
 

@@ -1,6 +1,7 @@
 """The sync dashboard (staff only): the migration controls (phase, read source per collection, with
 their cut-over readiness and audit trail), status per collection, backlog, failures with retry
-buttons, the last verify reports, and write rate and latency over the last hour."""
+buttons, verify and backfill jobs (started in `todo.views.jobs`), the last verify reports, and
+write rate and latency over the last hour."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from dualwrite.errors import DualWriteError
 from todo.phases import PhaseNotReady
 from todo.services import flag_service, phase_service
 from todo.services.flag_service import InvalidFlag
+from todo.services.jobs import jobs_context
 from todo.services.sync_dashboard import dashboard_data, retry_all, retry_one
 from todo.views.charts import latency_chart, write_rate_chart
 
@@ -27,6 +29,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         **data,
         "rate_chart": write_rate_chart(data["minutes"]),
         "latency_chart": latency_chart(data["minutes"]),
+        **jobs_context(),
     }
     return render(request, "todo/dashboard.html", context)
 

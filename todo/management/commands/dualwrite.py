@@ -50,7 +50,7 @@ from todo.services.operations_setup import (
     build_status,
     build_verifier,
     history_sampler,
-    save_reverse_report,
+    reverse_verify,
 )
 from todo.services.retention import purge_all
 
@@ -251,16 +251,14 @@ class Command(BaseCommand):
             )
         mappings = self._mappings(options)
         self._require_stores("verify")
-        mirror = build_reverse_mirror()
         diffs = []
         for mapping in mappings:
             try:
-                diff = mirror.verify(mapping, repair=options["repair"])
+                diff = reverse_verify(mapping, repair=options["repair"])
             except STORE_ERRORS as exc:
                 raise CommandError(
                     f"reverse verify of {mapping.collection} stopped: {type(exc).__name__}"
                 ) from None
-            save_reverse_report(diff)
             diffs.append(diff)
             verdict = (
                 "equal"

@@ -7,6 +7,7 @@ from todo.models.postgres.labels import PostgresLabel
 from todo.models.postgres.operations import (
     Counter,
     FlagChange,
+    Job,
     PhaseRecord,
     ReadSourceFlag,
     ReverseVerifyReport,
@@ -22,6 +23,7 @@ from todo.models.postgres.watchlists import PostgresWatchlist
 __all__ = [
     "Counter",
     "FlagChange",
+    "Job",
     "MirrorModel",
     "PhaseRecord",
     "PostgresAuditLog",

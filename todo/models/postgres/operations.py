@@ -1,10 +1,11 @@
 """Operational state kept in Postgres, so that `postgres_only` needs no MongoDB: counters (the
 display id of tasks), the runtime flags (the phase and each collection's read source) with their
-audit trail, samples of shadow reads, and the reports of verify in the Postgres → MongoDB
-direction."""
+audit trail, samples of shadow reads, the reports of verify in the Postgres → MongoDB direction,
+and the verify/backfill jobs started from the sync dashboard."""
 
 from __future__ import annotations
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 
@@ -101,3 +102,54 @@ class ShadowRead(models.Model):
     class Meta:
         db_table = "dualwrite_shadow_reads"
         indexes = [models.Index(fields=["collection", "-id"], name="dw_shadow_reads_idx")]
+
+
+class Job(models.Model):
+    """One verify, verify-with-repair or backfill of one collection started from the sync
+    dashboard, run in a thread of the process that took the request (`todo.services.jobs`).
+    At most one job per collection is queued or running: the database enforces it."""
+
+    VERIFY, VERIFY_REPAIR, BACKFILL = "verify", "verify_repair", "backfill"
+    KINDS = ((VERIFY, "verify"), (VERIFY_REPAIR, "verify with repair"), (BACKFILL, "backfill"))
+    QUEUED, RUNNING, DONE, FAILED, ABANDONED = "queued", "running", "done", "failed", "abandoned"
+    STATUSES = tuple((s, s) for s in (QUEUED, RUNNING, DONE, FAILED, ABANDONED))
+    ACTIVE = (QUEUED, RUNNING)
+
+    kind = models.CharField(max_length=16, choices=KINDS)
+    collection = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=STATUSES, default=QUEUED)
+    processed = models.BigIntegerField(default=0)
+    total = models.BigIntegerField(null=True)
+    started_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True)
+    finished_at = models.DateTimeField(null=True)
+    heartbeat_at = models.DateTimeField()
+    report = models.JSONField(
+        null=True, encoder=DjangoJSONEncoder
+    )  # the verify or backfill report's as_dict(): counts and ids
+    error = models.CharField(max_length=500, blank=True, default="")  # one line, never contents
+
+    class Meta:
+        db_table = "dualwrite_jobs"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["collection"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="dualwrite_jobs_one_active_per_collection",
+            ),
+        ]
+        indexes = [models.Index(fields=["-created_at"], name="dualwrite_jobs_created_idx")]
+
+    @property
+    def active(self) -> bool:
+        return self.status in self.ACTIVE
+
+    @property
+    def percent(self) -> int | None:
+        """Progress in whole percent (100 once done), None while the total is unknown."""
+        if self.status == self.DONE:
+            return 100
+        if not self.total:
+            return None
+        return min(100, self.processed * 100 // self.total)
