@@ -19,6 +19,7 @@ from django.test import Client
 from tests.ops.conftest import insert_tasks
 from todo import runtime_flags
 from todo.mappings import get_registry
+from todo.models.postgres import PostgresTask
 from todo.models.postgres.operations import FlagChange, PhaseRecord, ReadSourceFlag, ShadowRead
 from todo.phases import PhaseNotReady, current_phase
 from todo.repositories.factory import get_repository
@@ -345,3 +346,27 @@ def test_concurrent_phase_changes_leave_one_phase_and_a_consistent_trail(ops_db:
     assert trail, "at least one change was made"
     chain = ["dual_write"] + [c.new for c in trail]
     assert [c.old for c in trail] == chain[:-1] and chain[-1] == final  # one change at a time
+
+
+def test_a_mirror_write_queued_around_the_move_to_postgres_only_still_lands(
+    ops_db: Any, settings: Any
+) -> None:
+    """A process that had not yet seen the move wrote MongoDB and its mirror write failed: the
+    worker of postgres_only still drains it into Postgres (and the version guard keeps rows that
+    postgres_only changed since)."""
+    settings.DUAL_WRITE_RETRY_DELAY = 0
+    phase_service.enter()
+    mirrored_tasks(1)
+    verify_all()
+    phase_service.change_phase("postgres_only", actor="staff:ops")
+    late = ObjectId()
+    ops_db.get_collection("tasks").insert_one({"_id": late, "title": "written by a late process", "_v": 1})
+    DualWriteService().engine.queue.record_failure(
+        "tasks", str(late), "create", "OperationalError", "transient"
+    )
+    worker = BackgroundWorker(maintenance=None)
+    deadline = time.monotonic() + 10
+    while not PostgresTask.objects.filter(mongo_id=str(late)).exists():
+        assert time.monotonic() < deadline, "the queued mirror write never landed"
+        worker.run_once()
+    assert PostgresTask.objects.get(mongo_id=str(late)).title == "written by a late process"

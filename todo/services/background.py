@@ -1,9 +1,9 @@
 """The background worker of a process, in whatever phase the runtime flag says now.
 
 Each round asks the phase afresh (a flag changed on the dashboard reaches the worker within a few
-seconds, no restart): while MongoDB is the store of record it retries queued mirror writes
-(dualwrite.worker.RetryWorker); in postgres_only it writes Postgres rows back to MongoDB
-(dualwrite.reverse.ReverseMirror), and with MongoDB retired it has nothing to do. Between rounds
+seconds, no restart): it retries queued mirror writes (dualwrite.worker.RetryWorker), and in
+postgres_only it also writes Postgres rows back to MongoDB (dualwrite.reverse.ReverseMirror); with
+MongoDB retired it has nothing to do. Between rounds
 it runs the retention purge (todo.services.retention) every DUAL_WRITE_PURGE_INTERVAL_SECONDS, the
 first time at once: no cron is needed.
 """
@@ -71,19 +71,22 @@ class BackgroundWorker:
     def run_once(self) -> int:
         """One round; returns how many records or rows it processed."""
         self._follow_phase()
+        processed = 0
         if reverse_mirroring():
             if self._mirror is None:
                 self._mirror = build_reverse_mirror()
             report = self._mirror.push_due()
             if report.pushed or report.failed:
                 logger.info("reverse mirror: %d written back, %d postponed", report.pushed, report.failed)
-            return report.pushed
-        if mongodb_is_truth():
+            processed += report.pushed
+        if mongodb_is_truth() or reverse_mirroring():
+            # Also in postgres_only: a MongoDB write of a process that had not yet seen the phase
+            # change may still wait in the queue; the version guard keeps newer Postgres rows.
             drained = self.retry.run_once()
             if drained.processed:
                 logger.info("retry worker: %d applied, %d failed", drained.succeeded, drained.failed)
-            return drained.processed
-        return 0
+            processed += drained.processed
+        return processed
 
     def run(self, stop: threading.Event, poll_interval: float = 1.0) -> None:
         """Rounds until `stop` is set, sleeping `poll_interval` when a round found nothing."""
