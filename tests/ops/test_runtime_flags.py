@@ -29,6 +29,7 @@ from todo.runtime_flags import ReadRoute
 from todo.services import flag_service, phase_service, readiness
 from todo.services.background import BackgroundWorker
 from todo.services.dual_write_service import DualWriteService
+from todo.services.dual_write_setup import build_reverse_mirror
 from todo.services.operations_setup import build_verifier
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -370,3 +371,29 @@ def test_a_mirror_write_queued_around_the_move_to_postgres_only_still_lands(
         assert time.monotonic() < deadline, "the queued mirror write never landed"
         worker.run_once()
     assert PostgresTask.objects.get(mongo_id=str(late)).title == "written by a late process"
+
+
+def test_a_postgres_write_queued_around_the_move_back_still_reaches_mongodb(
+    ops_db: Any, settings: Any
+) -> None:
+    """Back from postgres_only while a Postgres write still waits in the reverse outbox (as when a
+    process wrote it just before seeing the move; here the move is forced past that backlog): the
+    worker of dual_write still writes it back."""
+    settings.DUAL_WRITE_RETRY_DELAY = 0
+    phase_service.enter()
+    mirrored_tasks(1)
+    verify_all()
+    phase_service.change_phase("postgres_only", actor="staff:ops")
+    late = get_repository("tasks").create({"title": "written just before the move back"})
+    mirror = build_reverse_mirror()
+    assert mirror.backlog() == {"tasks": 1}
+    moved = phase_service.change_phase("dual_write", actor="staff:ops", force=True)
+    assert any("not yet written back" in reason for reason in moved.reasons)
+    worker = BackgroundWorker(maintenance=None)
+    deadline = time.monotonic() + 10
+    mongo = ops_db.get_collection("tasks")
+    while mongo.find_one({"_id": ObjectId(late.id)}) is None:
+        assert time.monotonic() < deadline, "the queued write back never reached MongoDB"
+        worker.run_once()
+    assert mongo.find_one({"_id": ObjectId(late.id)})["title"] == "written just before the move back"
+    assert mirror.backlog() == {}

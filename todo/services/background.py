@@ -1,9 +1,9 @@
 """The background worker of a process, in whatever phase the runtime flag says now.
 
 Each round asks the phase afresh (a flag changed on the dashboard reaches the worker within a few
-seconds, no restart): it retries queued mirror writes (dualwrite.worker.RetryWorker), and in
-postgres_only it also writes Postgres rows back to MongoDB (dualwrite.reverse.ReverseMirror); with
-MongoDB retired it has nothing to do. Between rounds
+seconds, no restart): it retries queued mirror writes (dualwrite.worker.RetryWorker) and writes
+the reverse outbox's Postgres rows back to MongoDB (dualwrite.reverse.ReverseMirror; rows are
+queued there in postgres_only); with MongoDB retired it has nothing to do. Between rounds
 it runs the retention purge (todo.services.retention) every DUAL_WRITE_PURGE_INTERVAL_SECONDS, the
 first time at once: no cron is needed.
 """
@@ -19,7 +19,7 @@ from django.db import connections
 from dualwrite.maintenance import Maintenance, Periodic
 from dualwrite.reverse import ReverseMirror
 from dualwrite.worker import RetryWorker
-from todo.phases import current_phase, mongodb_is_truth, reverse_mirroring
+from todo.phases import current_phase, mongodb_retired
 from todo.services.dual_write_setup import build_reverse_mirror, build_worker
 
 logger = logging.getLogger(__name__)
@@ -69,24 +69,24 @@ class BackgroundWorker:
         return phase
 
     def run_once(self) -> int:
-        """One round; returns how many records or rows it processed."""
+        """One round; returns how many records or rows it processed.
+
+        Both directions run in every phase (MongoDB not retired): around a runtime move, a process
+        that has not yet seen it may still write the old store of record, and what it queued (a
+        mirror write, or a row in the reverse outbox) must still land; the version guards of
+        both directions keep whatever the other side changed since."""
         self._follow_phase()
-        processed = 0
-        if reverse_mirroring():
-            if self._mirror is None:
-                self._mirror = build_reverse_mirror()
-            report = self._mirror.push_due()
-            if report.pushed or report.failed:
-                logger.info("reverse mirror: %d written back, %d postponed", report.pushed, report.failed)
-            processed += report.pushed
-        if mongodb_is_truth() or reverse_mirroring():
-            # Also in postgres_only: a MongoDB write of a process that had not yet seen the phase
-            # change may still wait in the queue; the version guard keeps newer Postgres rows.
-            drained = self.retry.run_once()
-            if drained.processed:
-                logger.info("retry worker: %d applied, %d failed", drained.succeeded, drained.failed)
-            processed += drained.processed
-        return processed
+        if mongodb_retired():
+            return 0
+        if self._mirror is None:
+            self._mirror = build_reverse_mirror()
+        pushed = self._mirror.push_due()
+        if pushed.pushed or pushed.failed:
+            logger.info("reverse mirror: %d written back, %d postponed", pushed.pushed, pushed.failed)
+        drained = self.retry.run_once()
+        if drained.processed:
+            logger.info("retry worker: %d applied, %d failed", drained.succeeded, drained.failed)
+        return pushed.pushed + drained.processed
 
     def run(self, stop: threading.Event, poll_interval: float = 1.0) -> None:
         """Rounds until `stop` is set, sleeping `poll_interval` when a round found nothing."""
