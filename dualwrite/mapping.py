@@ -99,15 +99,20 @@ Child = EmbeddedTable | ArrayTable
 class CollectionMapping:
     """How one MongoDB collection maps to its mirror table and child tables."""
 
-    collection: str
+    collection: str  # the dual-write name (the API's, DUAL_WRITE_SYSTEM.md's)
     model: type[models.Model]
     fields: tuple[Field, ...]
     children: tuple[Child, ...] = ()
     extra_column: str = "extra"
+    # The MongoDB collection that holds the documents (default: `collection`); e.g. the existing
+    # app keeps task assignments in "task_details".
+    mongo_collection: str = ""
     by_source: dict[str, Field] = field(init=False, repr=False, compare=False)
     _sources: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if not self.mongo_collection:
+            object.__setattr__(self, "mongo_collection", self.collection)
         object.__setattr__(self, "by_source", {f.source: f for f in self.fields})
         # Computed once: the transform asks for every key of every document (hot in backfill).
         object.__setattr__(
@@ -155,10 +160,14 @@ class MappingRegistry:
 
     def __init__(self, mappings: Iterable[CollectionMapping]) -> None:
         self._mappings: dict[str, CollectionMapping] = {}
+        self._physical: dict[str, str] = {}
         for mapping in mappings:
             if mapping.collection in self._mappings:
                 raise MappingDeclarationError(f"collection {mapping.collection!r} mapped twice")
+            if mapping.mongo_collection in self._physical.values():
+                raise MappingDeclarationError(f"MongoDB collection {mapping.mongo_collection!r} mapped twice")
             self._mappings[mapping.collection] = mapping
+            self._physical[mapping.collection] = mapping.mongo_collection
 
     def get(self, collection: str) -> CollectionMapping:
         try:
@@ -168,6 +177,10 @@ class MappingRegistry:
 
     def __iter__(self) -> Iterator[CollectionMapping]:
         return iter(self._mappings.values())
+
+    def mongo_collection_of(self, name: str) -> str:
+        """The MongoDB collection holding a mapped collection's documents (other names as given)."""
+        return self._physical.get(name, name)
 
     def __contains__(self, collection: object) -> bool:
         return collection in self._mappings

@@ -29,14 +29,19 @@ class TodoConfig(AppConfig):
             )
 
     def _check_read_sources(self) -> None:
-        """DUAL_WRITE_READ_SOURCE may only name mapped collections (checked at start-up)."""
+        """DUAL_WRITE_READ_SOURCE and MONGODB_COLLECTION_NAMES may only name mapped collections
+        (checked at start-up)."""
         from todo.mappings import get_registry
         from todo_project.config import ConfigError
 
         known = get_registry().collections
-        unknown = sorted(set(settings.DUAL_WRITE_READ_SOURCE) - set(known))
-        if unknown:
-            raise ConfigError(
-                f"invalid setting DUAL_WRITE_READ_SOURCE: unknown collection(s) {', '.join(unknown)};"
-                f" expected some of {', '.join(sorted(known))}"
-            )
+        for name, value in (
+            ("DUAL_WRITE_READ_SOURCE", settings.DUAL_WRITE_READ_SOURCE),
+            ("MONGODB_COLLECTION_NAMES", settings.MONGODB_COLLECTION_NAMES),
+        ):
+            unknown = sorted(set(value) - set(known))
+            if unknown:
+                raise ConfigError(
+                    f"invalid setting {name}: unknown collection(s) {', '.join(unknown)};"
+                    f" expected some of {', '.join(sorted(known))}"
+                )

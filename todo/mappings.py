@@ -2,12 +2,17 @@
 
 Field types say what MongoDB may hold and how it is stored (see dualwrite/types.py). Defaults are
 the domain's (../shared/domain.md): a missing or null key takes them. Adding a collection is one
-entry here plus one model in todo/models/postgres/.
+entry here plus one model in todo/models/postgres/. Each mapping reads and writes the MongoDB
+collection `mongo_collection` (the existing app's names by default, `MONGODB_COLLECTION_NAMES`
+to override); the dual-write API and the mirror tables keep the dual-write names.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from functools import cache
+
+from django.conf import settings
 
 from dualwrite.mapping import ArrayTable, CollectionMapping, EmbeddedTable, Field, MappingRegistry
 from dualwrite.types import Bool, Enum, ObjectIdRef, Text, Timestamp
@@ -204,7 +209,20 @@ def _mappings() -> list[CollectionMapping]:
     ]
 
 
+# The MongoDB collections of the existing app, where they differ from the dual-write names.
+LEGACY_COLLECTION_NAMES = {"task_assignments": "task_details", "watchlists": "watchlist"}
+
+
+def mongo_collection_names() -> dict[str, str]:
+    """Dual-write name → MongoDB collection, for the names that differ (MONGODB_COLLECTION_NAMES
+    over the existing app's defaults)."""
+    return {**LEGACY_COLLECTION_NAMES, **settings.MONGODB_COLLECTION_NAMES}
+
+
 @cache
 def get_registry() -> MappingRegistry:
     """All mappings, validated against the models on first use."""
-    return MappingRegistry(_mappings())
+    names = mongo_collection_names()
+    return MappingRegistry(
+        dataclasses.replace(m, mongo_collection=names.get(m.collection, m.collection)) for m in _mappings()
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -42,6 +43,20 @@ def parse_read_sources(text: str) -> dict[str, str]:
             raise ValueError("expected collection=mongo|shadow|postgres pairs")
         sources[collection] = source
     return sources
+
+
+COLLECTION_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,119}$")
+
+
+def parse_collection_names(text: str) -> dict[str, str]:
+    """ "watchlists=watchlist" → {"watchlists": "watchlist"} (ValueError if bad)."""
+    names: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, physical = (piece.strip() for piece in item.partition("="))
+        if not sep or not COLLECTION_NAME.match(name) or not COLLECTION_NAME.match(physical) or name in names:
+            raise ValueError("expected name=collection pairs")
+        names[name] = physical
+    return names
 
 
 def origin_of(url: str) -> str:
@@ -174,6 +189,11 @@ class EnvConfig(BaseModel):
     MONGODB_URI: str | None = None
     # MongoDB database name.
     MONGODB_DB: str = Field(default="todo", min_length=1, max_length=63)
+    # MongoDB collections of the mapped collections, where they differ from the defaults (the
+    # existing app's: task_assignments in "task_details", watchlists in "watchlist"), e.g.
+    # "task_assignments=task_assignments,watchlists=watchlists" for a database of this service's
+    # earlier versions.
+    MONGODB_COLLECTION_NAMES: str = ""
 
     # Django secret key; unset generates one into DATA_DIR on first start.
     SECRET_KEY: str | None = Field(default=None, min_length=20)
@@ -286,6 +306,16 @@ class EnvConfig(BaseModel):
         parse_read_sources(value)
         return value
 
+    @field_validator("MONGODB_COLLECTION_NAMES")
+    @classmethod
+    def _collection_names_parse(cls, value: str) -> str:
+        parse_collection_names(value)
+        return value
+
+    @property
+    def mongodb_collection_names(self) -> dict[str, str]:
+        return parse_collection_names(self.MONGODB_COLLECTION_NAMES)
+
     @property
     def read_sources(self) -> dict[str, str]:
         return parse_read_sources(self.DUAL_WRITE_READ_SOURCE)
@@ -331,6 +361,7 @@ _ACCEPTS = {
     "POSTGRES_SSLMODE": "one of disable, allow, prefer, require, verify-ca, verify-full",
     "MONGODB_URI": "a mongodb:// or mongodb+srv:// URI",
     "MONGODB_DB": "a name of 1 to 63 characters",
+    "MONGODB_COLLECTION_NAMES": "comma-separated name=collection pairs such as watchlists=watchlist",
     "SECRET_KEY": "a string of at least 20 characters",
     "DEBUG": "true or false",
     "ALLOWED_HOSTS": "comma-separated host names such as api.example.com",

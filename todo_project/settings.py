@@ -130,6 +130,8 @@ DATABASES = {
 # --- MongoDB: the source of truth ---------------------------------------------------------------
 MONGODB_URI = _config.MONGODB_URI
 MONGODB_DB = _config.MONGODB_DB
+# The MongoDB collection of each mapped collection, where it differs from todo.mappings' defaults.
+MONGODB_COLLECTION_NAMES = _config.mongodb_collection_names
 
 # --- Dual-write -----------------------------------------------------------------------------------
 DUAL_WRITE_ENABLED = _config.DUAL_WRITE_ENABLED

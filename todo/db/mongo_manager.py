@@ -8,6 +8,7 @@ through pymongo; unset, the in-process `mongomock` stand-in is used through the 
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from django.conf import settings
 from pymongo import ASCENDING, MongoClient
 from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import PyMongoError
+from pymongo.errors import OperationFailure, PyMongoError
 
 from dualwrite.checkpoint import CHECKPOINT_COLLECTION, CHECKPOINT_INDEXES
 from dualwrite.history import HISTORY_COLLECTION, HISTORY_INDEXES
@@ -109,6 +110,22 @@ class MongoDBRetired(PyMongoError):
     """MongoDB is retired (MONGODB_RETIRED=true): nothing may connect to it."""
 
 
+logger = logging.getLogger(__name__)
+
+DUPLICATE_KEY = 11000
+
+
+def _sharing_keys(collection: Collection[dict[str, Any]], keys: tuple[str, ...]) -> int:
+    """Documents whose values of `keys` another document of the collection has too."""
+    pipeline: list[dict[str, Any]] = [
+        {"$group": {"_id": {key.replace(".", "_"): f"${key}" for key in keys}, "n": {"$sum": 1}}},
+        {"$match": {"n": {"$gt": 1}}},
+        {"$group": {"_id": None, "documents": {"$sum": "$n"}}},
+    ]
+    found = list(collection.aggregate(pipeline))
+    return int(found[0]["documents"]) if found else 0
+
+
 class DatabaseManager:
     """Process-wide owner of the MongoDB client. Use `DatabaseManager.get()`."""
 
@@ -172,7 +189,11 @@ class DatabaseManager:
         return self.client[self.db_name]
 
     def get_collection(self, name: str) -> Collection[dict[str, Any]]:
-        return self.db[name]
+        """A collection by its dual-write name (e.g. "watchlists", whose documents the existing
+        app keeps in "watchlist": see todo.mappings) or, for any other name, as named."""
+        from todo.mappings import get_registry
+
+        return self.db[get_registry().mongo_collection_of(name)]
 
     def ping(self) -> None:
         """Round trip to the server; raises a pymongo error when it is unreachable."""
@@ -191,9 +212,21 @@ class DatabaseManager:
             options: dict[str, Any] = {"name": spec.name, "unique": spec.unique}
             if spec.partial is not None:
                 options["partialFilterExpression"] = spec.partial
-            self.get_collection(spec.collection).create_index(
-                [(key, ASCENDING) for key in spec.keys], **options
-            )
+            collection = self.get_collection(spec.collection)
+            try:
+                collection.create_index([(key, ASCENDING) for key in spec.keys], **options)
+            except OperationFailure as exc:
+                if exc.code != DUPLICATE_KEY:
+                    raise
+                # Existing data breaks the index's uniqueness (the existing app checks it in code
+                # only): serve without the index; `dualwrite doctor` lists the duplicates.
+                logger.warning(
+                    "index %s of MongoDB collection %s not created: %d document(s) share its keys"
+                    " (run `dualwrite doctor`)",
+                    spec.name,
+                    collection.name,
+                    _sharing_keys(collection, spec.keys),
+                )
 
     def close(self) -> None:
         with self._client_lock:
