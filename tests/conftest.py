@@ -41,6 +41,19 @@ def fresh_runtime_flags() -> Iterator[None]:
     runtime_flags.invalidate()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def pool_closed_before_the_test_database_goes(django_db_setup: Any) -> Iterator[None]:
+    """Threads of the tests (jobs, workers, concurrent writers) hand their connections back to the
+    pool, which keeps them open: close it, so that the test database can be dropped at the end."""
+    yield
+    from django.db import connections
+
+    for alias in connections:
+        close_pool = getattr(connections[alias], "close_pool", None)
+        if close_pool is not None:
+            close_pool()
+
+
 @pytest.fixture(scope="session", autouse=WIRE_LANE)
 def wire_lane_uses_a_real_client() -> None:
     """In the wire lane, refuse to run against the stand-in by mistake: the process's manager must
