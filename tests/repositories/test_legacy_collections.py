@@ -3,6 +3,7 @@ watch entries in `watchlist`) and unique indexes its duplicates would violate.""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -14,6 +15,7 @@ from todo.db.mongo_manager import DatabaseManager
 from todo.mappings import get_registry
 from todo.models.postgres import PostgresTaskAssignment, PostgresWatchlist
 from todo.repositories.factory import get_repository
+from todo.repositories.postgres_repository import PostgresWatchlistRepository
 from todo.services.operations_setup import build_backfiller, build_verifier
 from todo_project.config import ConfigError, load_config
 
@@ -93,3 +95,31 @@ def test_unique_indexes_the_existing_data_violates_are_skipped_with_one_warning(
     indexes: dict[str, Any] = raw["user_team_details"].index_information()
     assert "user_id_team_id_unique" not in indexes
     assert "userId_taskId_unique" in raw["watchlist"].index_information()  # the others exist
+
+
+def test_lists_sorted_by_a_date_some_documents_hold_as_a_string_keep_time_order(
+    mongo_db: DatabaseManager,
+) -> None:
+    """MongoDB orders every string before every date; the existing app stored some dates as ISO
+    strings. A user's watchlist (newest first, paged) is in time order, as Postgres answers it."""
+    raw = mongo_db.db["watchlist"]
+    user = ObjectId()
+    base = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
+    for day in range(6):
+        moment = base + dt.timedelta(days=day)
+        created: Any = moment.isoformat().replace("+00:00", "Z") if day % 2 else moment
+        raw.insert_one(
+            {"_id": ObjectId(), "userId": str(user) if day % 3 else user, "taskId": str(ObjectId()),
+             "isActive": True, "createdAt": created}
+        )  # fmt: skip
+    raw.insert_one({"_id": ObjectId(), "userId": str(user), "taskId": str(ObjectId()), "isActive": True})
+    build_backfiller().run(get_registry().get("watchlists"))
+    mongo_repo = get_repository("watchlists")
+    postgres_repo = PostgresWatchlistRepository()
+    pages = [[w.created_at for w in mongo_repo.get_for_user(str(user), page, 3)] for page in (1, 2, 3)]
+    newest_first = [base + dt.timedelta(days=day) for day in range(5, -1, -1)]
+    assert pages == [newest_first[:3], newest_first[3:], [None]]  # no date: last, newest first
+    for page in (1, 2, 3):
+        assert [w.id for w in mongo_repo.get_for_user(str(user), page, 3)] == [
+            w.id for w in postgres_repo.get_for_user(str(user), page, 3)
+        ]

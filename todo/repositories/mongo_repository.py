@@ -17,7 +17,7 @@ from dualwrite.engine import DualWriteEngine
 from dualwrite.errors import DocumentNotFoundError
 from dualwrite.mapping import ArrayTable, CollectionMapping
 from dualwrite.transform import canonical_document, normalise_mongo_id
-from dualwrite.types import ObjectIdRef, ValueType
+from dualwrite.types import ObjectIdRef, Timestamp, ValueType
 from todo.db.mongo_manager import DatabaseManager
 from todo.mappings import get_registry
 from todo.models import documents as d
@@ -44,6 +44,18 @@ def _stored_forms(value_type: ValueType | None, value: Any) -> list[Any]:
         text = normalise_mongo_id(value)
         return [ObjectId(text), text]
     return [value]
+
+
+def sort_documents(documents: list[dict[str, Any]], sort: Sort) -> list[dict[str, Any]]:
+    """Canonical documents in MongoDB's order of `sort` (a missing value first ascending, last
+    descending), ties by `_id` ascending."""
+    ordered = sorted(documents, key=lambda doc: str(doc["_id"]))
+    for key, direction in reversed(sort):
+        present = [doc for doc in ordered if doc.get(key) is not None]
+        missing = [doc for doc in ordered if doc.get(key) is None]
+        present.sort(key=lambda doc: doc[key], reverse=direction < 0)  # stable: earlier keys' ties
+        ordered = missing + present if direction >= 0 else present + missing
+    return ordered
 
 
 def mongo_query(mapping: CollectionMapping, filters: Filters) -> dict[str, Any]:
@@ -105,9 +117,15 @@ class MongoRepository(AbstractRepository[M]):
         return self.engine.delete(self.collection, id).document is not None
 
     def _find(self, filters: Filters, sort: Sort, skip: int, limit: int | None) -> list[dict[str, Any]]:
-        for key, _direction in sort:
-            _value_type(self.mapping, key)
-        cursor = self.coll.find(mongo_query(self.mapping, filters)).sort([*sort, ("_id", 1)]).skip(skip)
+        types = [_value_type(self.mapping, key)[0] for key, _direction in sort]
+        query = mongo_query(self.mapping, filters)
+        if any(isinstance(t, Timestamp) for t in types):
+            # Legacy documents hold some dates as ISO strings, and MongoDB orders every string
+            # before every date: order the canonical documents here instead (as Postgres does).
+            found = [canonical_document(self.mapping, doc) for doc in self.coll.find(query)]
+            ordered = sort_documents(found, sort)
+            return ordered[skip : skip + limit] if limit else ordered[skip:]
+        cursor = self.coll.find(query).sort([*sort, ("_id", 1)]).skip(skip)
         if limit:
             cursor = cursor.limit(limit)
         return [canonical_document(self.mapping, doc) for doc in cursor]
