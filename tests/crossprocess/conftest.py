@@ -24,9 +24,10 @@ from tests.faults.harness import Fleet
 from tests.wire.harness import WIRE_PYTHON, wire_server
 
 QUEUE = "dualwrite_retry_queue"
+# The mapped collections by their MongoDB names (task assignments live in task_details).
 MIRRORED = (
     "users", "tasks", "teams", "user_team_details", "labels", "roles", "user_roles",
-    "task_assignments", "watchlist", "audit_logs", "team_creation_invite_codes",
+    "task_details", "watchlist", "audit_logs", "team_creation_invite_codes",
 )  # fmt: skip
 _numbers = itertools.count(1)
 
