@@ -219,6 +219,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{mapping.collection} {report.shard}: {report.processed} documents, {report.written} written,"
                 f" {report.kept} kept (newer in Postgres), {report.rejected} rejected"
+                f" ({report.duplicates} duplicates: not mirrored, the oldest of each key is)"
                 f" in {report.seconds:.1f} s{resumed}"
             )
 
