@@ -12,7 +12,11 @@ guard as live writes, safely while the application is writing.
   resumes after the last committed batch; re-writing a batch is harmless (same version).
 - A document the mapping cannot hold, or whose rows Postgres refuses (a constraint), is handed to
   `on_reject` (the app records it in the retry queue, like a failed live write) and the backfill
-  goes on: a batch Postgres refuses is written again document by document.
+  goes on: a batch Postgres refuses is written again in halves down to the refused documents.
+- Duplicates (`dualwrite.uniqueness`): documents are written in `_id` order, so of the documents
+  sharing a domain-unique key the oldest is written and the others are refused by the unique
+  constraint; they are counted as `duplicates` (and `rejected`) and handed to `on_reject` as
+  PERMANENT with the holder's id. The run does not fail.
 """
 
 from __future__ import annotations
@@ -64,7 +68,8 @@ class BackfillReport:
     written: int = 0  # rows written (inserted, or replaced by an equal or higher version)
     kept: int = 0  # rows left alone: Postgres already held a later state of the same life
     reconciled: int = 0  # refused rows made to hold MongoDB's current document (tombstone, other life)
-    rejected: int = 0  # documents the mapping cannot hold (recorded as FAILED)
+    rejected: int = 0  # documents not written: unmappable, refused by Postgres, or duplicates
+    duplicates: int = 0  # of `rejected`: duplicates of a live row by a domain-unique key (this run)
     resumed_after: str | None = None  # _id the run continued after, None for a fresh start
     seconds: float = 0.0
     finished: bool = False
@@ -82,6 +87,7 @@ class BackfillReport:
             "kept": self.kept,
             "reconciled": self.reconciled,
             "rejected": self.rejected,
+            "duplicates": self.duplicates,
             "resumed_after": self.resumed_after,
             "seconds": round(self.seconds, 3),
             "finished": self.finished,
@@ -177,9 +183,16 @@ class Backfiller:
         for batch in self.loader.write_stream(mapping, self._batches(mapping, documents)):
             position = batch.tag
             for mongo_id, why in batch.rejected.items():
-                logger.error("backfill: Postgres refused %s %s: %s", mapping.collection, mongo_id, why)
+                duplicate = mongo_id in batch.duplicates
+                if duplicate:
+                    logger.warning("backfill: not mirrored by the duplicate rule: %s", why)
+                else:
+                    logger.error("backfill: Postgres refused %s %s: %s", mapping.collection, mongo_id, why)
                 if self.on_reject is not None:
-                    self.on_reject(mapping, mongo_id, why, ErrorKind.REJECTED)
+                    kind = ErrorKind.PERMANENT if duplicate else ErrorKind.REJECTED
+                    self.on_reject(mapping, mongo_id, why, kind)
+            report.duplicates += len(batch.duplicates)
+            metrics.count_backfill(mapping.collection, "duplicate", len(batch.duplicates))
             position.rejected += len(batch.rejected)
             position.rowsets -= len(batch.rejected)
             reconciled = self._settle(mapping, batch)

@@ -30,11 +30,13 @@ from typing import Any, Generic, TypeVar
 import psycopg
 from django.db import connections
 
+from dualwrite.errors import DuplicateKeyConflict
 from dualwrite.mapping import Child, CollectionMapping
 from dualwrite.ordering import guard_sql
 from dualwrite.policy import ErrorKind, classify, describe
 from dualwrite.sink import SYNCED, _child_columns, _child_key, _child_on_conflict, _q
 from dualwrite.transform import RowSet
+from dualwrite.uniqueness import find_holder, violated_key
 
 T = TypeVar("T")
 
@@ -47,6 +49,9 @@ class Batch(Generic[T]):
     tag: T
     applied: set[str] = field(default_factory=set)
     rejected: dict[str, str] = field(default_factory=dict)  # mongo_id → why Postgres refused its rows
+    # The rejected documents that are duplicates of a live row by a domain-unique key
+    # (`dualwrite.uniqueness`): not mirrored, by the duplicate rule.
+    duplicates: dict[str, DuplicateKeyConflict] = field(default_factory=dict)
 
 
 _UNSET = object()
@@ -212,10 +217,18 @@ class BulkLoader:
         self, mapping: CollectionMapping, rowsets: Sequence[RowSet], *, force: bool = False
     ) -> set[str]:
         """Write one batch; return the mongo_ids whose rows now hold the given version."""
+        return self.write_batch(mapping, rowsets, force=force).applied
+
+    def write_batch(
+        self, mapping: CollectionMapping, rowsets: Sequence[RowSet], *, force: bool = False
+    ) -> Batch[None]:
+        """Write one batch; return it with `applied`, `rejected` and `duplicates` filled in."""
         batch: Batch[None] = Batch(list(rowsets), None)
+        if not batch.rowsets:
+            return batch
         for done in self.write_stream(mapping, [batch], force=force):
-            return done.applied
-        return set()
+            return done
+        return batch
 
     def write_stream(
         self, mapping: CollectionMapping, batches: Iterable[Batch[T]], *, force: bool = False
@@ -247,15 +260,38 @@ class BulkLoader:
                 yield current
                 current = following
 
-    @staticmethod
+    @classmethod
     def _isolate(
-        session: _Session, statements: tuple[str, str], rowsets: list[RowSet], batch: Batch[T]
+        cls, session: _Session, statements: tuple[str, str], rowsets: list[RowSet], batch: Batch[T]
     ) -> None:
-        for rowset in rowsets:
-            session.stage([rowset])
+        """Write a batch Postgres refused in halves, in order, down to the single documents it
+        refuses (a handful of merges per refused document instead of one per document). The
+        order is kept: of two documents sharing a unique key, the earlier one (smaller `_id`) is
+        written and the later one refused."""
+        half = len(rowsets) // 2
+        for part in (rowsets[:half], rowsets[half:]) if half else (rowsets,):
+            if not part:
+                continue
+            session.stage(part)
             try:
                 batch.applied |= session.merge(statements)
             except psycopg.Error as exc:
                 if classify(exc) is not ErrorKind.REJECTED:
                     raise
-                batch.rejected[rowset.mongo_id] = describe(exc)
+                if len(part) > 1:
+                    cls._isolate(session, statements, part, batch)
+                else:
+                    cls._refused(session, part[0], exc, batch)
+
+    @staticmethod
+    def _refused(session: _Session, rowset: RowSet, exc: psycopg.Error, batch: Batch[T]) -> None:
+        """Record why Postgres refused one document; a duplicate key names its holder."""
+        key = violated_key(session.mapping, exc)
+        if key is None:
+            batch.rejected[rowset.mongo_id] = describe(exc)
+            return
+        with session.raw.cursor() as cursor:
+            holder = find_holder(cursor, session.mapping, key, rowset)
+        duplicate = DuplicateKeyConflict(session.mapping.collection, rowset.mongo_id, key.fields, holder)
+        batch.duplicates[rowset.mongo_id] = duplicate
+        batch.rejected[rowset.mongo_id] = describe(duplicate)

@@ -35,6 +35,7 @@ from dualwrite import metrics
 from dualwrite.errors import (
     DocumentNotFoundError,
     DualWriteError,
+    DuplicateKeyConflict,
     InvalidDocumentError,
     InvalidMongoIdError,
     MappingError,
@@ -57,6 +58,7 @@ from dualwrite.queue import FAILED, PENDING, QueueRecord, RetryQueue
 from dualwrite.reconcile import Reconciler
 from dualwrite.sink import PostgresSink
 from dualwrite.transform import RowSet, document_to_rows, normalise_mongo_id
+from dualwrite.uniqueness import find_holder, violated_key
 
 logger = logging.getLogger(__name__)
 
@@ -277,6 +279,7 @@ class DualWriteEngine:
                 mapping.collection, lambda: self.reconciler.reconcile(mapping, record.mongo_id)
             )
         except (MappingError, *DB_ERRORS) as exc:
+            exc = self._as_duplicate(mapping, record.mongo_id, exc)
             error = describe(exc)
             if _no_connection(exc) or isinstance(exc, SourceUnavailable):
                 self.queue.postpone(record, owner, error)
@@ -605,7 +608,9 @@ class DualWriteEngine:
 
         A failure Postgres itself returned (a rejected row, an unmappable document) counts as an
         attempt, so a document that keeps failing reaches FAILED; an outage or a timeout does not
-        (the worker's retries count those)."""
+        (the worker's retries count those). A duplicate of a live row by a domain-unique key is
+        a permanent rejection (`dualwrite.uniqueness`): FAILED at once, with the holder's id."""
+        exc = self._as_duplicate(mapping, mongo_id, exc, document)
         kind, error = classify(exc), describe(exc)
         metrics.count(mapping.collection, operation, "failed")
         logger.error(
@@ -622,6 +627,36 @@ class DualWriteEngine:
         if record.status != FAILED and kind is not ErrorKind.TRANSIENT:
             self._mark_row(mapping, mongo_id, PENDING, error)
         return WriteResult(mapping.collection, mongo_id, operation, False, record.status, error)
+
+    def _as_duplicate(
+        self,
+        mapping: CollectionMapping,
+        mongo_id: str,
+        exc: BaseException,
+        document: dict[str, Any] | None = None,
+    ) -> BaseException:
+        """A unique violation of a domain-unique key as a DuplicateKeyConflict naming the live row
+        that holds the key (looked up from the document; None when that lookup fails, which is
+        logged); any other error as it is."""
+        key = violated_key(mapping, exc)
+        if key is None:
+            return exc
+        holder = None
+        try:
+            if document is None:
+                document = self._coll(mapping).find_one({"_id": ObjectId(mongo_id)})
+            if document is not None:
+                rowset = document_to_rows(mapping, document)
+                with connections[self.sink.using].cursor() as cursor:
+                    holder = find_holder(cursor, mapping, key, rowset)
+        except (PyMongoError, MappingError, *DB_ERRORS) as lookup:
+            logger.warning(
+                "could not name the holder of %s %s's key (%s)",
+                mapping.collection,
+                mongo_id,
+                describe(lookup),
+            )
+        return DuplicateKeyConflict(mapping.collection, mongo_id, key.fields, holder)
 
     def _exhausted(
         self, mapping: CollectionMapping, mongo_id: str, operation: str, error: str, attempts: int

@@ -30,11 +30,15 @@ class MappingError(DualWriteError, ValueError):
     stay out of logs).
     """
 
-    def __init__(self, collection: str, mongo_id: str | None, field: str, problem: str) -> None:
+    def __init__(
+        self, collection: str, mongo_id: str | None, field: str, problem: str, *, reason: str | None = None
+    ) -> None:
         self.collection = collection
         self.mongo_id = mongo_id
         self.field = field
         self.problem = problem
+        # The problem without any part of the value (`problem` may quote a bounded part of it).
+        self.reason = reason or problem
         super().__init__(f"{collection} {mongo_id or '<no id>'}: field {field!r}: {problem}")
 
 
@@ -73,3 +77,20 @@ class DocumentNotFoundError(DualWriteError, LookupError):
 
 class SourceUnavailable(DualWriteError):
     """MongoDB could not be read while settling a mirror write; the write is retried later."""
+
+
+class DuplicateKeyConflict(DualWriteError):
+    """A document whose domain-unique key (e.g. user_id + team_id) another live row already holds.
+
+    Duplicates are resolved by a documented rule: of the documents sharing a key, the oldest (the
+    smallest `_id`) is mirrored and the others are not. A document refused for its key is a
+    permanent rejection (retrying cannot help while the holder lives), reported with the key's
+    document fields and the holder's id; never the key's values."""
+
+    def __init__(self, collection: str, mongo_id: str, fields: tuple[str, ...], holder: str | None) -> None:
+        self.collection = collection
+        self.mongo_id = mongo_id
+        self.fields = fields
+        self.holder = holder
+        held = f"duplicate of {holder}" if holder else "duplicate of a live row"
+        super().__init__(f"{collection} {mongo_id}: {held} (same {', '.join(fields)})")

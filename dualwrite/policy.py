@@ -12,7 +12,7 @@ from django.db import utils as django_db
 from psycopg import errors as pg_errors
 from psycopg_pool import PoolTimeout
 
-from dualwrite.errors import MappingError, PostgresUnavailable, SourceUnavailable
+from dualwrite.errors import DuplicateKeyConflict, MappingError, PostgresUnavailable, SourceUnavailable
 
 
 class ErrorKind(StrEnum):
@@ -20,7 +20,8 @@ class ErrorKind(StrEnum):
     TRANSIENT = "transient"
     # Postgres refused the rows (constraint, data): may resolve later (e.g. write order); queue only.
     REJECTED = "rejected"
-    # The document cannot be mapped: retrying cannot help; FAILED at once.
+    # The document cannot be mapped, or it is a duplicate of a live row by a domain-unique key
+    # (`dualwrite.uniqueness`): retrying cannot help; FAILED at once.
     PERMANENT = "permanent"
 
 
@@ -36,7 +37,7 @@ _TRANSIENT_SQLSTATE = (
 
 def classify(exc: BaseException) -> ErrorKind:
     """Decide how the engine treats an error raised while writing to Postgres."""
-    if isinstance(exc, MappingError):
+    if isinstance(exc, MappingError | DuplicateKeyConflict):
         return ErrorKind.PERMANENT
     if isinstance(exc, PostgresUnavailable | SourceUnavailable):
         return ErrorKind.TRANSIENT
@@ -58,6 +59,8 @@ def describe(exc: BaseException) -> str:
     """
     if isinstance(exc, MappingError):
         return f"MappingError: {exc}"
+    if isinstance(exc, DuplicateKeyConflict):
+        return f"DuplicateKey: {exc}"
     cause = exc.__cause__ if isinstance(exc, django_db.Error) and exc.__cause__ else exc
     first_line = (str(cause).strip().splitlines() or [""])[0]
     return f"{type(cause).__name__}: {first_line}"[:300]

@@ -58,7 +58,7 @@ def _convert(mapping: CollectionMapping, mongo_id: str | None, name: str, func: 
     try:
         return func(value)
     except ValueProblem as problem:
-        raise MappingError(mapping.collection, mongo_id, name, str(problem)) from None
+        raise MappingError(mapping.collection, mongo_id, name, str(problem), reason=problem.reason) from None
 
 
 def _extra(mapping: CollectionMapping, mongo_id: str, document: dict[str, Any]) -> dict[str, Any] | None:

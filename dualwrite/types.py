@@ -23,7 +23,14 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 class ValueProblem(ValueError):
-    """A value the column cannot hold; the caller adds collection, document id and field."""
+    """A value the column cannot hold; the caller adds collection, document id and field.
+
+    `reason` says the same without the value (the message may quote a bounded part of it): what
+    reports about a whole database (doctor) show."""
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 class ValueType:
@@ -99,7 +106,10 @@ class Int(ValueType):
             return None
         number = _as_int(value)
         if not self.minimum <= number <= self.maximum:
-            raise ValueProblem(f"{number} is out of range [{self.minimum}, {self.maximum}]")
+            raise ValueProblem(
+                f"{number} is out of range [{self.minimum}, {self.maximum}]",
+                reason=f"out of range [{self.minimum}, {self.maximum}]",
+            )
         return number
 
 
@@ -119,7 +129,7 @@ class Enum(ValueType):
         if candidate not in self.values:
             allowed = ", ".join(str(v) for v in self.values)
             shown = repr(candidate)[:40]
-            raise ValueProblem(f"unknown value {shown}; allowed: {allowed}")
+            raise ValueProblem(f"unknown value {shown}; allowed: {allowed}", reason=f"not one of: {allowed}")
         return candidate
 
 
@@ -144,7 +154,10 @@ class ObjectIdRef(ValueType):
             if value in self.literals:
                 return value
         shown = repr(value)[:40] if isinstance(value, str) else _type_name(value)
-        raise ValueProblem(f"expected an ObjectId or a 24-hex string, got {shown}")
+        raise ValueProblem(
+            f"expected an ObjectId or a 24-hex string, got {shown}",
+            reason=f"expected an ObjectId or a 24-hex string, got {'a string' if isinstance(value, str) else shown}",
+        )
 
     def from_column(self, value: Any) -> ObjectId | str | None:
         if value is None or value in self.literals:
@@ -174,7 +187,10 @@ class Timestamp(ValueType):
             try:
                 parsed = dt.datetime.fromisoformat(value.strip())
             except ValueError:
-                raise ValueProblem(f"not an ISO-8601 date-time: {value[:40]!r}") from None
+                raise ValueProblem(
+                    f"not an ISO-8601 date-time: {value[:40]!r}",
+                    reason="a string that is not an ISO-8601 date-time",
+                ) from None
             return _to_utc_millis(parsed)
         raise ValueProblem(f"expected a date-time, got {_type_name(value)}")
 

@@ -11,7 +11,10 @@ MongoDB cursor sorted by `_id` is merge-joined with the live rows in mongo_id or
 - extra: a live row without a document;
 - different: both exist and differ; the differing field names are reported (`_v` for the version,
   `_gen` for the generation);
-- invalid: a document the mapping cannot hold (it cannot be mirrored until it is fixed);
+- invalid: a document the mapping cannot hold (it cannot be mirrored until it is fixed), or a
+  document without a live row whose domain-unique key another live row holds: a duplicate that
+  the duplicate rule leaves unmirrored (`dualwrite.uniqueness`); the fields are the key's, the
+  reason names the holder. Repair leaves both alone;
 - needs_backfill: the row was written before a mapped column existed (the column was added
   later): the field's value is still in the row's `extra`, or the column holds its placeholder
   default (or NULL) while the document has a value. Such a row reads back as the right document
@@ -36,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bson import ObjectId
+from django.db import connections
 from pymongo import ASCENDING
 from pymongo.collection import Collection
 
@@ -49,6 +53,7 @@ from dualwrite.reports import ReportStore
 from dualwrite.scan import Children, Row, scan_live_rows
 from dualwrite.sink import PostgresSink, _child_columns
 from dualwrite.transform import RowSet, document_to_rows, normalise_mongo_id, rows_to_document
+from dualwrite.uniqueness import conflict, unique_keys
 
 logger = logging.getLogger(__name__)
 
@@ -64,9 +69,13 @@ class Drift:
     kind: str
     mongo_id: str
     fields: tuple[str, ...] = ()
+    reason: str | None = None  # why, when the kind and fields do not say it (never a value)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "mongo_id": self.mongo_id, "fields": list(self.fields)}
+        found: dict[str, Any] = {"kind": self.kind, "mongo_id": self.mongo_id, "fields": list(self.fields)}
+        if self.reason is not None:
+            found["reason"] = self.reason
+        return found
 
 
 @dataclass
@@ -191,12 +200,19 @@ class _Repairer:
                 rowsets.append(document_to_rows(self.mapping, document))
             except MappingError as exc:
                 logger.error("verify --repair cannot map %s", exc)
-        applied = self.loader.write(self.mapping, rowsets) if rowsets else set()
+        batch = self.loader.write_batch(self.mapping, rowsets)
+        applied = batch.applied
+        for mongo_id, why in batch.rejected.items():
+            logger.error(
+                "verify --repair: Postgres refused %s %s: %s", self.mapping.collection, mongo_id, why
+            )
         # Refused by the guard (a later state of the row's life, a tombstone, another life), yet
         # MongoDB disagrees; and live rows of documents MongoDB no longer holds: each is locked,
         # MongoDB re-read, and the row made to hold what it holds (`dualwrite.reconcile`).
         reconciler = Reconciler(self.sink, lambda _name: self.coll)
-        settle = [rs.mongo_id for rs in rowsets if rs.mongo_id not in applied]
+        settle = [
+            rs.mongo_id for rs in rowsets if rs.mongo_id not in applied and rs.mongo_id not in batch.rejected
+        ]
         settle += [i for i, v in pending.items() if i not in current and v is not None]
         for mongo_id in settle:
             reconciler.reconcile(self.mapping, mongo_id)
@@ -352,7 +368,16 @@ class Verifier:
             self._note(report, Drift(INVALID, mongo_id, (exc.field,)), None, None)
             return
         if live is None:
-            self._note(report, Drift(MISSING, mongo_id), repairer, None)
+            keys = unique_keys(mapping)
+            duplicate = None
+            if keys:
+                with connections[self.sink.using].cursor() as cursor:
+                    duplicate = conflict(cursor, mapping, rowset, keys)
+            if duplicate is not None:
+                reason = f"duplicate of {duplicate.holder}"
+                self._note(report, Drift(INVALID, mongo_id, duplicate.fields, reason), None, None)
+            else:
+                self._note(report, Drift(MISSING, mongo_id), repairer, None)
             return
         row, children = live
         same_state = (row["source_version"], row["source_generation"]) == (rowset.version, rowset.generation)

@@ -36,9 +36,35 @@ def _drain(worker, deadline: float = 30.0) -> None:
     pytest.fail("the worker did not drain the queue in time")
 
 
-def _taken_google_id(google_id: str) -> None:
-    """A Postgres row that makes a valid MongoDB user unmirrorable (unique google_id)."""
-    PostgresUser.objects.create(mongo_id=str(ObjectId()), google_id=google_id)
+def _taken_google_id(google_id: str) -> str:
+    """A live Postgres row holding a google_id: a valid MongoDB user with the same one is a
+    duplicate by the domain-unique key (unique google_id); returns the holder's id."""
+    holder = str(ObjectId())
+    PostgresUser.objects.create(mongo_id=holder, google_id=google_id)
+    return holder
+
+
+REFUSED = "refused-by-check"
+
+
+@pytest.fixture
+def check_refusing_users():
+    """A CHECK constraint the models do not declare (e.g. a DBA's): Postgres refuses a user whose
+    google_id is REFUSED. Not a domain-unique key, so a refusal that may resolve later (retried).
+    `drop()` removes the cause."""
+
+    def drop() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE postgres_users DROP CONSTRAINT IF EXISTS test_refused_google_id")
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "ALTER TABLE postgres_users ADD CONSTRAINT test_refused_google_id"
+            " CHECK (google_id IS DISTINCT FROM %s)",
+            [REFUSED],
+        )
+    yield drop
+    drop()
 
 
 def test_outage_500_mixed_writes_are_recorded_then_drained_to_equality(dual_write, embedded_postgres) -> None:
@@ -110,7 +136,7 @@ def test_failures_survive_a_restart_and_a_fresh_worker_applies_them(dual_write, 
 
 
 def test_rejected_row_is_retried_then_failed_with_critical_log_and_alert(
-    dual_write, settings, caplog
+    dual_write, settings, caplog, check_refusing_users
 ) -> None:
     from todo.services.dual_write_service import DualWriteService
 
@@ -118,12 +144,11 @@ def test_rejected_row_is_retried_then_failed_with_critical_log_and_alert(
     settings.DUAL_WRITE_ALERT_HOOK = "tests.engine.alert_sink.record"
     alert_sink.EVENTS.clear()
     service = DualWriteService()
-    _taken_google_id("dup")
     user_id = str(ObjectId())
     with caplog.at_level(logging.ERROR):
         assert (
             service.create_document(
-                collection_name="users", data={"google_id": "dup", "name": "Secret Name"}, mongo_id=user_id
+                collection_name="users", data={"google_id": REFUSED, "name": "Secret Name"}, mongo_id=user_id
             )
             is False
         )
@@ -134,7 +159,7 @@ def test_rejected_row_is_retried_then_failed_with_critical_log_and_alert(
     [failure] = service.get_sync_failures()
     assert (failure["collection"], failure["mongo_id"], failure["operation"]) == ("users", user_id, "create")
     assert failure["status"] == "FAILED" and failure["attempts"] == 2
-    assert "UniqueViolation" in failure["error"]
+    assert "CheckViolation" in failure["error"]
     assert service.get_sync_status("users", user_id) == "FAILED"
     critical = [r for r in caplog.records if r.levelno == logging.CRITICAL]
     assert len(critical) == 1 and user_id in critical[0].getMessage()
@@ -153,7 +178,7 @@ def test_rejected_row_is_retried_then_failed_with_critical_log_and_alert(
     # A FAILED record is not retried by the worker any more...
     assert worker.run_once().processed == 0
     # ...but a manual retry re-applies it once the cause is gone.
-    PostgresUser.objects.filter(google_id="dup").exclude(mongo_id=user_id).delete()
+    check_refusing_users()
     assert service.retry_failed_sync("users", user_id) is True
     assert service.get_sync_failures() == []
     assert mirror_differences("users", [user_id]) == {}
@@ -183,7 +208,9 @@ def test_batch_with_one_rejected_document_fails_only_that_one(dual_write) -> Non
     ]
     assert dual_write.batch_operations(operations) is False
     statuses = [r.status for r in dual_write.last_batch_results]
-    assert statuses == ["SYNCED", "SYNCED", "PENDING", "SYNCED", "SYNCED"]
+    # A duplicate by a domain-unique key (google_id): a permanent rejection, FAILED at once.
+    assert statuses == ["SYNCED", "SYNCED", "FAILED", "SYNCED", "SYNCED"]
+    assert "duplicate of" in dual_write.last_batch_results[2].error
     assert mirror_differences("users", ids[:2] + ids[3:]) == {}
     assert row("users", ids[2]) is None
     assert [f["mongo_id"] for f in dual_write.get_sync_failures()] == [ids[2]]
@@ -284,15 +311,14 @@ def test_backoff_grows_exponentially_with_bounded_jitter() -> None:
         assert len(set(samples)) > 1  # jittered
 
 
-def test_worker_schedules_the_next_attempt_by_the_policy(dual_write, settings) -> None:
+def test_worker_schedules_the_next_attempt_by_the_policy(dual_write, settings, check_refusing_users) -> None:
     from todo.services.dual_write_service import DualWriteService
 
     settings.DUAL_WRITE_RETRY_DELAY = 60
     settings.DUAL_WRITE_RETRY_ATTEMPTS = 5
     service = DualWriteService()
-    _taken_google_id("again")
     user_id = str(ObjectId())
-    service.create_document(collection_name="users", data={"google_id": "again"}, mongo_id=user_id)
+    service.create_document(collection_name="users", data={"google_id": REFUSED}, mongo_id=user_id)
     coll = DatabaseManager.get().get_collection(QUEUE_COLLECTION)
     coll.update_one({"mongo_id": user_id}, {"$set": {"next_attempt_at": dt.datetime.now(dt.UTC)}})
     assert build_worker(service.engine).run_once().failed == 1

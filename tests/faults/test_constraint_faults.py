@@ -1,6 +1,7 @@
 """One row Postgres refuses (a unique google_id already held by another row) among concurrent
-writes through the real HTTP API: that one write is recorded with its error and ends FAILED after
-its attempts, every other write proceeds and matches, and once the cause is gone a retry mends it."""
+writes through the real HTTP API: a duplicate by a domain-unique key, so that one write is recorded
+FAILED at once (a permanent rejection naming the holder, `dualwrite.uniqueness`), every other
+write proceeds and matches, and once the cause is gone a retry mends it."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ def test_a_row_postgres_rejects_is_recorded_failed_while_all_others_proceed(
 ) -> None:
     settings.DUAL_WRITE_RETRY_ATTEMPTS = 2
     # A stray Postgres row already holds the google_id the local sign-in gives this new user.
-    PostgresUser.objects.create(mongo_id=str(ObjectId()), google_id=f"local:{DOOMED}")
+    stray = str(ObjectId())
+    PostgresUser.objects.create(mongo_id=stray, google_id=f"local:{DOOMED}")
     emails = [f"client{i}@example.com" for i in range(size.clients - 1)] + [DOOMED]
     fleet = Fleet(service, [sign_in(service, e) for e in emails], operations=size.operations, seed=5)
     fleet.run()
@@ -36,16 +38,17 @@ def test_a_row_postgres_rejects_is_recorded_failed_while_all_others_proceed(
     doomed_id = str(doomed["_id"])
     [record] = pending_records()
     assert (record["collection"], record["mongo_id"]) == ("users", doomed_id)
-    assert record["status"] == "PENDING" and "UniqueViolation" in record["error"]
+    assert record["status"] == "FAILED" and record["attempts"] == 1
+    assert f"duplicate of {stray} (same google_id)" in record["error"]
 
-    drain()  # its attempts are used up; everything else was mirrored in-request
+    drain()  # nothing to retry: a permanent rejection; everything else was mirrored in-request
     [record] = pending_records()
-    assert record["status"] == "FAILED" and record["attempts"] == 2
-    assert "UniqueViolation" in record["error"]
+    assert record["status"] == "FAILED" and record["attempts"] == 1
     print(f"[constraint violation] the one record: {record['status']} after {record['attempts']}"
           f" attempts, error={record['error'][:90]!r}")  # fmt: skip
-    # That user is missing, and the stray row is extra (a live row without a document); nothing else.
-    assert drift() == {"users": {"missing": 1, "extra": 1}}
+    # That user is invalid (a duplicate of the stray row by google_id), and the stray row is extra
+    # (a live row without a document); nothing else.
+    assert drift() == {"users": {"invalid": 1, "extra": 1}}
     assert lost_writes(fleet) == {}  # the doomed user's own tasks included
 
     PostgresUser.objects.filter(google_id=f"local:{DOOMED}").exclude(mongo_id=doomed_id).delete()

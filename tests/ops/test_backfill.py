@@ -187,18 +187,21 @@ def test_document_postgres_refuses_is_recorded_and_the_rest_of_its_batch_is_writ
     documents = [{"_id": ObjectId(), "_v": 1, "google_id": f"g{n}", "name": f"user {n}"} for n in range(20)]
     users.insert_many(documents)
     # A stale live row (its document is gone from MongoDB) still holds the google account of user 3.
+    stale = str(ObjectId())
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO postgres_users (mongo_id, source_version, source_deleted, sync_status, google_id)"
             " VALUES (%s, 1, false, 'SYNCED', 'g3')",
-            [str(ObjectId())],
+            [stale],
         )
     report = build_backfiller(batch_size=50).run(get_registry().get("users"))
-    assert (report.processed, report.written, report.rejected) == (20, 19, 1)
+    assert (report.processed, report.written, report.rejected, report.duplicates) == (20, 19, 1, 1)
     assert _count("postgres_users") == 20
     from todo.services.dual_write_setup import build_queue
 
     refused = str(documents[3]["_id"])
     record = build_queue().find_unresolved("users", refused)
-    assert record is not None and record.status == "PENDING" and "UniqueViolation" in record.error
-    assert "user 3" not in record.error
+    # A duplicate of a live row by a domain-unique key: a permanent rejection naming the holder.
+    assert record is not None and record.status == "FAILED" and record.error_kind == "permanent"
+    assert f"duplicate of {stale} (same google_id)" in record.error
+    assert "user 3" not in record.error and "g3" not in record.error

@@ -1,11 +1,13 @@
-"""`manage.py dualwrite <worker|retry|cleanup|backfill|verify|status|phase|readiness>`: thin wrappers
+"""`manage.py dualwrite <worker|retry|cleanup|backfill|verify|status|phase|readiness|doctor>`: thin wrappers
 over the engine and the runtime flags. In postgres_only, `worker` writes Postgres rows back to MongoDB and `verify --reverse`
 compares in that direction.
 
 Operator mistakes end with one line and a non-zero exit (CommandError), never a traceback; the
 operations commands (backfill, verify, status) check their arguments and that both stores answer
 before they change anything, and exit 2 for a mistake. `verify` exits 1 when it finds drift;
-`readiness` and a refused `phase --set/--reads` exit 1 with the reasons.
+`readiness` and a refused `phase --set/--reads` exit 1 with the reasons. `doctor` reads MongoDB
+only and exits 1 when something blocks a backfill (see todo.services.doctor), 2 when MongoDB
+cannot be read.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from todo.phases import (
     mongodb_retired,
     reverse_mirroring,
 )
-from todo.services import flag_service, phase_service, readiness
+from todo.services import doctor, flag_service, phase_service, readiness
 from todo.services.background import BackgroundWorker
 from todo.services.dual_write_setup import build_engine, build_reverse_mirror, build_worker
 from todo.services.flag_service import InvalidFlag
@@ -146,6 +148,11 @@ class Command(BaseCommand):
         )
         ready.add_argument("--collection", help="one collection (default: all)")
         ready.add_argument("--json", action="store_true", help="print JSON")
+        diagnose = sub.add_parser(
+            "doctor", help="read the MongoDB database (read-only): what backfill will make of it"
+        )
+        diagnose.add_argument("--collection", help="one collection (default: all)")
+        diagnose.add_argument("--json", action="store_true", help="print JSON")
         status = sub.add_parser("status", help="per collection: documents, rows, backlog, last verify")
         status.add_argument("--json", action="store_true", help="print JSON")
 
@@ -212,6 +219,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{mapping.collection} {report.shard}: {report.processed} documents, {report.written} written,"
                 f" {report.kept} kept (newer in Postgres), {report.rejected} rejected"
+                f" ({report.duplicates} duplicates: not mirrored, the oldest of each key is)"
                 f" in {report.seconds:.1f} s{resumed}"
             )
 
@@ -350,6 +358,20 @@ class Command(BaseCommand):
             named = f" [{', '.join(drift.fields)}]" if drift.fields else ""
             self.stdout.write(f"  {drift.kind} {drift.mongo_id}{named}")
 
+    def _doctor(self, options: dict[str, Any]) -> None:
+        names = [m.collection for m in self._mappings(options)]
+        try:
+            found = doctor.diagnose(names)
+        except doctor.DoctorError as exc:
+            raise CommandError(f"doctor: {exc}", returncode=MISTAKE) from None
+        if options["json"]:
+            self.stdout.write(json.dumps(found.as_dict(), indent=2))
+        else:
+            for line in doctor_lines(found):
+                self.stdout.write(line)
+        if not found.ok:
+            raise CommandError(f"backfill blocked: {'; '.join(found.blocking)}", returncode=1)
+
     def _status(self, options: dict[str, Any]) -> None:
         self._require_stores("read the status")
         try:
@@ -452,3 +474,33 @@ class Command(BaseCommand):
         self.stdout.write(result.summary())
         if result.failed:
             raise CommandError(f"purge failed for: {', '.join(result.failed)} (see the log)")
+
+
+def doctor_lines(found: doctor.Diagnosis) -> list[str]:
+    """The doctor's report as text: counts, field names and ids, never values."""
+    lines = [f"database {found.database}"]
+    for c in found.collections:
+        plan = c.backfill
+        absent = "" if c.exists else " (no such MongoDB collection)"
+        lines.append(
+            f"{c.collection} <- {c.mongo_collection}{absent}: {c.documents} documents; backfill would write"
+            f" {plan['write']}, skip {plan['skip_invalid']} invalid, {plan['skip_duplicates']} duplicates"
+        )
+        for u in c.unmappable:
+            lines.append(f"  unmappable {u.field}: {u.reason} ({u.count}; e.g. {', '.join(u.ids)})")
+        for d in c.duplicates:
+            if d.groups:
+                examples = "; ".join(f"{e['winner']} wins over {', '.join(e['losers'])}" for e in d.examples)
+                lines.append(
+                    f"  duplicates by {', '.join(d.fields)}: {d.groups} groups, {d.documents} documents"
+                    f" (e.g. {examples})"
+                )
+        for name, forms in c.id_forms.items():
+            if forms["string"] and forms["objectid"]:
+                lines.append(f"  id forms of {name}: {forms['string']} string, {forms['objectid']} ObjectId")
+        if c.blocking:
+            lines.append(f"  BLOCKING: {c.blocking}")
+    if found.other_collections:
+        lines.append(f"collections no mapping reads: {', '.join(found.other_collections)}")
+    lines.append("backfill can proceed" if found.ok else "backfill blocked")
+    return lines
