@@ -10,7 +10,6 @@ wins, every other document of the group is reported `invalid` by verify. The doc
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter
 from typing import Any
 
@@ -165,6 +164,56 @@ def test_backfill_of_the_legacy_database_equals_mongodb_apart_from_the_duplicate
         assert report.finished and report.processed == legacy.mirrored(mapping.collection), report.as_dict()
         winners = legacy.mirrored(mapping.collection) - len(legacy.losers(mapping.collection))
         assert _live_rows(mapping) == winners, mapping.collection
+    _resolve_duplicates()
+    verdict = _verify_all()
+    assert_only_the_losers_drift(legacy, verdict)
+    assert_losers_are_invalid(legacy, verdict)
+
+
+# -- interrupted and resumed -----------------------------------------------------------------------
+class Interrupted(Exception):
+    """The injected failure: the process dies between a committed batch and its checkpoint."""
+
+
+def test_an_interrupted_backfill_resumes_from_its_checkpoint_and_completes_without_duplicates(
+    legacy: LegacySummary, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batch, interrupted_at = 20, 60
+    target = get_registry().get("task_assignments")  # the physical `task_details`, both id forms
+    real_save = CheckpointStore.save
+
+    def failing_save(self: CheckpointStore, checkpoint: Any) -> None:
+        if checkpoint.collection == target.collection and checkpoint.processed == interrupted_at:
+            raise Interrupted  # the batch of documents 41..60 is committed, its position is not
+        real_save(self, checkpoint)
+
+    monkeypatch.setattr(CheckpointStore, "save", failing_save)
+    with pytest.raises(Interrupted):
+        _backfill_all(batch)
+    saved = build_checkpoints().load(target.collection, Shard())
+    assert saved is not None and saved.status == RUNNING
+    assert saved.processed == interrupted_at - batch
+    assert _live_rows(target) == interrupted_at  # committed ahead of the checkpoint
+    later = get_registry().get("watchlists")  # after task_assignments: never started
+    assert build_checkpoints().load(later.collection, Shard()) is None and _live_rows(later) == 0
+
+    monkeypatch.setattr(CheckpointStore, "save", real_save)
+    reports = _backfill_all(batch)
+    resumed = reports[target.collection]
+    assert resumed.resumed_after == str(saved.last_id)
+    assert resumed.processed == legacy.mirrored(target.collection)  # 40 before + the rest now
+    for mapping in get_registry():
+        name = mapping.collection
+        assert reports[name].finished and build_checkpoints().load(name, Shard()).status == FINISHED
+        table = mapping.model._meta.db_table
+        assert (
+            _rows(f"SELECT count(*), count(DISTINCT mongo_id) FROM {table}")[0]
+            == (legacy.mirrored(name) - len(legacy.losers(name)),) * 2
+        ), name
+    labels = sum(len(d["labels"]) for d in DatabaseManager.get().db["tasks"].find())
+    assert _rows("SELECT count(*) FROM postgres_task_labels")[0][0] == labels
+    deferred = DatabaseManager.get().db["tasks"].count_documents({"deferredDetails": {"$ne": None}})
+    assert _rows("SELECT count(*) FROM postgres_deferred_details")[0][0] == deferred
     _resolve_duplicates()
     verdict = _verify_all()
     assert_only_the_losers_drift(legacy, verdict)
