@@ -427,9 +427,10 @@ class _Builder:
             if task_id in forms and document["is_active"] and document["user_type"] == "user":
                 self._reform(document, "task_details", ("task_id", "assignee_id"), forms[task_id])
         for document in self.docs["tasks"]:
+            if str(document["_id"]) in forms:  # open and live, so that the default task list shows them
+                document["status"], document["isDeleted"] = "TODO", False
             if str(document["_id"]) == mine[0]:
                 self._reform(document, "tasks", ("createdBy", "updatedBy"), True)
-                document["isDeleted"] = False
         self._focus_task_ids = mine
         self._focus_string_tasks = tuple(t for t, s in forms.items() if s)
         self._focus_objectid_tasks = tuple(t for t, s in forms.items() if not s)

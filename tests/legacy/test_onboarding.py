@@ -218,3 +218,112 @@ def test_an_interrupted_backfill_resumes_from_its_checkpoint_and_completes_witho
     verdict = _verify_all()
     assert_only_the_losers_drift(legacy, verdict)
     assert_losers_are_invalid(legacy, verdict)
+
+
+# -- served with dual write ------------------------------------------------------------------------
+def _both_forms(value: str) -> dict[str, Any]:
+    return {"$in": [value, ObjectId(value)]}
+
+
+def _row(table: str, columns: str, mongo_id: str) -> tuple[Any, ...] | None:
+    found = _rows(f"SELECT {columns} FROM {table} WHERE mongo_id = %s AND NOT source_deleted", [mongo_id])
+    return found[0] if found else None
+
+
+def test_the_onboarded_data_is_served_in_both_id_forms_and_dual_writes_stay_equal(
+    legacy: LegacySummary,
+) -> None:
+    from django.test import Client
+
+    from todo.auth import tokens
+
+    _backfill_all()
+    assert_only_the_losers_drift(legacy, _verify_all())
+    focus = legacy.focus
+    assert focus is not None
+    raw = DatabaseManager.get().db  # the physical collections, read apart from the app
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {tokens.issue(focus.user_id)}")
+
+    # My teams: memberships stored with 24-hex strings and with ObjectIds are both found, once each.
+    memberships = raw["user_team_details"].find({"user_id": _both_forms(focus.user_id), "is_active": True})
+    mine = {str(m["team_id"]) for m in memberships}
+    live_teams = {str(t["_id"]) for t in raw["teams"].find({"is_deleted": False})}
+    response = api.get("/v1/teams", {"limit": 200})
+    assert response.status_code == 200, response.json()
+    teams = [t["id"] for t in response.json()["teams"]]
+    assert {focus.string_team, focus.objectid_team} <= set(teams)
+    assert sorted(teams) == sorted(mine & live_teams)  # the duplicated membership lists its team once
+
+    # My tasks: assignments whose assignee_id is a string and an ObjectId are both found.
+    assigned = raw["task_details"].find(
+        {"assignee_id": _both_forms(focus.user_id), "user_type": "user", "is_active": True}
+    )
+    # the default list leaves out DONE tasks (none of the generated deferrals is still ahead)
+    live_tasks = {str(t["_id"]) for t in raw["tasks"].find({"isDeleted": False, "status": {"$ne": "DONE"}})}
+    response = api.get("/v1/tasks", {"limit": 200})
+    assert response.status_code == 200, response.json()
+    tasks = {t["id"] for t in response.json()["tasks"]}
+    assert {*focus.string_assigned_tasks, *focus.objectid_assigned_tasks} <= tasks
+    assert tasks == {str(a["task_id"]) for a in assigned} & live_tasks
+
+    # My watchlist: entries with string ids and with ObjectIds.
+    response = api.get("/v1/watchlist/tasks", {"limit": 200})
+    assert response.status_code == 200, response.json()
+    watched = [t["taskId"] for t in response.json()["tasks"]]
+    assert {focus.watched_string_task, focus.watched_objectid_task} <= set(watched)
+    assert len(watched) == len(set(watched))  # the duplicate entry does not list its task twice
+    check = api.get("/v1/watchlist/tasks/check", {"task_id": focus.watched_string_task})
+    assert check.status_code == 200 and check.json()["data"]["in_watchlist"] is True
+
+    # Unwatch the task whose legacy entry holds string ids: the oldest entry (the winner) changes.
+    group = next(g for g in legacy.duplicates if g.collection == "watchlists")
+    response = api.patch(
+        f"/v1/watchlist/tasks/{focus.watched_string_task}",
+        {"isActive": False},
+        content_type="application/json",
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["data"]["id"] == group.winner
+    assert raw["watchlist"].find_one({"_id": ObjectId(group.winner)})["isActive"] is False
+    assert _row("postgres_watchlists", "is_active, task_id", group.winner) == (
+        False,
+        focus.watched_string_task,
+    )
+
+    # Watch another task: a new entry in the physical `watchlist` collection, mirrored.
+    response = api.post(
+        "/v1/watchlist/tasks", {"taskId": focus.unwatched_task}, content_type="application/json"
+    )
+    assert response.status_code == 201, response.json()
+    entry = response.json()["data"]["id"]
+    assert raw["watchlist"].count_documents({"_id": ObjectId(entry)}) == 1
+    assert _row("postgres_watchlists", "is_active, user_id", entry) == (True, focus.user_id)
+
+    # Rename a legacy task whose createdBy is a 24-hex string (the creator may change it).
+    renamed = "Renamed after onboarding"
+    task_id = focus.created_task_string_creator
+    response = api.patch(f"/v1/tasks/{task_id}", {"title": renamed}, content_type="application/json")
+    assert response.status_code == 200, response.json()
+    assert raw["tasks"].find_one({"_id": ObjectId(task_id)})["title"] == renamed
+    assert _row("postgres_tasks", "title, created_by", task_id) == (renamed, focus.user_id)
+
+    # Create a task: its display id continues the legacy counter.
+    seq = raw["counters"].find_one({"_id": "taskDisplayId"})["seq"]
+    response = api.post(
+        "/v1/tasks", {"title": "First task after onboarding"}, content_type="application/json"
+    )
+    assert response.status_code == 201, response.json()
+    created = response.json()["data"]
+    assert created["displayId"] == f"#{seq + 1}"
+    assert raw["counters"].find_one({"_id": "taskDisplayId"})["seq"] == seq + 1
+    assert _row("postgres_tasks", "display_id", created["id"]) == (f"#{seq + 1}",)
+
+    # The writes went to the physical collections and stay mirrored: equal again, apart from the losers.
+    after = {n: raw[n].count_documents({}) for n in legacy.documents}
+    grown = {n: after[n] - legacy.documents[n] for n in after if after[n] != legacy.documents[n]}
+    assert grown == {"watchlist": 1, "tasks": 1}  # the new entry and the new task, nothing else
+    legacy.documents = after
+    _resolve_duplicates()
+    verdict = _verify_all()
+    assert_only_the_losers_drift(legacy, verdict)
+    assert_losers_are_invalid(legacy, verdict)
