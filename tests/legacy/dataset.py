@@ -428,6 +428,7 @@ class _Builder:
                 self._reform(document, "task_details", ("task_id", "assignee_id"), forms[task_id])
         for document in self.docs["tasks"]:
             if str(document["_id"]) in forms:  # open and live, so that the default task list shows them
+                self.deleted["tasks"] -= document["isDeleted"]
                 document["status"], document["isDeleted"] = "TODO", False
             if str(document["_id"]) == mine[0]:
                 self._reform(document, "tasks", ("createdBy", "updatedBy"), True)
@@ -522,8 +523,11 @@ def build(seed: int = 0, users: int = 20) -> tuple[dict[str, list[dict[str, Any]
 
 def users_for(documents: int) -> int:
     """The `users` that makes about `documents` documents."""
-    _docs, summary = build(0, 100)
-    return max(2 * TEAM_SIZE, round(documents * 100 / summary.total))
+    users = 100
+    for _ in range(3):  # nearly linear: a few fixed collections (labels, roles, a counter)
+        _docs, summary = build(0, users)
+        users = max(2 * TEAM_SIZE, round(users * documents / summary.total))
+    return users
 
 
 def generate(db: Any, seed: int = 0, users: int = 20) -> LegacySummary:
