@@ -7,7 +7,8 @@ import os
 import socket
 
 from todo_project.settings import *  # noqa: F403
-from todo_project.settings import CONFIG, DATA_DIR, DATABASES, EMBEDDED_POSTGRES
+from todo_project.settings import DATA_DIR, DATABASES, EMBEDDED_POSTGRES
+from todo_project.settings import _config as CONFIG  # renamed in the settings (secrets never listed)
 
 
 def _free_port() -> int:
