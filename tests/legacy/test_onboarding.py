@@ -4,8 +4,9 @@ through the API with dual write on, and verified again.
 
 The planted duplicates (a membership stored with string ids and again with ObjectIds; a second
 watchlist entry for one user and task) are the only drift allowed: the oldest `_id` of each group
-wins, every other document of the group is reported `invalid` by verify. The doctor step
-(`manage.py dualwrite doctor`, another branch) is not called here; see `_resolve_duplicates`.
+wins, every other document of the group is reported `invalid` by verify. Each flow starts as an
+operator does, with the doctor (`dualwrite doctor`): it names exactly the planted duplicates, the id
+forms, and what backfill will do, and writes nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dualwrite.verify import INVALID, KINDS, VerifyReport
 from tests.legacy.dataset import PHYSICAL, LegacySummary
 from todo.db.mongo_manager import DatabaseManager
 from todo.mappings import get_registry
+from todo.services import doctor
 from todo.services.operations_setup import build_backfiller, build_checkpoints, build_verifier
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -58,9 +60,34 @@ def _drift_ids(report: VerifyReport, kind: str) -> set[str]:
     return {d.mongo_id for d in report.samples if d.kind == kind}
 
 
-def _resolve_duplicates() -> None:
-    """DOCTOR STEP — left out until `todo.services.doctor` (branch `doctor`) is merged: run the
-    duplicate resolution here (oldest `_id` wins), so that verify reports the losers `invalid`."""
+def doctor_step(legacy: LegacySummary) -> None:
+    """What an operator runs first: the doctor reports the planted duplicates (and their winners),
+    both id forms, and the backfill plan, and changes nothing in either store."""
+    before = {
+        m.collection: DatabaseManager.get().get_collection(m.collection).count_documents({})
+        for m in get_registry()
+    }
+    diagnosis = doctor.diagnose()
+    assert diagnosis.ok, diagnosis.blocking
+    for found in diagnosis.collections:
+        losers = legacy.losers(found.collection)
+        assert found.documents == legacy.mirrored(found.collection), found.collection
+        assert found.duplicate_losers == len(losers), found.as_dict()
+        assert found.backfill == {
+            "write": legacy.mirrored(found.collection) - len(losers), "skip_invalid": 0,
+            "skip_duplicates": len(losers),
+        }, found.collection  # fmt: skip
+        planted = {g.winner: set(g.losers) for g in legacy.duplicates if g.collection == found.collection}
+        reported = {e["winner"]: set(e["losers"]) for d in found.duplicates for e in d.examples}
+        assert reported == planted, found.collection
+    memberships = next(c for c in diagnosis.collections if c.collection == "user_team_details")
+    assert memberships.id_forms["user_id"]["string"] > 0 and memberships.id_forms["user_id"]["objectid"] > 0
+    after = {
+        m.collection: DatabaseManager.get().get_collection(m.collection).count_documents({})
+        for m in get_registry()
+    }
+    assert after == before
+    assert sum(_live_rows(m) for m in get_registry()) == 0  # nothing written to Postgres either
 
 
 def assert_only_the_losers_drift(legacy: LegacySummary, reports: dict[str, VerifyReport]) -> None:
@@ -158,13 +185,13 @@ def test_the_generated_legacy_database_holds_every_quirk_in_its_stated_counts(le
 def test_backfill_of_the_legacy_database_equals_mongodb_apart_from_the_duplicate_losers(
     legacy: LegacySummary,
 ) -> None:
+    doctor_step(legacy)
     reports = _backfill_all()
     for mapping in get_registry():
         report = reports[mapping.collection]
         assert report.finished and report.processed == legacy.mirrored(mapping.collection), report.as_dict()
         winners = legacy.mirrored(mapping.collection) - len(legacy.losers(mapping.collection))
         assert _live_rows(mapping) == winners, mapping.collection
-    _resolve_duplicates()
     verdict = _verify_all()
     assert_only_the_losers_drift(legacy, verdict)
     assert_losers_are_invalid(legacy, verdict)
@@ -214,7 +241,6 @@ def test_an_interrupted_backfill_resumes_from_its_checkpoint_and_completes_witho
     assert _rows("SELECT count(*) FROM postgres_task_labels")[0][0] == labels
     deferred = DatabaseManager.get().db["tasks"].count_documents({"deferredDetails": {"$ne": None}})
     assert _rows("SELECT count(*) FROM postgres_deferred_details")[0][0] == deferred
-    _resolve_duplicates()
     verdict = _verify_all()
     assert_only_the_losers_drift(legacy, verdict)
     assert_losers_are_invalid(legacy, verdict)
@@ -323,7 +349,6 @@ def test_the_onboarded_data_is_served_in_both_id_forms_and_dual_writes_stay_equa
     grown = {n: after[n] - legacy.documents[n] for n in after if after[n] != legacy.documents[n]}
     assert grown == {"watchlist": 1, "tasks": 1}  # the new entry and the new task, nothing else
     legacy.documents = after
-    _resolve_duplicates()
     verdict = _verify_all()
     assert_only_the_losers_drift(legacy, verdict)
     assert_losers_are_invalid(legacy, verdict)
