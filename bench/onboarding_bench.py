@@ -175,7 +175,7 @@ def main() -> None:
         f"verify: {verify_seconds:.1f} s = {mirrored / verify_seconds:,.0f} docs/s; drift {drift or 'none'}"
     )
     print(
-        f"planted duplicate losers: {losers} (each refused by Postgres and queued; verify counts them as drift)"
+        f"planted duplicate losers: {losers} (not mirrored by the duplicate rule; verify reports them invalid)"
     )
     print(f"memory: RSS before the backfill {rss_before:.0f} MB (the stand-in holds the data);")
     print(
