@@ -221,6 +221,17 @@ def test_doctor_page_is_staff_only_and_shows_the_report(
     assert f"<code>{legacy['m_old']}</code> ← <code>{legacy['m_dup']}</code>" in page
     assert legacy["t3"] in page and "priority" in page
     assert SECRET not in page and "urgent" not in page and "not-an-id" not in page
+    assert 'id="no-unmappable"' not in page and 'id="no-duplicates"' not in page  # findings shown
     assert client.get("/ops/doctor.json").json() == _doctor_json()
     assert (_mongo_state(), _postgres_rows()) == before
     assert 'href="/ops/doctor"' in client.get("/ops/sync").content.decode()  # linked from the dashboard
+
+
+def test_the_doctor_page_of_a_clean_database_says_there_is_nothing_to_fix(
+    ops_db: Any, client: Client, django_user_model: Any
+) -> None:
+    ops_db.get_collection("watchlists").insert_one({"userId": str(ObjectId()), "taskId": str(ObjectId())})
+    django_user_model.objects.create_superuser("ops", "ops@example.com", "a-long-password-1")
+    client.login(username="ops", password="a-long-password-1")
+    page = client.get("/ops/doctor").content.decode()
+    assert 'id="no-unmappable"' in page and 'id="no-duplicates"' in page and "backfill can proceed" in page

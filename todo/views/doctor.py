@@ -21,7 +21,12 @@ def doctor_view(request: HttpRequest) -> HttpResponse:
         found = diagnose()
     except DoctorError as exc:
         return render(request, "todo/doctor.html", {"error": str(exc)}, status=UNAVAILABLE)
-    return render(request, "todo/doctor.html", {"report": found.as_dict()})
+    context = {
+        "report": found.as_dict(),
+        "any_unmappable": any(c.unmappable for c in found.collections),
+        "any_duplicates": any(d.groups for c in found.collections for d in c.duplicates),
+    }
+    return render(request, "todo/doctor.html", context)
 
 
 @require_GET
