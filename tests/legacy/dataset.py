@@ -31,6 +31,8 @@ from typing import Any
 
 from bson import ObjectId
 
+from todo.services.seed_service import LABELS, ROLES
+
 # The physical collections of the existing app (dual-write name → physical where they differ).
 PHYSICAL = {"task_assignments": "task_details", "watchlists": "watchlist"}
 COLLECTIONS = (
@@ -47,17 +49,9 @@ COLLECTIONS = (
     "watchlist",
     "counters",
 )
-SEEDED_LABELS = (
-    ("Feature", "#22c55e"),
-    ("Bug", "#ef4444"),
-    ("Refactoring/Optimization", "#f59e0b"),
-    ("API", "#3b82f6"),
-    ("UI/UX", "#8b5cf6"),
-    ("Testing", "#06b6d4"),
-    ("Documentation", "#64748b"),
-    ("Review", "#ec4899"),
-)
-SEEDED_ROLES = (("moderator", "GLOBAL"), ("owner", "TEAM"), ("admin", "TEAM"), ("member", "TEAM"))
+# The existing app starts from the same reference data as this service's seed.
+SEEDED_LABELS = LABELS
+SEEDED_ROLES = tuple((name, scope) for name, scope, _description in ROLES)
 TEAM_SIZE = 5
 TASKS_PER_USER = 4
 BASE_TIME = dt.datetime(2024, 3, 1)  # naive UTC, as pymongo hands dates back
