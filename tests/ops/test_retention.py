@@ -242,3 +242,23 @@ def test_a_failing_maintenance_is_logged_and_the_worker_goes_on(ops_db: Database
             assert thread.is_alive()
     failures = [r for r in caplog.records if r.name == "dualwrite.maintenance"]
     assert failures and all(r.exc_info is not None for r in failures)
+
+
+def test_shadow_read_outcomes_are_capped_per_collection(ops_db: DatabaseManager, settings) -> None:
+    """A busy collection read in shadow leaves one row per read: the purge keeps the newest ten
+    readiness windows of each collection, whatever their age."""
+    settings.READINESS_SHADOW_READS = 3
+    ShadowRead.objects.bulk_create(
+        [ShadowRead(collection="tasks", at=RECENT, fields=[]) for _ in range(45)]
+        + [ShadowRead(collection="users", at=RECENT, fields=["name"]) for _ in range(5)]
+    )
+    newest_tasks = list(
+        ShadowRead.objects.filter(collection="tasks").order_by("-id").values_list("id", flat=True)[:30]
+    )
+    result = retention.purge_all()
+    assert result.counts["shadow read outcomes"] == 15
+    assert (
+        list(ShadowRead.objects.filter(collection="tasks").order_by("-id").values_list("id", flat=True))
+        == newest_tasks
+    )
+    assert ShadowRead.objects.filter(collection="users").count() == 5

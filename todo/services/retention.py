@@ -56,9 +56,25 @@ def _reverse_verify_reports(cutoff: dt.datetime) -> int:
     return int(deleted)
 
 
+# Shadow read outcomes kept per collection, in readiness windows (a busy collection in shadow
+# writes one row per read: without a cap the table would grow with the traffic).
+SHADOW_WINDOWS_KEPT = 10
+
+
 def _shadow_reads(cutoff: dt.datetime) -> int:
-    """Outcomes of shadow reads older than `cutoff` (readiness looks at the latest ones only)."""
+    """Outcomes of shadow reads older than `cutoff`, and beyond the newest SHADOW_WINDOWS_KEPT
+    readiness windows of each collection (readiness looks at the latest window only)."""
     deleted, _ = ShadowRead.objects.filter(at__lt=cutoff).delete()
+    keep = SHADOW_WINDOWS_KEPT * max(int(settings.READINESS_SHADOW_READS), 1)
+    for collection in ShadowRead.objects.values_list("collection", flat=True).distinct():
+        oldest_kept = (
+            ShadowRead.objects.filter(collection=collection)
+            .order_by("-id")
+            .values_list("id", flat=True)[keep : keep + 1]
+        )
+        if oldest_kept:
+            more, _ = ShadowRead.objects.filter(collection=collection, id__lte=oldest_kept[0]).delete()
+            deleted += more
     return int(deleted)
 
 
