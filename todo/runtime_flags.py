@@ -18,6 +18,7 @@ background thread, so an outage or a hanging server slows no request.
 from __future__ import annotations
 
 import logging
+import os
 import random
 import threading
 import time
@@ -113,8 +114,17 @@ class _Cache:
         with self.lock:
             self.stored, self.loaded, self.next_refresh = None, False, 0.0
 
+    def reset_after_fork(self) -> None:
+        """In a forked child: the parent's lock may have been held by a thread that does not
+        exist here, and its refresh thread is gone."""
+        self.lock = threading.Lock()
+        self.stored, self.loaded, self.next_refresh, self.refreshing = None, False, 0.0, False
+
 
 _cache = _Cache()
+# A forked child (e.g. a web server that loads the app before forking) starts with the parent's
+# values but without its refresh thread: it reads the flags afresh on its first question.
+os.register_at_fork(after_in_child=_cache.reset_after_fork)
 
 
 def _load() -> _Stored:

@@ -4,6 +4,7 @@ trail: changed from the CLI and the dashboard, followed by every process without
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from io import StringIO
@@ -397,3 +398,28 @@ def test_a_postgres_write_queued_around_the_move_back_still_reaches_mongodb(
         worker.run_once()
     assert mongo.find_one({"_id": ObjectId(late.id)})["title"] == "written just before the move back"
     assert mirror.backlog() == {}
+
+
+def test_a_forked_child_reads_the_flags_afresh(ops_db: Any) -> None:
+    """A web server that loads the app before forking: the child must not inherit a refresh
+    thread that does not exist in it (it would never refresh again), nor a held lock."""
+    phase_service.enter()
+    assert current_phase() == "dual_write"
+    runtime_flags._cache.refreshing = True  # as if the parent forked while its refresh ran
+    runtime_flags._cache.lock.acquire()
+    try:
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: no Django database use, only the cache's state
+            os.close(read)
+            cache = runtime_flags._cache
+            fresh = not cache.loaded and not cache.refreshing and cache.lock.acquire(timeout=1)
+            os.write(write, b"1" if fresh else b"0")
+            os._exit(0)
+        os.close(write)
+        answer = os.read(read, 1)
+        os.waitpid(pid, 0)
+    finally:
+        runtime_flags._cache.lock.release()
+        runtime_flags._cache.refreshing = False
+    assert answer == b"1"
