@@ -27,6 +27,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 from pymongo.errors import PyMongoError
 
+from dualwrite.status import CollectionStatus
 from todo import runtime_flags
 from todo.mappings import get_registry
 from todo.models.postgres.operations import PhaseRecord, ReverseVerifyReport, ShadowRead
@@ -162,14 +163,18 @@ def _reverse_check(failing: int) -> Check:
     return Check(REVERSE, True, "MongoDB reachable, no write back failing")
 
 
-def _forward_facts(names: list[str]) -> dict[str, dict[str, Any]]:
-    """Backlog and verify facts while MongoDB is the store of record."""
-    from todo.services.operations_setup import build_status
+def _forward_facts(names: list[str], statuses: list[CollectionStatus] | None) -> dict[str, dict[str, Any]]:
+    """Backlog and verify facts while MongoDB is the store of record (from `statuses` when the
+    caller has read them already)."""
+    if statuses is None:
+        from todo.services.operations_setup import build_status
 
-    status = build_status()
-    backlog = status.backlog()
-    unmirrored = status.unmirrored()
-    reports = status.last_reports()
+        status = build_status()
+        backlog, unmirrored, reports = status.backlog(), status.unmirrored(), status.last_reports()
+    else:
+        backlog = {s.collection: s.backlog for s in statuses}
+        unmirrored = {s.collection: s.unmirrored for s in statuses}
+        reports = {s.collection: s.last_verify for s in statuses if s.last_verify is not None}
     facts: dict[str, dict[str, Any]] = {}
     for name in names:
         waiting = backlog.get(name)
@@ -224,9 +229,14 @@ def _reverse_facts(names: list[str], *, retired: bool) -> dict[str, dict[str, An
     return facts
 
 
-def build_report(collections: Iterable[str] | None = None, phase: str | None = None) -> ReadinessReport:
+def build_report(
+    collections: Iterable[str] | None = None,
+    phase: str | None = None,
+    statuses: list[CollectionStatus] | None = None,
+) -> ReadinessReport:
     """The readiness of the named collections (all mapped ones by default) in `phase` (the
-    current one by default: the phase whose data is checked)."""
+    current one by default: the phase whose data is checked); `statuses` saves reading the
+    MongoDB-side facts again when the caller has them."""
     names = list(collections) if collections is not None else list(get_registry().collections)
     phase = phase or current_phase()
     failing: dict[str, int] = {}
@@ -234,7 +244,7 @@ def build_report(collections: Iterable[str] | None = None, phase: str | None = N
         if phase == POSTGRES_ONLY:
             facts = _reverse_facts(names, retired=bool(settings.MONGODB_RETIRED))
         else:
-            facts = _forward_facts(names)
+            facts = _forward_facts(names, statuses)
         if not settings.MONGODB_RETIRED:
             from todo.services.dual_write_setup import build_reverse_mirror
 

@@ -10,6 +10,7 @@ from django.conf import settings
 
 from dualwrite.errors import DualWriteError
 from dualwrite.history import Minute
+from dualwrite.status import CollectionStatus
 from todo.phases import PHASES, current_phase, mongodb_is_truth, reverse_mirroring
 from todo.runtime_flags import READ_SOURCES
 from todo.services import flag_service, readiness
@@ -58,9 +59,10 @@ def _postgres_only_data() -> dict[str, Any]:
     }
 
 
-def migration_data() -> dict[str, Any]:
-    """The migration controls: the phase, each collection's reads and readiness, the audit trail."""
-    report = readiness.build_report()
+def migration_data(statuses: list[CollectionStatus] | None = None) -> dict[str, Any]:
+    """The migration controls: the phase, each collection's reads and readiness, the audit trail
+    (readiness from `statuses` when the page has read them already)."""
+    report = readiness.build_report(statuses=statuses)
     return {
         "phases": PHASES,
         "read_sources": READ_SOURCES,
@@ -71,19 +73,19 @@ def migration_data() -> dict[str, Any]:
 
 
 def dashboard_data() -> dict[str, Any]:
-    return {**_store_data(), **migration_data()}
-
-
-def _store_data() -> dict[str, Any]:
     if not mongodb_is_truth():
-        return _postgres_only_data()
+        return {**_postgres_only_data(), **migration_data()}
+    statuses = build_status().collections()
+    return {**_forward_data(statuses), **migration_data(statuses)}
+
+
+def _forward_data(statuses: list[CollectionStatus]) -> dict[str, Any]:
     history_sampler().flush()  # this process's latest writes, so the chart is current
-    status = build_status()
-    collections = [s.as_dict() for s in status.collections()]
+    collections = [s.as_dict() for s in statuses]
     service = DualWriteService()
     failures = service.get_sync_failures(limit=FAILURE_LIMIT)
     minutes: list[Minute] = build_history().last_hour()
-    reports = status.last_reports()
+    reports = {s.collection: s.last_verify for s in statuses if s.last_verify is not None}
     pending = sum(c["pending"] for c in collections)
     failed = sum(c["failed"] for c in collections)
     ages = [
