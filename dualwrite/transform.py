@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +62,11 @@ def _convert(mapping: CollectionMapping, mongo_id: str | None, name: str, func: 
         raise MappingError(mapping.collection, mongo_id, name, str(problem), reason=problem.reason) from None
 
 
+# A NUL as JSON writes it: `\u0000` after an even number of backslashes (an odd number means the
+# backslash is the text's own, e.g. a key that reads `\u0000` literally, which jsonb holds).
+_ESCAPED_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
 def _extra(mapping: CollectionMapping, mongo_id: str, document: dict[str, Any]) -> dict[str, Any] | None:
     undeclared = {
         key: value
@@ -73,7 +79,7 @@ def _extra(mapping: CollectionMapping, mongo_id: str, document: dict[str, Any]) 
         if "\x00" in key:
             raise MappingError(mapping.collection, mongo_id, "<key>", "a key contains a NUL byte")
     text = json_util.dumps(undeclared, json_options=_EXTRA_JSON)
-    if "\\u0000" in text:
+    if _ESCAPED_NUL.search(text):
         name = next(iter(undeclared)) if len(undeclared) == 1 else "<undeclared fields>"
         raise MappingError(mapping.collection, mongo_id, name, "contains a NUL byte, which jsonb cannot hold")
     return dict(json.loads(text))

@@ -136,3 +136,12 @@ def test_check_constraints_guard_enums_in_the_database(column: str, value: objec
     with pytest.raises(IntegrityError), transaction.atomic():
         PostgresTask.objects.create(mongo_id=str(ObjectId()), **{column: value})
     assert connection.is_usable()
+
+
+def test_a_literal_backslash_u0000_in_an_undeclared_field_is_not_a_nul() -> None:
+    """Text that reads `\\u0000` (six characters) is kept: only a real NUL is refused (found by the
+    round-trip property test: a key `\\u0000` was refused as a NUL)."""
+    rows = document_to_rows(
+        get_registry().get("tasks"), {"_id": TASK_ID, "title": "ok", "note": {"\\u0000": "\\u0000"}}
+    )
+    assert rows.row["extra"] == {"note": {"\\u0000": "\\u0000"}}
