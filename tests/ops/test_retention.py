@@ -220,8 +220,8 @@ def test_the_worker_purges_on_its_own_every_interval(seeded: dict[str, Any], set
     settings.DUAL_WRITE_PURGE_INTERVAL_SECONDS = 0.05
     worker = BackgroundWorker()
     with _running(worker):
-        # The reverse verify reports are the last purger: once they are gone, the purge is done.
-        _wait_for(lambda: not ReverseVerifyReport.objects.filter(pk=seeded["reverse_users_older"]).exists())
+        # Finished jobs are the last purger: once the old one is gone, the purge is done.
+        _wait_for(lambda: not Job.objects.filter(pk=seeded["job_old"]).exists())
         assert_purged(seeded)
         # Again after the interval: a record that became old meanwhile goes too.
         later = _queue_record("RESOLVED", OLD)
