@@ -52,8 +52,14 @@ def tasks(ops_db: DatabaseManager) -> Any:
     return ops_db.get_collection("tasks")
 
 
-def insert_tasks(collection: Any, count: int, seed: int = 1) -> list[ObjectId]:
+def insert_tasks(collection: Any, count: int, seed: int = 1, *, spread: bool = False) -> list[ObjectId]:
+    """`count` tasks; with `spread`, their ids are one second apart (documents created over time;
+    ids made in one burst may straddle a second and leave part of the id range empty)."""
     rng = random.Random(seed)
-    documents = [task_document(rng, n) for n in range(count)]
+    start = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    documents = [
+        task_document(rng, n, ObjectId.from_datetime(start + dt.timedelta(seconds=n)) if spread else None)
+        for n in range(count)
+    ]
     collection.insert_many(documents)
     return [d["_id"] for d in documents]

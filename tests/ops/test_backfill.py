@@ -94,7 +94,7 @@ def test_backfill_never_replaces_a_newer_row_or_a_tombstone(ops_db: Any, tasks: 
 
 
 def test_shards_split_the_id_range_and_together_cover_everything(tasks: Any) -> None:
-    ids = insert_tasks(tasks, 900)
+    ids = insert_tasks(tasks, 900, spread=True)
     backfiller = build_backfiller(batch_size=100)
     processed = [backfiller.run(TASKS, shard=Shard(i, 3)).processed for i in range(3)]
     assert sum(processed) == 900 and all(n > 0 for n in processed)
