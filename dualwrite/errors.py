@@ -37,9 +37,11 @@ class MappingError(DualWriteError, ValueError):
         self.mongo_id = mongo_id
         self.field = field
         self.problem = problem
-        # The problem without any part of the value (`problem` may quote a bounded part of it).
+        # The problem without any part of the value (`problem` may quote a bounded part of it,
+        # for the caller who holds the document anyway); the message, which is logged and stored
+        # in the retry queue, says only this.
         self.reason = reason or problem
-        super().__init__(f"{collection} {mongo_id or '<no id>'}: field {field!r}: {problem}")
+        super().__init__(f"{collection} {mongo_id or '<no id>'}: field {field!r}: {self.reason}")
 
 
 class MappingDeclarationError(DualWriteError):

@@ -129,7 +129,9 @@ class Enum(ValueType):
         if candidate not in self.values:
             allowed = ", ".join(str(v) for v in self.values)
             shown = repr(candidate)[:40]
-            raise ValueProblem(f"unknown value {shown}; allowed: {allowed}", reason=f"not one of: {allowed}")
+            raise ValueProblem(
+                f"unknown value {shown}; allowed: {allowed}", reason=f"unknown value; allowed: {allowed}"
+            )
         return candidate
 
 
