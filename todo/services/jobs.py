@@ -165,8 +165,10 @@ def run_job(job_id: int) -> None:
     try:
         report = _work(job, progress)
     except Exception as exc:  # any failure ends the job failed, with its one-line error
-        logger.exception("job %s (%s of %s) failed", job_id, job.kind, job.collection)
-        _finish(job_id, status=Job.FAILED, error=one_line_error(exc))
+        error = one_line_error(exc)
+        # The first line only, as on the page: a database error's later lines quote row values.
+        logger.error("job %s (%s of %s) failed: %s", job_id, job.kind, job.collection, error)
+        _finish(job_id, status=Job.FAILED, error=error)
         return
     done = progress.final()
     _finish(job_id, status=Job.DONE, report=report, processed=done, total=done)
