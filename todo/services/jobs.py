@@ -164,7 +164,7 @@ def run_job(job_id: int) -> None:
     progress = ProgressWriter(job_id, passes=2 if job.kind == Job.VERIFY_REPAIR else 1)
     try:
         report = _work(job, progress)
-    except Exception as exc:  # any failure ends the job failed, with its one-line error
+    except Exception as exc:  # noqa: BLE001 - the thread's boundary: any failure ends the job failed, logged in one line
         error = one_line_error(exc)
         # The first line only, as on the page: a database error's later lines quote row values.
         logger.error("job %s (%s of %s) failed: %s", job_id, job.kind, job.collection, error)
