@@ -168,8 +168,11 @@ class DualWriteEngine:
         """Insert the document into MongoDB (an existing one with that id stands) and mirror it."""
         self._writable()
         mapping, oid = self._target(collection, mongo_id)
-        stored = self._insert(mapping, self._new_document(mapping, oid, data))
-        return self._mirror_stored(mapping, CREATE, stored)
+        document, rowset = self._new_document(mapping, oid, data)
+        stored = self._insert(mapping, document)
+        # The rows mapped to validate the document are the stored document's, unless the id
+        # existed before (a repeated create: MongoDB's earlier document stands and is mapped).
+        return self._mirror_stored(mapping, CREATE, stored, rowset if stored is document else None)
 
     def update(
         self, collection: str, mongo_id: str, data: dict[str, Any], *, upsert: bool = False
@@ -179,11 +182,11 @@ class DualWriteEngine:
         starting a new generation)."""
         self._writable()
         mapping, oid = self._target(collection, mongo_id)
-        fields = self._check_update(mapping, oid, data, upsert)
+        fields = self._check_update(mapping, oid, data)
         stored = self._coll(mapping).find_one_and_update(
             {"_id": oid}, _update_spec(fields, upsert), upsert=upsert, return_document=ReturnDocument.AFTER
         )
-        if stored is None:  # deleted since the check: an update never resurrects a document
+        if stored is None:  # absent: an update never creates a document unless asked to
             raise DocumentNotFoundError(mapping.collection, str(oid))
         return self._mirror_stored(mapping, UPDATE, stored)
 
@@ -219,9 +222,9 @@ class DualWriteEngine:
                     deletes.append((index, mapping, str(oid), removed, intent))
                     continue
                 if op.operation == CREATE:
-                    stored = self._insert(mapping, self._new_document(mapping, oid, op.data or {}, mark))
+                    stored = self._insert(mapping, self._new_document(mapping, oid, op.data or {}, mark)[0])
                 else:
-                    fields = self._check_update(mapping, oid, op.data or {}, upsert=False)
+                    fields = self._check_update(mapping, oid, op.data or {})
                     stored = self._coll(mapping).find_one_and_update(
                         {"_id": oid}, _update_spec(fields, False, mark), return_document=ReturnDocument.AFTER
                     )
@@ -379,7 +382,9 @@ class DualWriteEngine:
 
     def _new_document(
         self, mapping: CollectionMapping, oid: ObjectId, data: dict[str, Any], mark: ObjectId | None = None
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], RowSet]:
+        """The document to insert and its rows (mapped now: what the mirror cannot hold is
+        rejected before anything is written)."""
         fields = _own_fields(oid, data)
         document = {
             **fields,
@@ -388,24 +393,24 @@ class DualWriteEngine:
             GENERATION_FIELD: ObjectId(),
             PENDING_MARK_FIELD: mark or ObjectId(),
         }
-        document_to_rows(mapping, document)  # reject what the mirror cannot hold before writing
-        return document
+        return document, document_to_rows(mapping, document)
 
-    def _check_update(
-        self, mapping: CollectionMapping, oid: ObjectId, data: dict[str, Any], upsert: bool
-    ) -> dict[str, Any]:
+    @staticmethod
+    def _check_update(mapping: CollectionMapping, oid: ObjectId, data: dict[str, Any]) -> dict[str, Any]:
         """The fields to `$set` (the engine's own keys dropped, `_id` checked), or a typed error
-        before anything is written."""
+        before anything is written.
+
+        The fields are validated alone, without reading the stored document: the mapping converts
+        each key independently (a missing key takes its default), so mapping the fields set on
+        an empty document rejects exactly the values the mirror could not hold. The whole stored
+        document is mapped once, after the write, from what MongoDB returns."""
         fields = _own_fields(oid, data)
         if not fields:
             raise InvalidDocumentError("data must be a non-empty object of fields to set")
         for key in fields:
             if not isinstance(key, str) or key.startswith("$") or "\x00" in key:
                 raise InvalidDocumentError(f"field {str(key)[:40]!r} cannot be set")
-        current = self._coll(mapping).find_one({"_id": oid})
-        document_to_rows(mapping, apply_set(current or {"_id": oid}, fields))  # reject before writing
-        if current is None and not upsert:
-            raise DocumentNotFoundError(mapping.collection, str(oid))
+        document_to_rows(mapping, apply_set({"_id": oid}, fields))
         return fields
 
     def _insert(self, mapping: CollectionMapping, document: dict[str, Any]) -> dict[str, Any]:
@@ -420,10 +425,15 @@ class DualWriteEngine:
         return document
 
     def _mirror_stored(
-        self, mapping: CollectionMapping, operation: str, stored: dict[str, Any]
+        self,
+        mapping: CollectionMapping,
+        operation: str,
+        stored: dict[str, Any],
+        rowset: RowSet | None = None,
     ) -> WriteResult:
-        """Mirror a document as MongoDB stored it; clear its pending mark once Postgres has it."""
-        result = self._mirror_document(mapping, operation, stored)
+        """Mirror a document as MongoDB stored it (`rowset`: its rows, when already mapped);
+        clear its pending mark once Postgres has it."""
+        result = self._mirror_document(mapping, operation, stored, rowset)
         if result.mirrored:
             self._clear_marks(mapping, [stored])
         return replace(result, document=stored)
@@ -434,7 +444,11 @@ class DualWriteEngine:
             self.reconciler.settle(mapping, rowset.mongo_id, State(rowset.generation, rowset.version))
 
     def _mirror_document(
-        self, mapping: CollectionMapping, operation: str, document: dict[str, Any]
+        self,
+        mapping: CollectionMapping,
+        operation: str,
+        document: dict[str, Any],
+        rowset: RowSet | None = None,
     ) -> WriteResult:
         mongo_id = str(document["_id"])
         if not self.enabled:
@@ -442,8 +456,8 @@ class DualWriteEngine:
             return WriteResult(mapping.collection, mongo_id, operation, False, SKIPPED)
         metrics.count(mapping.collection, operation, "attempted")
         try:
-            rowset = document_to_rows(mapping, document)
-            self._write(mapping.collection, lambda: self._apply(mapping, rowset))
+            rows = rowset or document_to_rows(mapping, document)
+            self._write(mapping.collection, lambda: self._apply(mapping, rows))
         except (MappingError, *DB_ERRORS) as exc:
             return self._failed(mapping, mongo_id, operation, exc, document)
         metrics.count(mapping.collection, operation, "succeeded")

@@ -1,7 +1,7 @@
 """The Postgres sink: version-guarded upserts, tombstones and reads of mirror rows.
 
 A write of a batch of documents of one collection is one round trip: two statements sent as one
-simple query, which PostgreSQL runs as one implicit transaction.
+pipeline (one Sync), which PostgreSQL runs as one implicit transaction.
 1. Upsert the main rows: a row is only replaced by a provably newer state (`dualwrite.ordering`:
    same generation, not a tombstone, version no higher). The conflicting rows stay locked until
    the end of the transaction.
@@ -10,14 +10,20 @@ simple query, which PostgreSQL runs as one implicit transaction.
    writer of the same document that committed before: a late writer never leaves stale child rows
    behind (a single statement with both steps would not see them).
 Columns travel as arrays (`unnest`), so a statement has a few dozen parameters however many rows.
+
+Every write statement is parameterised and prepared on the server (psycopg's `prepare=True`): its
+SQL text is built once per mapping and shape (`functools.cache`), and PostgreSQL plans it once
+per connection instead of parsing and planning values inlined into the text on every call.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
+import psycopg
 from django.db import connections
 from psycopg.types.json import Jsonb
 
@@ -36,13 +42,15 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _db_types(model: Any, columns: Iterable[str], connection: Any) -> dict[str, str]:
+@cache
+def _db_types(model: Any, columns: tuple[str, ...]) -> dict[str, str]:
+    """PostgreSQL type of each column (computed once per model and column list)."""
     by_column = {f.column: f for f in model._meta.concrete_fields}
     out = {}
     for column in columns:
         field = by_column[column]
         target = field.target_field if field.is_relation else field
-        out[column] = target.db_type(connection)
+        out[column] = target.db_type(connections["default"])
     return out
 
 
@@ -71,7 +79,123 @@ def _child_columns(child: Child) -> list[str]:
 @dataclass
 class _Statement:
     sql: str
-    params: list[Any]
+    params: Sequence[Any]
+
+
+# -- SQL text, built once per mapping and shape ---------------------------------------------------
+@cache
+def _upsert_sql(mapping: CollectionMapping, force: bool) -> str:
+    """Statement 1 of an upsert: the main rows from column arrays, through the guard unless forced.
+    Parameters: the sync status, then one array per column (id, generation, version, the mapped
+    columns in declaration order, extra)."""
+    table = _q(mapping.table)
+    data_columns = tuple(f.column for f in mapping.fields)
+    types = _db_types(mapping.model, data_columns)
+    array_types = ["varchar(24)", "varchar(24)", "bigint", *(types[c] for c in data_columns), "jsonb"]
+    unnest = ", ".join(f"%s::{t}[]" for t in array_types)
+    names = ", ".join(f"c{i}" for i in range(len(array_types)))
+    data = ", ".join(f"u.c{i}" for i in range(3, len(array_types)))
+    all_columns = ["mongo_id", "source_generation", "source_version", "source_deleted", "sync_status",
+                   "sync_error", *data_columns, mapping.extra_column, "last_sync_at"]  # fmt: skip
+    updates = ", ".join(f"{_q(c)} = EXCLUDED.{_q(c)}" for c in all_columns[1:])
+    guard = "" if force else f" WHERE {guard_sql(table, 'EXCLUDED')}"
+    return (
+        f"INSERT INTO {table} ({', '.join(map(_q, all_columns))})"
+        f" SELECT u.c0, u.c1, u.c2, false, %s, NULL, {data}, now() FROM unnest({unnest}) AS u({names})"
+        f" ON CONFLICT (mongo_id) DO UPDATE SET {updates}{guard}"
+    )
+
+
+@cache
+def _children_sql(mapping: CollectionMapping, with_rows: tuple[bool, ...]) -> str:
+    """Statement 2 of an upsert: rewrite the child rows of the rows that hold the written state
+    now (locked by statement 1); return their ids. Parameters: id, generation and version arrays,
+    then the column arrays of each child table that has rows (`with_rows`, per child)."""
+    table = _q(mapping.table)
+    sql = [
+        f"WITH up AS (SELECT t.mongo_id FROM {table} t"
+        " JOIN unnest(%s::varchar(24)[], %s::varchar(24)[], %s::bigint[]) AS w(mongo_id, generation, version)"
+        " ON t.mongo_id = w.mongo_id AND t.source_version = w.version"
+        " AND t.source_generation IS NOT DISTINCT FROM w.generation WHERE NOT t.source_deleted)"
+    ]
+    for index, (child, has_rows) in enumerate(zip(mapping.children, with_rows, strict=True)):
+        sql.append(_child_sql(index, child, has_rows))
+    sql.append(" SELECT mongo_id FROM up")
+    return "".join(sql)
+
+
+def _child_sql(index: int, child: Child, has_rows: bool) -> str:
+    """CTEs replacing the child rows of the applied parents: delete the rows that are gone,
+    upsert the rows that stay or are new (disjoint sets, so one statement can do both)."""
+    table, parent = _q(child.table), _q(child.parent_column)
+    if not has_rows:
+        return f", del{index} AS (DELETE FROM {table} WHERE {parent} IN (SELECT mongo_id FROM up))"
+    columns = _child_columns(child)
+    key = _child_key(child)
+    types = _db_types(child.model, tuple(columns))
+    names = ", ".join(map(_q, columns))
+    key_names = ", ".join(map(_q, key))
+    unnest = ", ".join(f"%s::{types[c]}[]" for c in columns)
+    return (
+        f", new{index} AS (SELECT * FROM unnest({unnest}) AS v({names}))"
+        f", del{index} AS (DELETE FROM {table} t WHERE t.{parent} IN (SELECT mongo_id FROM up)"
+        f" AND ({', '.join('t.' + _q(k) for k in key)}) NOT IN (SELECT {key_names} FROM new{index}))"
+        f", ins{index} AS (INSERT INTO {table} ({names}) SELECT {names} FROM new{index}"
+        f" WHERE {parent} IN (SELECT mongo_id FROM up) ON CONFLICT ({key_names}) {_child_on_conflict(child)})"
+    )
+
+
+@cache
+def _placeholder_sql(mapping: CollectionMapping) -> str:
+    """Typed placeholders of the mapped columns of a row that holds no document."""
+    types = _db_types(mapping.model, tuple(f.column for f in mapping.fields))
+    return "".join(f", %s::{types[f.column]}" for f in mapping.fields)
+
+
+@cache
+def _tombstone_sql(mapping: CollectionMapping) -> str:
+    """Tombstones from id, generation and version arrays (parameters: the sync status, the
+    placeholder defaults, then the three arrays)."""
+    table = _q(mapping.table)
+    columns = ["mongo_id", "source_generation", "source_version", "source_deleted", "sync_status",
+               "sync_error", *(f.column for f in mapping.fields)]  # fmt: skip
+    resets = [f"{_q(f.column)} = EXCLUDED.{_q(f.column)}" for f in mapping.fields]
+    strip = ", ".join([*resets, f"{_q(mapping.extra_column)} = NULL"])
+    return (
+        f"INSERT INTO {table} ({', '.join(map(_q, columns))}, last_sync_at)"
+        f" SELECT u.mongo_id, u.generation, u.version, true, %s, NULL{_placeholder_sql(mapping)}, now()"
+        " FROM unnest(%s::varchar(24)[], %s::varchar(24)[], %s::bigint[]) AS u(mongo_id, generation, version)"
+        " ON CONFLICT (mongo_id) DO UPDATE SET source_deleted = true,"
+        " source_version = EXCLUDED.source_version,"
+        f" sync_status = EXCLUDED.sync_status, sync_error = NULL, last_sync_at = now(), {strip}"
+        f" WHERE {table}.source_generation IS NOT DISTINCT FROM EXCLUDED.source_generation"
+        f" AND {table}.source_version <= EXCLUDED.source_version"
+    )
+
+
+@cache
+def _drop_children_sql(mapping: CollectionMapping) -> str:
+    """A statement dropping the child rows of the tombstones among `ANY(%s)`, returning their ids."""
+    table = _q(mapping.table)
+    sql = [f"WITH gone AS (SELECT mongo_id FROM {table} WHERE mongo_id = ANY(%s) AND source_deleted)"]
+    for index, child in enumerate(mapping.children):
+        sql.append(
+            f", del{index} AS (DELETE FROM {_q(child.table)} WHERE {_q(child.parent_column)}"
+            " IN (SELECT mongo_id FROM gone))"
+        )
+    sql.append(" SELECT mongo_id FROM gone")
+    return "".join(sql)
+
+
+@cache
+def _bury_sql(mapping: CollectionMapping) -> str:
+    """Tombstone one row whatever life it holds (parameters: status, defaults, the id)."""
+    types = _db_types(mapping.model, tuple(f.column for f in mapping.fields))
+    reset = "".join(f", {_q(f.column)} = %s::{types[f.column]}" for f in mapping.fields)
+    return (
+        f"UPDATE {_q(mapping.table)} SET source_deleted = true, sync_status = %s, sync_error = NULL,"
+        f" last_sync_at = now(){reset}, {_q(mapping.extra_column)} = NULL WHERE mongo_id = %s"
+    )
 
 
 class PostgresSink:
@@ -93,7 +217,7 @@ class PostgresSink:
         if statement_timeout_ms is not None:
             limits.append(f"set_config('statement_timeout', '{int(statement_timeout_ms)}ms', true)")
         # Local settings last until the end of the message's (implicit) transaction only.
-        self._limits = f"SELECT {', '.join(limits)}; " if limits else ""
+        self._limits = f"SELECT {', '.join(limits)}" if limits else ""
 
     @property
     def connection(self) -> Any:
@@ -134,39 +258,33 @@ class PostgresSink:
         if not ends:
             return set()
         ids = list(ends)
-        table = _q(mapping.table)
-        defaults, default_sql = self._placeholder_defaults(mapping)
-        columns = ["mongo_id", "source_generation", "source_version", "source_deleted", "sync_status",
-                   "sync_error", *defaults]  # fmt: skip
-        upsert = (
-            f"INSERT INTO {table} ({', '.join(map(_q, columns))}, last_sync_at)"
-            f" SELECT u.mongo_id, u.generation, u.version, true, %s, NULL{default_sql}, now()"
-            " FROM unnest(%s::varchar(24)[], %s::varchar(24)[], %s::bigint[]) AS u(mongo_id, generation, version)"
-            " ON CONFLICT (mongo_id) DO UPDATE SET source_deleted = true,"
-            " source_version = EXCLUDED.source_version,"
-            f" sync_status = EXCLUDED.sync_status, sync_error = NULL, last_sync_at = now(), {self._strip_sql(mapping)}"
-            f" WHERE {table}.source_generation IS NOT DISTINCT FROM EXCLUDED.source_generation"
-            f" AND {table}.source_version <= EXCLUDED.source_version"
+        params = [SYNCED, *(f.default for f in mapping.fields), ids,
+                  [e.generation for e in ends.values()], [e.version for e in ends.values()]]  # fmt: skip
+        return self._run(
+            [_Statement(_tombstone_sql(mapping), params), _Statement(_drop_children_sql(mapping), [ids])]
         )
-        params: list[Any] = [SYNCED, *defaults.values(), ids, [e.generation for e in ends.values()],
-                             [e.version for e in ends.values()]]  # fmt: skip
-        return self._run(_Statement(f"{upsert}; {self._drop_children_sql(mapping)}", [*params, ids]))
 
     def lock(self, mapping: CollectionMapping, mongo_id: str) -> State | None:
         """Inside a transaction: lock the document's row until the transaction ends and return the
         state it holds (None: no row). An absent row is locked through a placeholder tombstone,
         so that no other writer can insert it meanwhile; `settle` removes or replaces it."""
         table = _q(mapping.table)
-        defaults, default_sql = self._placeholder_defaults(mapping)
-        columns = ["mongo_id", "source_version", "source_deleted", "sync_status", *defaults]
+        columns = [
+            "mongo_id",
+            "source_version",
+            "source_deleted",
+            "sync_status",
+            *(f.column for f in mapping.fields),
+        ]
         with self.connection.cursor() as cursor:
+            if self._limits:
+                cursor.execute(self._limits)
             cursor.execute(
-                f"{self._limits}INSERT INTO {table} ({', '.join(map(_q, columns))})"
-                f" SELECT %s, 0, true, %s{default_sql} ON CONFLICT (mongo_id) DO NOTHING RETURNING mongo_id",
-                [mongo_id, PLACEHOLDER, *defaults.values()],
+                f"INSERT INTO {table} ({', '.join(map(_q, columns))})"
+                f" SELECT %s, 0, true, %s{_placeholder_sql(mapping)} ON CONFLICT (mongo_id) DO NOTHING"
+                " RETURNING mongo_id",
+                [mongo_id, PLACEHOLDER, *(f.default for f in mapping.fields)],
             )
-            while cursor.nextset():
-                pass
             inserted = cursor.fetchone() is not None
             cursor.execute(
                 f"SELECT source_generation, source_version, source_deleted FROM {table}"
@@ -179,20 +297,18 @@ class PostgresSink:
     def bury(self, mapping: CollectionMapping, mongo_id: str, held: State | None) -> None:
         """Inside `lock`'s transaction, when MongoDB has no such document: drop the placeholder of
         an absent row, or tombstone the row whatever life it holds."""
-        table = _q(mapping.table)
         if held is None:
-            statement = _Statement(f"DELETE FROM {table} WHERE mongo_id = %s RETURNING mongo_id", [mongo_id])
+            statements = [
+                _Statement(
+                    f"DELETE FROM {_q(mapping.table)} WHERE mongo_id = %s RETURNING mongo_id", [mongo_id]
+                )
+            ]
         else:
-            defaults = {f.column: f.default for f in mapping.fields}
-            types = _db_types(mapping.model, defaults, self.connection)
-            reset = "".join(f", {_q(c)} = %s::{types[c]}" for c in defaults)
-            statement = _Statement(
-                f"UPDATE {table} SET source_deleted = true, sync_status = %s, sync_error = NULL,"
-                f" last_sync_at = now(){reset}, {_q(mapping.extra_column)} = NULL"
-                f" WHERE mongo_id = %s; {self._drop_children_sql(mapping)}",
-                [SYNCED, *defaults.values(), mongo_id, [mongo_id]],
-            )
-        self._run(statement)
+            statements = [
+                _Statement(_bury_sql(mapping), [SYNCED, *(f.default for f in mapping.fields), mongo_id]),
+                _Statement(_drop_children_sql(mapping), [[mongo_id]]),
+            ]
+        self._run(statements)
 
     def states(self, mapping: CollectionMapping, mongo_ids: Sequence[str]) -> dict[str, State]:
         """The state each existing row holds (ids without a row are left out)."""
@@ -235,110 +351,45 @@ class PostgresSink:
         return result
 
     # -- internals -----------------------------------------------------------------------------
-    def _run(self, statement: _Statement) -> set[str]:
-        """Execute (one round trip) and return the ids of the last statement's result."""
-        with self.connection.cursor() as cursor:
-            cursor.execute(self._limits + statement.sql, statement.params)
-            while cursor.nextset():
-                pass
+    def _run(self, statements: Sequence[_Statement]) -> set[str]:
+        """Send the statements as one pipeline (one round trip, one implicit transaction unless
+        a transaction is open) as prepared statements; return the ids of the last one's result."""
+        self.connection.ensure_connection()
+        raw = self.connection.connection
+        with raw.pipeline(), psycopg.Cursor(raw) as cursor:
+            if self._limits:
+                cursor.execute(self._limits, prepare=True)
+            for statement in statements:
+                cursor.execute(statement.sql, statement.params, prepare=True)
             return {row[0] for row in cursor.fetchall()}
-
-    def _placeholder_defaults(self, mapping: CollectionMapping) -> tuple[dict[str, Any], str]:
-        """Values for the mapped columns of a row that holds no document (tombstone, placeholder)."""
-        defaults = {f.column: f.default for f in mapping.fields}
-        types = _db_types(mapping.model, defaults, self.connection)
-        return defaults, "".join(f", %s::{types[c]}" for c in defaults)
-
-    @staticmethod
-    def _strip_sql(mapping: CollectionMapping) -> str:
-        """SET items of an ON CONFLICT tombstone: the mapped columns take the inserted row's
-        placeholder defaults and `extra` is emptied (a tombstone keeps no document content)."""
-        resets = [f"{_q(f.column)} = EXCLUDED.{_q(f.column)}" for f in mapping.fields]
-        return ", ".join([*resets, f"{_q(mapping.extra_column)} = NULL"])
-
-    @staticmethod
-    def _drop_children_sql(mapping: CollectionMapping) -> str:
-        """A statement dropping the child rows of the tombstones among `ANY(%s)`, returning their ids."""
-        table = _q(mapping.table)
-        sql = [f"WITH gone AS (SELECT mongo_id FROM {table} WHERE mongo_id = ANY(%s) AND source_deleted)"]
-        for index, child in enumerate(mapping.children):
-            sql.append(
-                f", del{index} AS (DELETE FROM {_q(child.table)} WHERE {_q(child.parent_column)}"
-                " IN (SELECT mongo_id FROM gone))"
-            )
-        sql.append(" SELECT mongo_id FROM gone")
-        return "".join(sql)
 
     def _chunks(self, rowsets: list[RowSet]) -> Iterable[list[RowSet]]:
         for start in range(0, len(rowsets), CHUNK_ROWS):
             yield rowsets[start : start + CHUNK_ROWS]
 
+    @staticmethod
     def _upsert_statements(
-        self, mapping: CollectionMapping, rowsets: list[RowSet], force: bool
-    ) -> _Statement:
-        table = _q(mapping.table)
-        data_columns = [f.column for f in mapping.fields]
-        types = _db_types(mapping.model, data_columns, self.connection)
-        columns = ["mongo_id", "source_generation", "source_version", "source_deleted", "sync_status",
-                   "sync_error", *data_columns]  # fmt: skip
+        mapping: CollectionMapping, rowsets: list[RowSet], force: bool
+    ) -> list[_Statement]:
         ids, versions = [rs.mongo_id for rs in rowsets], [rs.version for rs in rowsets]
         generations = [rs.generation for rs in rowsets]
-        arrays: list[Any] = [
+        extra = mapping.extra_column
+        main: list[Any] = [
+            SYNCED,
             ids,
             generations,
             versions,
-            *([rs.row[c] for rs in rowsets] for c in data_columns),
-            [
-                None if rs.row[mapping.extra_column] is None else Jsonb(rs.row[mapping.extra_column])
-                for rs in rowsets
-            ],
+            *([rs.row[f.column] for rs in rowsets] for f in mapping.fields),
+            [None if rs.row[extra] is None else Jsonb(rs.row[extra]) for rs in rowsets],
         ]
-        array_types = ["varchar(24)", "varchar(24)", "bigint", *(types[c] for c in data_columns), "jsonb"]
-        unnest = ", ".join(f"%s::{t}[]" for t in array_types)
-        names = ", ".join(f"c{i}" for i in range(len(array_types)))
-        data = ", ".join(f"u.c{i}" for i in range(3, len(array_types)))
-        all_columns = [*columns, mapping.extra_column, "last_sync_at"]
-        updates = ", ".join(f"{_q(c)} = EXCLUDED.{_q(c)}" for c in all_columns[1:])
-        guard = "" if force else f" WHERE {guard_sql(table, 'EXCLUDED')}"
-        upsert = (
-            f"INSERT INTO {table} ({', '.join(map(_q, all_columns))})"
-            f" SELECT u.c0, u.c1, u.c2, false, %s, NULL, {data}, now() FROM unnest({unnest}) AS u({names})"
-            f" ON CONFLICT (mongo_id) DO UPDATE SET {updates}{guard}"
-        )
-        # Statement 2: the rows that hold the written state now (locked by statement 1).
-        children = [
-            f"WITH up AS (SELECT t.mongo_id FROM {table} t"
-            " JOIN unnest(%s::varchar(24)[], %s::varchar(24)[], %s::bigint[]) AS w(mongo_id, generation, version)"
-            " ON t.mongo_id = w.mongo_id AND t.source_version = w.version"
-            " AND t.source_generation IS NOT DISTINCT FROM w.generation WHERE NOT t.source_deleted)"
+        children: list[Any] = [ids, generations, versions]
+        with_rows = []
+        for child in mapping.children:
+            rows = [row for rs in rowsets for row in rs.children.get(child.table, [])]
+            with_rows.append(bool(rows))
+            if rows:
+                children += [[row[c] for row in rows] for c in _child_columns(child)]
+        return [
+            _Statement(_upsert_sql(mapping, force), main),
+            _Statement(_children_sql(mapping, tuple(with_rows)), children),
         ]
-        params: list[Any] = [SYNCED, *arrays, ids, generations, versions]
-        for index, child in enumerate(mapping.children):
-            child_sql, child_params = self._child_statement(index, child, rowsets)
-            children.append(child_sql)
-            params += child_params
-        children.append(" SELECT mongo_id FROM up")
-        return _Statement(f"{upsert}; {''.join(children)}", params)
-
-    def _child_statement(self, index: int, child: Child, rowsets: list[RowSet]) -> tuple[str, list[Any]]:
-        """CTEs replacing the child rows of the applied parents: delete the rows that are gone,
-        upsert the rows that stay or are new (disjoint sets, so one statement can do both)."""
-        columns = _child_columns(child)
-        key = _child_key(child)
-        table, parent = _q(child.table), _q(child.parent_column)
-        rows = [row for rs in rowsets for row in rs.children.get(child.table, [])]
-        if not rows:
-            return (f", del{index} AS (DELETE FROM {table} WHERE {parent} IN (SELECT mongo_id FROM up))", [])
-        types = _db_types(child.model, columns, self.connection)
-        names = ", ".join(map(_q, columns))
-        key_names = ", ".join(map(_q, key))
-        on_conflict = _child_on_conflict(child)
-        unnest = ", ".join(f"%s::{types[c]}[]" for c in columns)
-        sql = (
-            f", new{index} AS (SELECT * FROM unnest({unnest}) AS v({names}))"
-            f", del{index} AS (DELETE FROM {table} t WHERE t.{parent} IN (SELECT mongo_id FROM up)"
-            f" AND ({', '.join('t.' + _q(k) for k in key)}) NOT IN (SELECT {key_names} FROM new{index}))"
-            f", ins{index} AS (INSERT INTO {table} ({names}) SELECT {names} FROM new{index}"
-            f" WHERE {parent} IN (SELECT mongo_id FROM up) ON CONFLICT ({key_names}) {on_conflict})"
-        )
-        return sql, [[row[c] for row in rows] for c in columns]

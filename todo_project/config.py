@@ -184,6 +184,10 @@ class EnvConfig(BaseModel):
     POSTGRES_PASSWORD: str = "todo_password"
     # libpq sslmode for PostgreSQL connections.
     POSTGRES_SSLMODE: SslMode = "prefer"
+    # Prepare the dual-write statements on the server (plans reused per connection). Turn off
+    # behind a pooler that cannot hold prepared statements (PgBouncer before 1.21 in transaction
+    # mode): the statements then run unnamed, planned on every call.
+    POSTGRES_PREPARED_STATEMENTS: bool = True
 
     # MongoDB connection URI (mongodb:// or mongodb+srv://); unset uses the in-process stand-in.
     MONGODB_URI: str | None = None
@@ -359,6 +363,7 @@ _ACCEPTS = {
     "POSTGRES_NAME": "a name of 1 to 63 characters",
     "POSTGRES_USER": "a name of 1 to 63 characters",
     "POSTGRES_SSLMODE": "one of disable, allow, prefer, require, verify-ca, verify-full",
+    "POSTGRES_PREPARED_STATEMENTS": "true or false",
     "MONGODB_URI": "a mongodb:// or mongodb+srv:// URI",
     "MONGODB_DB": "a name of 1 to 63 characters",
     "MONGODB_COLLECTION_NAMES": "comma-separated name=collection pairs such as watchlists=watchlist",

@@ -114,6 +114,10 @@ DATABASES = {
         "OPTIONS": {
             "sslmode": _config.POSTGRES_SSLMODE,
             "connect_timeout": 2,
+            # Django's own queries never prepare (client-side binding); the dual-write sink asks
+            # for its statements to be prepared, which a threshold of None would refuse. The
+            # threshold is out of reach so that nothing else is prepared implicitly.
+            "prepare_threshold": 1_000_000 if _config.POSTGRES_PREPARED_STATEMENTS else None,
             "pool": {
                 "min_size": 1,
                 "max_size": 20,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from bson import ObjectId
+from psycopg.pq import Trace
 
 from dualwrite.sink import PostgresSink
 from dualwrite.transform import canonical_document, rows_to_document
@@ -51,3 +54,31 @@ def mongo_ids(collection: str) -> list[str]:
 def row(collection: str, mongo_id: str) -> dict[str, Any] | None:
     found = PostgresSink().fetch(get_registry().get(collection), [mongo_id])
     return found[mongo_id][0] if mongo_id in found else None
+
+
+@contextmanager
+def postgres_round_trips(connection: Any) -> Iterator[list[str]]:
+    """Record the messages that end a round trip to PostgreSQL (a simple `Query`, or a `Sync`
+    closing a pipeline of extended-protocol statements) sent on `connection`, Django's or raw
+    psycopg alike, from libpq's protocol trace. Every statement parsed is listed too: `Parse` for
+    an unnamed (planned once) statement, `Parse <name>` for one prepared under that name."""
+    connection.ensure_connection()
+    pgconn = connection.connection.pgconn
+    sent: list[str] = []
+    with tempfile.TemporaryFile("w+") as trace:
+        pgconn.trace(trace.fileno())
+        pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS | Trace.REGRESS_MODE)
+        try:
+            yield sent
+        finally:
+            pgconn.untrace()
+            trace.seek(0)
+            for line in trace:
+                parts = line.rstrip("\n").split("\t")
+                if len(parts) < 3 or parts[0] != "F":
+                    continue
+                if parts[2] in ("Query", "Sync"):
+                    sent.append(parts[2])
+                elif parts[2] == "Parse":
+                    name = parts[3].split()[0].strip('"')
+                    sent.append(f"Parse {name}" if name else "Parse")

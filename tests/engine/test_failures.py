@@ -16,7 +16,7 @@ from dualwrite.policy import RetryPolicy
 from dualwrite.queue import QUEUE_COLLECTION
 from tests.conftest import wait_for_postgres
 from tests.engine import alert_sink
-from tests.engine.helpers import mirror_differences, mongo_ids, row
+from tests.engine.helpers import mirror_differences, mongo_ids, postgres_round_trips, row
 from todo.db.mongo_manager import DatabaseManager
 from todo.models.postgres import PostgresUser
 from todo.services.dual_write_setup import build_worker
@@ -234,9 +234,7 @@ def test_batch_with_an_unmappable_document_rejects_only_that_one(dual_write, mon
     assert mirror_differences("tasks", ids) == {}
 
 
-def test_batch_writes_each_collection_with_one_statement(dual_write) -> None:
-    from django.test.utils import CaptureQueriesContext
-
+def test_batch_writes_each_collection_in_one_round_trip(dual_write) -> None:
     operations = [
         {
             "collection_name": "tasks",
@@ -246,20 +244,32 @@ def test_batch_writes_each_collection_with_one_statement(dual_write) -> None:
         }
         for i in range(50)
     ]
-    with CaptureQueriesContext(connection) as queries:
+    with postgres_round_trips(connection) as sent:
         assert dual_write.batch_operations(operations) is True
-    assert len(queries.captured_queries) == 1
+    assert [m for m in sent if not m.startswith("Parse")] == ["Sync"]
     assert mirror_differences("tasks", [op["mongo_id"] for op in operations]) == {}
 
 
-def test_single_write_is_one_statement(dual_write) -> None:
-    from django.test.utils import CaptureQueriesContext
+def test_single_writes_are_one_round_trip_each_and_reuse_their_plans(dual_write) -> None:
+    """Create, update and delete each reach Postgres in one round trip; their statements are
+    prepared once per connection, so later writes of the same shape send no Parse at all."""
 
-    with CaptureQueriesContext(connection) as queries:
+    def writes(mongo_id: str) -> None:
         dual_write.create_document(
-            collection_name="tasks", data={"title": "x", "labels": [ObjectId()]}, mongo_id=str(ObjectId())
+            collection_name="tasks", data={"title": "x", "labels": [ObjectId()]}, mongo_id=mongo_id
         )
-    assert len(queries.captured_queries) == 1
+        dual_write.update_document(collection_name="tasks", mongo_id=mongo_id, data={"title": "y"})
+        dual_write.delete_document(collection_name="tasks", mongo_id=mongo_id)
+
+    first_id, second_id = str(ObjectId()), str(ObjectId())
+    with postgres_round_trips(connection) as first:
+        writes(first_id)
+    with postgres_round_trips(connection) as second:
+        writes(second_id)
+    assert [m for m in first if not m.startswith("Parse")] == ["Sync"] * 3
+    assert second == ["Sync"] * 3  # no statement parsed again: the plans are the prepared ones
+    assert mirror_differences("tasks", [first_id, second_id]) == {}
+    assert row("tasks", second_id)["source_deleted"] is True
 
 
 def test_leases_keep_two_workers_off_one_record_and_expire_after_a_crash(

@@ -7,7 +7,7 @@ import pytest
 from bson import ObjectId
 from django.db import connection
 
-from dualwrite.errors import DocumentNotFoundError, InvalidDocumentError
+from dualwrite.errors import DocumentNotFoundError, InvalidDocumentError, MappingError
 from tests.engine.helpers import mirror_differences, row
 from todo.db.mongo_manager import DatabaseManager
 from todo.mappings import get_registry
@@ -189,3 +189,32 @@ def test_an_update_racing_a_delete_never_resurrects_a_partial_document(dual_writ
         dual_write.update_document(collection_name="tasks", mongo_id=task_id, data={"priority": 1})
 
     assert _tasks().find_one({"_id": ObjectId(task_id)}) is None
+
+
+def test_an_update_reads_nothing_from_mongodb_before_writing(dual_write, monkeypatch) -> None:
+    """The update is validated from its own fields and mirrored from the document MongoDB's write
+    returns: the only MongoDB calls are the write and the clearing of its pending mark."""
+    task_id = _new_task(dual_write, "read once")
+    engine = dual_write.engine
+    calls: list[str] = []
+    source = engine.source
+
+    class Recording:
+        def __init__(self, collection):
+            self._collection = collection
+
+        def __getattr__(self, name):
+            calls.append(name)
+            return getattr(self._collection, name)
+
+    monkeypatch.setattr(engine, "source", lambda name: Recording(source(name)))
+    assert dual_write.update_document(collection_name="tasks", mongo_id=task_id, data={"priority": 2})
+    assert calls == ["find_one_and_update", "update_many"]
+    assert row("tasks", task_id)["priority"] == 2
+    assert mirror_differences("tasks", [task_id]) == {}
+
+    calls.clear()  # a value the mirror cannot hold is still refused before anything is written
+    with pytest.raises(MappingError):
+        dual_write.update_document(collection_name="tasks", mongo_id=task_id, data={"priority": "high"})
+    assert calls == []
+    assert _tasks().find_one({"_id": ObjectId(task_id)})["priority"] == 2
