@@ -92,7 +92,7 @@ def _upsert_sql(mapping: CollectionMapping, force: bool) -> str:
     data_columns = tuple(f.column for f in mapping.fields)
     types = _db_types(mapping.model, data_columns)
     array_types = ["varchar(24)", "varchar(24)", "bigint", *(types[c] for c in data_columns), "jsonb"]
-    unnest = ", ".join(f"%s::{t}[]" for t in array_types)
+    unnest = ", ".join(f"%b::{t}[]" for t in array_types)
     names = ", ".join(f"c{i}" for i in range(len(array_types)))
     data = ", ".join(f"u.c{i}" for i in range(3, len(array_types)))
     all_columns = ["mongo_id", "source_generation", "source_version", "source_deleted", "sync_status",
@@ -114,7 +114,7 @@ def _children_sql(mapping: CollectionMapping, with_rows: tuple[bool, ...]) -> st
     table = _q(mapping.table)
     sql = [
         f"WITH up AS (SELECT t.mongo_id FROM {table} t"
-        " JOIN unnest(%s::varchar(24)[], %s::varchar(24)[], %s::bigint[]) AS w(mongo_id, generation, version)"
+        " JOIN unnest(%b::varchar(24)[], %b::varchar(24)[], %b::bigint[]) AS w(mongo_id, generation, version)"
         " ON t.mongo_id = w.mongo_id AND t.source_version = w.version"
         " AND t.source_generation IS NOT DISTINCT FROM w.generation WHERE NOT t.source_deleted)"
     ]
@@ -135,7 +135,7 @@ def _child_sql(index: int, child: Child, has_rows: bool) -> str:
     types = _db_types(child.model, tuple(columns))
     names = ", ".join(map(_q, columns))
     key_names = ", ".join(map(_q, key))
-    unnest = ", ".join(f"%s::{types[c]}[]" for c in columns)
+    unnest = ", ".join(f"%b::{types[c]}[]" for c in columns)
     return (
         f", new{index} AS (SELECT * FROM unnest({unnest}) AS v({names}))"
         f", del{index} AS (DELETE FROM {table} t WHERE t.{parent} IN (SELECT mongo_id FROM up)"
