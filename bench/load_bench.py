@@ -203,6 +203,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, nargs="+", default=[8, 32])
     parser.add_argument("--threads", type=int, default=8, help="waitress threads of the service")
     args = parser.parse_args()
+    load_start = os.getloadavg()
     results: dict[tuple[int, bool], dict[str, Any]] = {}
     for dual_write in (True, False):
         service = Service(dual_write=dual_write, threads=args.threads)
@@ -216,6 +217,9 @@ def main() -> None:
             service.stop()
     print(f"Load benchmark: {args.requests} requests per run, 70 % reads / 30 % writes, "
           f"service with {args.threads} threads, {os.cpu_count()} cores")  # fmt: skip
+    load_end = os.getloadavg()
+    print("load average (1/5/15 min) at start " + " ".join(f"{v:.2f}" for v in load_start)
+          + ", at end " + " ".join(f"{v:.2f}" for v in load_end))  # fmt: skip
     print()
     print(
         "| clients | dual-write | req/s | p50 ms | p99 ms | errors | backlog at end | ON vs OFF throughput |"
