@@ -3,8 +3,9 @@
 Run after the service stopped taking requests (no write is in flight any more): pending marks are
 swept at once (no grace: their writers are done), FAILED records get a fresh set of attempts, and
 every PENDING record is made due whatever its back-off; then records are retried round after round
-until none is due or the time is up. A round that finds Postgres unreachable waits a little and
-tries again. What is left is counted (never shown): records still PENDING or FAILED, and documents
+until none is due or the time is up; records that fail on a transient error (Postgres
+unreachable, a lock or statement timeout) are tried again after a short pause until the time is
+up, records Postgres refuses get one more set of attempts. What is left is counted (never shown): records still PENDING or FAILED, and documents
 still carrying a pending mark (mirroring switched off).
 """
 
@@ -15,12 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from dualwrite.mapping import PENDING_MARK_FIELD
+from dualwrite.policy import ErrorKind
 from dualwrite.sweep import Sweeper
 from dualwrite.worker import RetryWorker
 
 # Records retried per round: the deadline is checked between rounds.
 ROUND = 50
-# Pause after a round that found Postgres unreachable.
+# Pause after a round that mirrored nothing (Postgres unreachable, locked or slow).
 UNREACHABLE_PAUSE = 0.5
 
 
@@ -52,18 +54,22 @@ def drain(
     engine = worker.engine
     if seconds > 0 and engine.enabled:
         Sweeper(engine.registry, engine.source, engine.queue, grace=0.0).sweep()
-        engine.queue.requeue_failed()
+        engine.queue.requeue_failed()  # one fresh set of attempts for every FAILED record
         while True:
             engine.queue.make_due()
             report = worker.run_once(limit=ROUND, sweep=False)
             outcome.applied += report.succeeded
-            if report.processed == 0 and report.postponed == 0:
+            # Records that used up their attempts on a transient error (a lock or statement
+            # timeout, a connection lost) are tried again until the time is up; records Postgres
+            # refused keep the one extra set of attempts they got above.
+            retried = engine.queue.requeue_failed({"error_kind": str(ErrorKind.TRANSIENT)})
+            if report.processed == 0 and report.postponed == 0 and retried == 0:
                 break  # nothing due: every record is resolved, FAILED, or leased elsewhere
             remaining = deadline - clock()
             if remaining <= 0:
                 outcome.timed_out = True
                 break
-            if report.postponed:
+            if report.postponed or report.succeeded == 0:
                 pause(min(UNREACHABLE_PAUSE, remaining))
     backlog = engine.queue.backlog()
     outcome.pending, outcome.failed = int(backlog["pending"]), int(backlog["failed"])

@@ -4,10 +4,12 @@ retry queue first (`dualwrite.drain`)."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
 from bson import ObjectId
 from django.db import connection
@@ -242,3 +244,33 @@ def test_the_drain_sweeps_writes_caught_before_their_mirror_and_counts_refused_o
     assert mirror_differences("tasks", [caught]) == {}
     assert outcome.applied == 1 and outcome.unmirrored == 0
     assert (outcome.pending + outcome.failed) == 1  # the refused user: counted, never shown
+
+
+def test_the_drain_keeps_trying_a_write_held_up_by_a_lock_until_the_lock_goes(dual_write, settings) -> None:
+    """A table lock longer than the write's attempts: the drain tries again until its time is up,
+    so the write lands once the lock is released (2 s here, well within the drain's 15 s)."""
+    settings.DUAL_WRITE_RETRY_DELAY = 0
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_lock() -> None:
+        with psycopg.connect(**connection.get_connection_params()) as conn:
+            conn.execute("LOCK TABLE postgres_tasks IN ACCESS EXCLUSIVE MODE")
+            locked.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        task_id = str(ObjectId())
+        assert (
+            dual_write.create_document(collection_name="tasks", data={"title": "t"}, mongo_id=task_id)
+            is False
+        )
+        threading.Timer(2.0, release.set).start()
+        outcome = drain(build_worker(), 15.0)
+    finally:
+        release.set()
+        holder.join(30)
+    assert (outcome.applied, outcome.left, outcome.timed_out) == (1, 0, False)
+    assert mirror_differences("tasks", [task_id]) == {}
