@@ -315,6 +315,13 @@ class RetryQueue:
         )
         return int(result.modified_count)
 
+    def make_due(self) -> int:
+        """Every PENDING record due now, whatever its back-off (the drain at a graceful stop)."""
+        result = self.coll.update_many(
+            {"status": PENDING, "next_attempt_at": {"$gt": utcnow()}}, {"$set": {"next_attempt_at": utcnow()}}
+        )
+        return int(result.modified_count)
+
     # -- reading ---------------------------------------------------------------------------
     def unresolved(
         self, limit: int = 100, collection: str | None = None, status: str | None = None

