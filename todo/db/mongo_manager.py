@@ -56,6 +56,10 @@ INDEXES: tuple[IndexSpec, ...] = (
     IndexSpec("user_team_details", ("user_id", "team_id"), unique=True),
     IndexSpec("task_assignments", ("task_id", "is_active")),
     IndexSpec("task_assignments", ("assignee_id", "is_active")),
+    # Task lists read their scope's task ids with `distinct`, covered by these.
+    IndexSpec("task_assignments", ("assignee_id", "is_active", "task_id")),
+    IndexSpec("task_assignments", ("team_id", "is_active", "task_id")),
+    IndexSpec("watchlists", ("userId", "isActive", "taskId")),
     IndexSpec("watchlists", ("userId", "taskId"), unique=True),
     IndexSpec("user_roles", ("user_id", "team_id")),
     IndexSpec("audit_logs", ("team_id", "timestamp")),

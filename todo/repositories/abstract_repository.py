@@ -16,7 +16,8 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from todo.models import documents as d
 from todo.models.enums import AuditAction
-from todo.repositories.queries import ANY_OF, ASC, DESC, AnyOf, Contains, Filters, In, Sort
+from todo.repositories.queries import ANY_OF, ASC, DESC, AnyOf, Contains, Filters, In, RepositoryError, Sort
+from todo.repositories.task_list import TaskListQuery
 
 M = TypeVar("M", bound=d.DomainModel)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -200,6 +201,25 @@ class AbstractTaskRepository(AbstractRepository[d.Task]):
         team_tasks = self.sibling(d.TaskAssignment).get_all({"assignee_id": team_id, "is_active": True})
         ids = {a.task_id for a in [*assignments, *team_tasks] if a.task_id}
         return self.get_by_ids(sorted(ids), sort)
+
+    @reads
+    def list_page(self, query: TaskListQuery, page: int = 1, limit: int = 20) -> list[d.Task]:
+        """One page of a task list (task_list.py), selected, ordered and paged by the store."""
+        if page < 1 or limit < 1:
+            raise RepositoryError(f"bad page {page} or limit {limit}")
+        return [self._model(doc) for doc in self._list_find(query, (page - 1) * limit, limit)]
+
+    @reads
+    def list_count(self, query: TaskListQuery) -> int:
+        """The number of tasks in a task list, counted by the store."""
+        return self._list_count(query)
+
+    @abstractmethod
+    def _list_find(self, query: TaskListQuery, skip: int, limit: int) -> list[dict[str, Any]]:
+        """Canonical documents of one page of the task list."""
+
+    @abstractmethod
+    def _list_count(self, query: TaskListQuery) -> int: ...
 
     @reads
     def get_with_label(self, label_id: str) -> list[d.Task]:

@@ -13,9 +13,16 @@ from typing import Any
 from bson import ObjectId
 from django.db import models, transaction
 from django.db.models import F, Q
-from django.db.models.functions import Collate
+from django.db.models.functions import Coalesce, Collate
 
-from dualwrite.mapping import GENERATION_FIELD, VERSION_FIELD, ArrayTable, CollectionMapping, Field
+from dualwrite.mapping import (
+    GENERATION_FIELD,
+    VERSION_FIELD,
+    ArrayTable,
+    CollectionMapping,
+    EmbeddedTable,
+    Field,
+)
 from dualwrite.operations import apply_set
 from dualwrite.ordering import State
 from dualwrite.reverse import queue_for_mongodb
@@ -24,8 +31,10 @@ from dualwrite.transform import canonical_document, document_to_rows, normalise_
 from dualwrite.types import ObjectIdRef, Text, ValueProblem
 from todo.mappings import get_registry
 from todo.models import documents as d
+from todo.models.enums import TaskStatus
 from todo.phases import reverse_mirroring
 from todo.repositories import abstract_repository as a
+from todo.repositories import task_list as tl
 from todo.repositories.abstract_repository import AbstractRepository, M
 from todo.repositories.queries import AnyOf, Contains, Filters, In, RepositoryError, Sort
 
@@ -184,7 +193,53 @@ class PostgresUserRepository(a.AbstractUserRepository, PostgresRepository[d.User
 
 
 class PostgresTaskRepository(a.AbstractTaskRepository, PostgresRepository[d.Task]):
-    pass
+    """Task lists (task_list.py) in one SQL query each: the scope as a semi-join on its table, the
+    status as conditions on the task and its deferral row, ORDER BY with OFFSET/LIMIT, COUNT."""
+
+    def _list_find(self, query: tl.TaskListQuery, skip: int, limit: int) -> list[dict[str, Any]]:
+        queryset = self._list_queryset(query).order_by(*self._list_ordering(query))
+        ids = list(queryset.values_list("mongo_id", flat=True)[skip : skip + limit])
+        rows = self.sink.fetch(self.mapping, ids)
+        return [rows_to_document(self.mapping, *rows[mongo_id]) for mongo_id in ids if mongo_id in rows]
+
+    def _list_count(self, query: tl.TaskListQuery) -> int:
+        return int(self._list_queryset(query).count())
+
+    def _list_queryset(self, query: tl.TaskListQuery) -> models.QuerySet[Any]:
+        scope = POSTGRES_REPOSITORIES[query.scope.collection](self.sink)
+        field = scope.mapping.by_source.get(query.scope.key)
+        if field is None:
+            raise RepositoryError(f"{query.scope.collection} has no field {query.scope.key!r}")
+        scope_ids = scope._queryset(query.scope.filters).values(_attname(scope.mapping.model, field.column))
+        return self._queryset({"isDeleted": False}).filter(Q(mongo_id__in=scope_ids) & self._status_q(query))
+
+    def _status_q(self, query: tl.TaskListQuery) -> Q:
+        status = query.status
+        if status == tl.ALL:
+            return Q()
+        details = next(c for c in self.mapping.children if isinstance(c, EmbeddedTable))
+        till = next(f for f in details.fields if f.source == tl.DEFERRED_TILL.split(".")[1])
+        deferred_rows = details.model.objects.filter(
+            **{f"{_attname(details.model, till.column)}__gt": query.at}
+        )
+        deferred = Q(mongo_id__in=deferred_rows.values(_attname(details.model, details.parent_column)))
+        if status is None:
+            return ~deferred & ~Q(status__in=[TaskStatus.DONE, TaskStatus.DEFERRED])
+        if status == TaskStatus.DONE:
+            return ~deferred & ~Q(status=TaskStatus.DEFERRED)
+        if status == TaskStatus.DEFERRED:
+            return deferred | Q(status=TaskStatus.DEFERRED)
+        return ~deferred & Q(status=status)
+
+    def _list_ordering(self, query: tl.TaskListQuery) -> list[Any]:
+        columns = [
+            F(_attname(self.mapping.model, self.mapping.by_source[key].column)) for key in query.sort_keys
+        ]
+        key: Any = columns[0] if len(columns) == 1 else Coalesce(*columns)
+        mongo_id = Collate(F("mongo_id"), "C")
+        if query.descending:
+            return [key.desc(nulls_last=True), mongo_id.desc()]
+        return [key.asc(nulls_last=True), mongo_id.asc()]
 
 
 class PostgresTeamRepository(a.AbstractTeamRepository, PostgresRepository[d.Team]):

@@ -45,6 +45,7 @@ from todo.repositories.abstract_repository import AbstractRepository
 from todo.repositories.mongo_repository import MongoRepository, mongo_query, mongo_repositories
 from todo.repositories.postgres_repository import POSTGRES_REPOSITORIES, PostgresRepository
 from todo.repositories.queries import Contains, Filters, In, Sort
+from todo.repositories.task_list import TaskListQuery
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +160,38 @@ class ReadYourWrites(PostgresRepository[Any]):
                 reason = self._postgres_failed(exc)
         self._fell_back(reason)
         return self.freshness.mongo._count(filters)
+
+    # Task lists (task_list.py): as `_find`/`_count`; the list also reads its scope's collection
+    # (e.g. task assignments), so a write pending there answers the list from MongoDB too.
+    def _list_find(self, query: TaskListQuery, skip: int, limit: int) -> list[dict[str, Any]]:
+        reason = self._list_pending_reason(query)
+        if reason is None:
+            try:
+                found = super()._list_find(query, skip, limit)  # type: ignore[misc]
+                ids = [normalise_mongo_id(doc["_id"]) for doc in found]
+                reason = STALE if self.freshness.stale_ids(ids) else None
+            except DB_ERRORS as exc:
+                reason = self._postgres_failed(exc)
+            if reason is None:
+                return list(found)
+        self._fell_back(reason)
+        return list(self.freshness.mongo._list_find(query, skip, limit))  # type: ignore[attr-defined]
+
+    def _list_count(self, query: TaskListQuery) -> int:
+        reason = self._list_pending_reason(query)
+        if reason is None:
+            try:
+                return int(super()._list_count(query))  # type: ignore[misc]
+            except DB_ERRORS as exc:
+                reason = self._postgres_failed(exc)
+        self._fell_back(reason)
+        return int(self.freshness.mongo._list_count(query))  # type: ignore[attr-defined]
+
+    def _list_pending_reason(self, query: TaskListQuery) -> str | None:
+        reason = self._pending_reason({})
+        if reason is None and build_freshness(query.scope.collection, self.sink.using).any_pending(None):
+            reason = PENDING
+        return reason
 
     def _pending_reason(self, filters: Filters) -> str | None:
         if BREAKER.is_open():  # Postgres just failed a write: do not wait on the pool for it

@@ -32,9 +32,10 @@ from rest_framework import status as http
 from todo.api.errors import ApiError
 from todo.models import documents as d
 from todo.models.enums import AssigneeType, TaskPriority, TaskStatus
+from todo.repositories import task_list as tl
 from todo.repositories.abstract_repository import now
 from todo.repositories.factory import get_repository
-from todo.repositories.queries import In
+from todo.repositories.queries import ANY_OF, AnyOf, In
 from todo.services import counters
 from todo.services.role_service import is_moderator
 
@@ -256,15 +257,6 @@ def task_get(*, task_id: str, viewer: str) -> TaskDetails:
     return task_details([readable_task(task_id, viewer)], viewer)[0]
 
 
-def shown_with(status: str | None, shown: str) -> bool:
-    """Whether a task showing `shown` belongs to the list filtered by `status`."""
-    if status is None:
-        return shown not in (TaskStatus.DONE, TaskStatus.DEFERRED)
-    if status == TaskStatus.DONE:
-        return shown != TaskStatus.DEFERRED
-    return shown == status
-
-
 def task_list(
     *,
     actor: str,
@@ -279,32 +271,33 @@ def task_list(
 
     Mine: actively assigned to me as a user, or to a team whose point of contact I am. A team's:
     actively assigned to the team, or to a member from it. `status` as in the module docstring."""
-    tasks_repo = get_repository(d.Task)
     if team_id is not None:
         if live_team(team_id) is None:
             raise not_found("Team", "teamId", "parameter")
         if not is_member(actor, team_id):
             raise forbidden("Only the team's members see its tasks", "teamId", "parameter")
-        tasks = tasks_repo.get_by_team(team_id)
+        # Assigned to a member from the team, or to the team itself.
+        either = [{"team_id": team_id}, {"assignee_id": team_id}]
     else:
         poc_of = [t.id for t in get_repository(d.Team).get_all({"poc_id": actor, "is_deleted": False})]
-        assignments_repo = get_repository(d.TaskAssignment)
-        mine = assignments_repo.get_all(
-            {"assignee_id": actor, "user_type": AssigneeType.USER, "is_active": True}
-        )
-        led = (
-            assignments_repo.get_all(
-                {"assignee_id": In(poc_of), "user_type": AssigneeType.TEAM, "is_active": True}
-            )
-            if poc_of
-            else []
-        )
-        task_ids = sorted({a.task_id for a in [*mine, *led] if a.task_id})
-        tasks = tasks_repo.get_by_ids(task_ids) if task_ids else []
-    details = [x for x in task_details(tasks, actor) if shown_with(status, x.status)]
-    ordered = _sorted(details, sort_by or DEFAULT_SORT, order)
-    start = (page - 1) * limit
-    return ordered[start : start + limit], len(ordered)
+        either = [{"assignee_id": actor, "user_type": AssigneeType.USER}]
+        if poc_of:
+            either.append({"assignee_id": In(poc_of), "user_type": AssigneeType.TEAM})
+    scope = tl.Scope(d.TaskAssignment.collection, "task_id", {"is_active": True, ANY_OF: AnyOf(either)})
+    sort_key = sort_by or DEFAULT_SORT
+    descending = DEFAULT_DESCENDING[sort_key] if order is None else order == "desc"
+    tasks_repo = get_repository(d.Task)
+    if sort_key == "assignee":
+        # Ordered by a name of another collection (the assignee's): the store selects and counts
+        # the tasks, the order and the page are made here from all of them.
+        query = tl.TaskListQuery(scope, now(), status, "createdAt", descending)
+        total = tasks_repo.list_count(query)
+        tasks = tasks_repo.list_page(query, 1, max(total, 1))
+        ordered = _sorted(task_details(tasks, actor), sort_key, order)
+        start = (page - 1) * limit
+        return ordered[start : start + limit], len(ordered)
+    query = tl.TaskListQuery(scope, now(), status, sort_key, descending)
+    return task_details(tasks_repo.list_page(query, page, limit), actor), tasks_repo.list_count(query)
 
 
 def _sorted(details: list[TaskDetails], sort_by: str, order: str | None) -> list[TaskDetails]:

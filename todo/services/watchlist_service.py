@@ -8,14 +8,14 @@ recent task activity first (updatedAt, else createdAt).
 
 from __future__ import annotations
 
-import datetime as dt
-
 from pymongo.errors import DuplicateKeyError
 
 from todo.api.errors import ApiError
 from todo.models import documents as d
+from todo.repositories import task_list as tl
 from todo.repositories.abstract_repository import now
 from todo.repositories.factory import get_repository
+from todo.repositories.queries import DESC, In
 from todo.services.task_service import (
     TaskDetails,
     bad_field,
@@ -25,27 +25,25 @@ from todo.services.task_service import (
     task_details,
 )
 
-EARLIEST = dt.datetime.min.replace(tzinfo=dt.UTC)
-
 
 def watchlist_tasks(
     *, actor: str, page: int, limit: int
 ) -> tuple[list[tuple[TaskDetails, d.Watchlist]], int]:
-    """One page of the live tasks I watch with my entries, newest activity first, and their count."""
-    entries = {e.task_id: e for e in get_repository(d.Watchlist).get_for_user(actor) if e.task_id}
-    task_ids = sorted(entries)
-    live = get_repository(d.Task).get_by_ids(task_ids) if task_ids else []
-
-    def activity(task: d.Task) -> tuple[dt.datetime, str]:
-        moment = task.updated_at or task.created_at
-        if moment is None:
-            return EARLIEST, task.id
-        return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)), task.id
-
-    ordered = sorted(live, key=activity, reverse=True)
-    start = (page - 1) * limit
-    shown = task_details(ordered[start : start + limit], actor)
-    return [(x, entries[x.task.id]) for x in shown], len(ordered)
+    """One page of the live tasks I watch with my entries, newest activity first (ties: newer id
+    first), and their count; selected, ordered, paged and counted by the store."""
+    active = {"userId": actor, "isActive": True}
+    query = tl.TaskListQuery(tl.Scope(d.Watchlist.collection, "taskId", active), now(), tl.ALL)
+    tasks_repo = get_repository(d.Task)
+    shown = task_details(tasks_repo.list_page(query, page, limit), actor)
+    ids = [x.task.id for x in shown]
+    # Of two entries for one task (legacy data), the oldest one, as before.
+    found = (
+        get_repository(d.Watchlist).get_all({**active, "taskId": In(ids)}, [("createdAt", DESC)])
+        if ids
+        else []
+    )
+    entries = {e.task_id: e for e in found if e.task_id}
+    return [(x, entries[x.task.id]) for x in shown if x.task.id in entries], tasks_repo.list_count(query)
 
 
 def _exists() -> ApiError:

@@ -24,4 +24,9 @@ class PostgresTaskAssignment(MirrorModel):
             models.Index(fields=["task_id", "is_active"], name="postgres_ta_task_idx"),
             models.Index(fields=["assignee_id", "is_active"], name="postgres_ta_assignee_idx"),
             models.Index(fields=["team_id"], name="postgres_ta_team_idx"),
+            # Task lists: the scope's task ids read from the index alone (index-only scans).
+            models.Index(
+                fields=["assignee_id", "is_active", "task_id"], name="postgres_ta_assignee_task_idx"
+            ),
+            models.Index(fields=["team_id", "is_active", "task_id"], name="postgres_ta_team_task_idx"),
         ]

@@ -18,4 +18,6 @@ class PostgresWatchlist(MirrorModel):
         indexes = [
             outbox_index("pg_watch"),
             models.Index(fields=["task_id"], name="postgres_watchlists_task_idx"),
+            # The watchlist: a user's active entries' task ids from the index alone.
+            models.Index(fields=["user_id", "is_active", "task_id"], name="postgres_watchlists_user_idx"),
         ]
