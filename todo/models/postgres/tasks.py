@@ -1,4 +1,6 @@
 from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Coalesce, Collate
 
 from todo.models.enums import TaskPriority, TaskStatus
 from todo.models.postgres.base import MirrorModel, mirror_constraints, one_of, outbox_index
@@ -31,6 +33,14 @@ class PostgresTask(MirrorModel):
             models.Index(fields=["priority"], name="postgres_tasks_priority_idx"),
             models.Index(fields=["due_at"], name="postgres_tasks_due_at_idx"),
             models.Index(fields=["created_by"], name="postgres_tasks_created_by_idx"),
+            # The lists' default order (latest activity first, ties by id) over live tasks: a
+            # page of a long list walks this index instead of sorting the whole scope.
+            models.Index(
+                Coalesce("updated_at", "created_at").desc(nulls_last=True),
+                Collate("mongo_id", "C").desc(),
+                condition=Q(source_deleted=False, is_deleted=False),
+                name="postgres_tasks_activity_idx",
+            ),
         ]
 
 
