@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -81,7 +82,9 @@ class Service:
                     # One sign-in before the concurrent ones: the service generates its token key
                     # pair lazily on first use, and concurrent first uses race (todo/auth/tokens.py).
                     warm = requests.post(
-                        f"{self.url}/v1/auth/local-token", json={"email": "warm@example.com"}
+                        f"{self.url}/v1/auth/local-token",
+                        json={"email": "warm@example.com"},
+                        headers=self.local_headers,
                     )
                     warm.raise_for_status()
                     return
@@ -89,6 +92,12 @@ class Service:
                 pass
             time.sleep(0.3)
         raise SystemExit(f"the service did not answer /v1/health within {timeout} s")
+
+    @property
+    def local_headers(self) -> dict[str, str]:
+        """The local-token endpoint answers only with the secret the service writes at start."""
+        secret = Path(self._folder.name) / "local-token.secret"
+        return {"X-Local-Token-Secret": secret.read_text().strip()} if secret.exists() else {}
 
     def backlog(self) -> Any:
         return requests.get(f"{self.url}/v1/health", timeout=5).json().get("dualWrite", {}).get("pending")
@@ -101,6 +110,11 @@ class Service:
             self.process.kill()
             self.process.wait()
         self._log.close()
+        log = Path(self._log.name)
+        if "Traceback" in log.read_text(errors="replace"):
+            kept = Path(tempfile.mkdtemp(prefix="load-bench-")) / "serve.log"
+            shutil.copy(log, kept)
+            print(f"the service logged an exception: its log is kept at {kept}", file=sys.stderr)
         self._folder.cleanup()
 
 
@@ -117,9 +131,11 @@ class Tally:
                 self.errors[error] = self.errors.get(error, 0) + 1
 
 
-def _set_up(url: str, session: requests.Session, email: str) -> list[str]:
+def _set_up(url: str, session: requests.Session, email: str, local_headers: dict[str, str]) -> list[str]:
     """Sign in and create the tasks this client works on (not timed)."""
-    token = session.post(f"{url}/v1/auth/local-token", json={"email": email}, timeout=30)
+    token = session.post(
+        f"{url}/v1/auth/local-token", json={"email": email}, headers=local_headers, timeout=30
+    )
     if not token.ok:
         raise RuntimeError(f"sign-in: {token.status_code} {token.text[:200]}")
     session.headers["Authorization"] = f"Bearer {token.json()['token']}"
@@ -133,12 +149,13 @@ def _set_up(url: str, session: requests.Session, email: str) -> list[str]:
 
 
 def client(
-    url: str, index: int, requests_to_send: int, start: threading.Barrier, tally: Tally, run: str
+    service: Service, index: int, requests_to_send: int, start: threading.Barrier, tally: Tally, run: str
 ) -> None:
+    url = service.url
     rng = random.Random(index)
     session = requests.Session()
     try:
-        tasks = _set_up(url, session, f"{run}-c{index}@example.com")
+        tasks = _set_up(url, session, f"{run}-c{index}@example.com", service.local_headers)
     except Exception:
         start.abort()  # the run cannot be measured; every waiting thread is released
         raise
@@ -174,7 +191,7 @@ def measure(service: Service, clients: int, total: int, run: str) -> dict[str, A
     start = threading.Barrier(clients + 1)
     per_client = total // clients
     threads = [
-        threading.Thread(target=client, args=(service.url, i, per_client, start, tally, run))
+        threading.Thread(target=client, args=(service, i, per_client, start, tally, run))
         for i in range(clients)
     ]
     for thread in threads:

@@ -30,6 +30,8 @@ class TaskRepository(AbstractTaskRepository, MongoRepository[Task]):
 
     def _list_find(self, query: tl.TaskListQuery, skip: int, limit: int) -> list[dict[str, Any]]:
         base = self._list_base(query)
+        if base is None:
+            return []
         if self._legacy_typed(query, base):
             tasks = self._python_list(query, base)
             return [doc for doc, _task in tasks[skip : skip + limit]]
@@ -47,16 +49,21 @@ class TaskRepository(AbstractTaskRepository, MongoRepository[Task]):
 
     def _list_count(self, query: tl.TaskListQuery) -> int:
         base = self._list_base(query)
+        if base is None:
+            return 0
         if self._legacy_typed(query, base):
             return len(self._python_list(query, base))
         return int(self.coll.count_documents({"$and": [base, *self._status_filter(query)]}))
 
     # -- parts -----------------------------------------------------------------------------------
-    def _list_base(self, query: tl.TaskListQuery) -> dict[str, Any]:
-        """Live tasks of the scope (its ids in both stored forms: legacy documents keep strings)."""
+    def _list_base(self, query: tl.TaskListQuery) -> dict[str, Any] | None:
+        """Live tasks of the scope (its ids in both stored forms: legacy documents keep strings);
+        None for an empty scope, whose list is empty without asking for any task."""
         scope = self.sibling_repository(query.scope.collection)
         found = scope.coll.distinct(query.scope.key, mongo_query(scope.mapping, query.scope.filters))
         ids = sorted({normalise_mongo_id(value) for value in found if value is not None})
+        if not ids:
+            return None
         forms: list[Any] = [form for i in ids for form in (ObjectId(i), i)]
         return {"_id": {"$in": forms}, **mongo_query(self.mapping, {"isDeleted": False})}
 

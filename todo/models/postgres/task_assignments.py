@@ -1,4 +1,5 @@
 from django.db import models
+from django.db.models import Q
 
 from todo.models.enums import AssigneeType
 from todo.models.postgres.base import MirrorModel, mirror_constraints, one_of, outbox_index
@@ -24,9 +25,16 @@ class PostgresTaskAssignment(MirrorModel):
             models.Index(fields=["task_id", "is_active"], name="postgres_ta_task_idx"),
             models.Index(fields=["assignee_id", "is_active"], name="postgres_ta_assignee_idx"),
             models.Index(fields=["team_id"], name="postgres_ta_team_idx"),
-            # Task lists: the scope's task ids read from the index alone (index-only scans).
+            # Task lists: the scope's task ids of live active assignments read from the index
+            # alone (index-only scans feeding the count's join, in task id order).
             models.Index(
-                fields=["assignee_id", "is_active", "task_id"], name="postgres_ta_assignee_task_idx"
+                fields=["assignee_id", "user_type", "task_id"],
+                name="postgres_ta_live_assignee_idx",
+                condition=Q(is_active=True, source_deleted=False),
             ),
-            models.Index(fields=["team_id", "is_active", "task_id"], name="postgres_ta_team_task_idx"),
+            models.Index(
+                fields=["team_id", "task_id"],
+                name="postgres_ta_live_team_idx",
+                condition=Q(is_active=True, source_deleted=False),
+            ),
         ]

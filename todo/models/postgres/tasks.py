@@ -41,6 +41,13 @@ class PostgresTask(MirrorModel):
                 condition=Q(source_deleted=False, is_deleted=False),
                 name="postgres_tasks_activity_idx",
             ),
+            # A list's count: live task ids with their status, read from the index alone.
+            models.Index(
+                fields=["mongo_id"],
+                include=["status"],
+                condition=Q(source_deleted=False, is_deleted=False),
+                name="postgres_tasks_live_ids_idx",
+            ),
         ]
 
 

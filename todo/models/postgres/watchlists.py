@@ -1,4 +1,5 @@
 from django.db import models
+from django.db.models import Q
 
 from todo.models.postgres.base import MirrorModel, mirror_constraints, outbox_index, unique_live
 
@@ -18,6 +19,11 @@ class PostgresWatchlist(MirrorModel):
         indexes = [
             outbox_index("pg_watch"),
             models.Index(fields=["task_id"], name="postgres_watchlists_task_idx"),
-            # The watchlist: a user's active entries' task ids from the index alone.
-            models.Index(fields=["user_id", "is_active", "task_id"], name="postgres_watchlists_user_idx"),
+            # The watchlist: a user's live active entries' task ids from the index alone (an
+            # index-only scan feeding the count's join, in task id order).
+            models.Index(
+                fields=["user_id", "task_id"],
+                name="postgres_watch_live_user_idx",
+                condition=Q(is_active=True, source_deleted=False),
+            ),
         ]
