@@ -218,3 +218,18 @@ def test_an_update_reads_nothing_from_mongodb_before_writing(dual_write, monkeyp
         dual_write.update_document(collection_name="tasks", mongo_id=task_id, data={"priority": "high"})
     assert calls == []
     assert _tasks().find_one({"_id": ObjectId(task_id)})["priority"] == 2
+
+
+def test_an_update_of_a_document_the_mirror_cannot_hold_is_kept_and_recorded(dual_write) -> None:
+    """A legacy document with a value the mapping refuses (written behind the engine's back):
+    an update of another field is checked alone, so MongoDB takes it, and the mirror write that
+    fails on the old value is recorded for an operator, not lost."""
+    task_id = ObjectId()
+    _tasks().insert_one({"_id": task_id, "title": "legacy", "priority": "urgent"})
+    assert (
+        dual_write.update_document(collection_name="tasks", mongo_id=str(task_id), data={"title": "new"})
+        is False
+    )
+    assert _tasks().find_one({"_id": task_id})["title"] == "new"
+    [failure] = [f for f in dual_write.get_sync_failures() if f["mongo_id"] == str(task_id)]
+    assert "MappingError" in failure["error"] and "priority" in failure["error"]
