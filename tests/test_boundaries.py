@@ -23,3 +23,12 @@ def test_only_config_reads_the_environment() -> None:
 
 def test_only_the_connection_manager_builds_mongo_clients() -> None:
     assert _offenders(r"MongoClient\(", {"todo/db/mongo_manager.py"}) == []
+
+
+def test_the_engine_imports_nothing_of_the_application() -> None:
+    """`dualwrite/` is the generic engine: it knows collections only through the mapping it is
+    given, so no module of it imports the todo app (or its settings package)."""
+    engine = ROOT / "dualwrite"
+    pattern = re.compile(r"^\s*(from|import)\s+(todo|todo_project)\b", re.MULTILINE)
+    offenders = [str(p.relative_to(ROOT)) for p in engine.rglob("*.py") if pattern.search(p.read_text())]
+    assert offenders == []
