@@ -34,6 +34,10 @@ import django  # noqa: E402
 
 django.setup()
 
+from todo.db.startup import start_database  # noqa: E402
+
+start_database()  # django.setup() starts no database server
+
 import psutil  # noqa: E402
 from bson import ObjectId  # noqa: E402
 from django.core.management import call_command  # noqa: E402

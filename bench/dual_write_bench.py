@@ -37,6 +37,10 @@ import django
 
 django.setup()
 
+from todo.db.startup import start_database  # noqa: E402
+
+start_database()  # django.setup() starts no database server
+
 import psycopg  # noqa: E402
 from bson import ObjectId  # noqa: E402
 from django.conf import settings  # noqa: E402

@@ -35,6 +35,10 @@ import django
 
 django.setup()
 
+from todo.db.startup import start_database  # noqa: E402
+
+start_database()  # django.setup() starts no database server
+
 import datetime as dt  # noqa: E402
 
 from bson import ObjectId  # noqa: E402

@@ -93,6 +93,9 @@ def fill(count: int) -> None:
     import django
 
     django.setup()
+    from todo.db.startup import start_database
+
+    start_database()  # django.setup() starts no database server
     import datetime as dt
 
     from bson import ObjectId

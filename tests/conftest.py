@@ -31,6 +31,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=f"stand_in_only: {reason}"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def database_server() -> EmbeddedPostgres | None:
+    """The test run's embedded PostgreSQL (POSTGRES_HOST unset), started before any test: since
+    `django.setup()` starts none, the suite starts it as every entry point does (todo.db.startup)."""
+    from todo.db.startup import start_database
+
+    return start_database()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(database_server: EmbeddedPostgres | None, django_db_setup: Any) -> None:
+    """pytest-django's test database, made once the server is up (whatever the fixture order)."""
+
+
 @pytest.fixture(autouse=True)
 def fresh_runtime_flags() -> Iterator[None]:
     """Each test reads the runtime flags anew (rows of an earlier test's transaction are gone)."""

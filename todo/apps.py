@@ -7,26 +7,11 @@ class TodoConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Every entry point (manage.py, wsgi, the test runner) needs the database server up before
-        # the first query; with POSTGRES_HOST unset that server is the embedded one.
+        # No database server is started here: the entry points that need one start it
+        # (todo.db.startup), so that `manage.py help` or `issue_token` start none.
         import todo.api.schema  # noqa: F401 - registers the OpenAPI extension of the sign-in
 
         self._check_read_sources()
-        embedded = settings.EMBEDDED_POSTGRES
-        if embedded["ENABLED"]:
-            from todo.db.embedded_postgres import EmbeddedPostgresSpec, ensure_embedded_postgres
-
-            db = settings.DATABASES["default"]
-            ensure_embedded_postgres(
-                EmbeddedPostgresSpec(
-                    data_dir=embedded["DATA_DIR"],
-                    port=int(db["PORT"]),
-                    database=db["NAME"],
-                    user=db["USER"],
-                    password=db["PASSWORD"],
-                    fresh=embedded["FRESH"],
-                )
-            )
 
     def _check_read_sources(self) -> None:
         """DUAL_WRITE_READ_SOURCE and MONGODB_COLLECTION_NAMES may only name mapped collections

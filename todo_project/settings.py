@@ -99,6 +99,9 @@ EMBEDDED_POSTGRES = {
     # Data is kept in DATA_DIR/postgres/ in every mode; with the in-process MongoDB stand-in,
     # `manage.py serve` rebuilds the stand-in from this mirror at start (todo.services.stand_in).
     "FRESH": False,
+    # POSTGRES_PORT given: the server must listen there. Unset: the default port, or a free one
+    # when another program holds it (todo.db.embedded_postgres).
+    "PORT_EXPLICIT": _config.POSTGRES_PORT is not None,
 }
 
 DATABASES = {

