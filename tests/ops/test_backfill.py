@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -130,13 +131,23 @@ def _rows(sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         return list(cursor.fetchall())
 
 
+def _wait_for_a_lock_wait(timeout: float = 10.0) -> None:
+    """Return once some session of this database waits for a lock (fail after `timeout`)."""
+    deadline = time.monotonic() + timeout
+    while _rows(
+        "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+        " WHERE NOT l.granted AND a.datname = current_database()"
+    ) == [(0,)]:
+        assert time.monotonic() < deadline, "no session came to wait for a lock"
+        time.sleep(0.01)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_backfill_racing_a_live_write_of_the_same_document_leaves_no_stale_child_rows(ops_db: Any) -> None:
     """A live writer inserts v4 with label X and holds its transaction; backfill writes v5 without
     X and waits for that row lock. Its child rows are rewritten in a statement that starts after the
     lock is granted, so it sees and removes X."""
     import threading
-    import time
 
     from django.db import connections, transaction
 
@@ -170,7 +181,7 @@ def test_backfill_racing_a_live_write_of_the_same_document_leaves_no_stale_child
     assert holding.wait(10)
     filler = threading.Thread(target=backfill)
     filler.start()
-    time.sleep(0.5)  # the backfill is now waiting for the live writer's row lock
+    _wait_for_a_lock_wait()  # the backfill now waits for the live writer's row lock
     release.set()
     writer.join(10)
     filler.join(10)
