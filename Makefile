@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test test-stand-in test-wire test-faults lint clean
+.PHONY: run test test-stand-in test-wire test-faults lint typecheck clean
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ test-faults: $(VENV)/.dev  ## the fault-injection suite over the HTTP API, in it
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# mypy's Django plugin runs django.setup() with todo_project.typecheck_settings: no database starts.
+typecheck: $(VENV)/.dev  ## mypy over dualwrite, todo and todo_project (configured in pyproject.toml)
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) $(WIRE_VENV) .data

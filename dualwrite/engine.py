@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from functools import partial
 from typing import Any, TypeVar
 
 import psycopg
@@ -64,6 +65,10 @@ logger = logging.getLogger(__name__)
 
 # Errors a Postgres write can raise; everything else is a bug and propagates.
 DB_ERRORS: tuple[type[BaseException], ...] = (django_db.Error, psycopg.Error, PoolTimeout, DualWriteError)
+# What a mirror write can fail with: the document cannot be mapped, or Postgres refused the write.
+MIRROR_ERRORS: tuple[type[BaseException], ...] = (MappingError, *DB_ERRORS)
+# ... and what reading the document that holds a unique key can fail with besides.
+HOLDER_LOOKUP_ERRORS: tuple[type[BaseException], ...] = (PyMongoError, *MIRROR_ERRORS)
 
 SYNCED, SKIPPED, REJECTED = "SYNCED", "SKIPPED", "REJECTED"
 MIRRORING_OFF = "mirroring off (DUAL_WRITE_ENABLED=False): not mirrored yet"
@@ -225,11 +230,12 @@ class DualWriteEngine:
                     stored = self._insert(mapping, self._new_document(mapping, oid, op.data or {}, mark)[0])
                 else:
                     fields = self._check_update(mapping, oid, op.data or {})
-                    stored = self._coll(mapping).find_one_and_update(
+                    updated = self._coll(mapping).find_one_and_update(
                         {"_id": oid}, _update_spec(fields, False, mark), return_document=ReturnDocument.AFTER
                     )
-                    if stored is None:
+                    if updated is None:
                         raise DocumentNotFoundError(mapping.collection, str(oid))
+                    stored = updated
             except (MappingError, InvalidDocumentError, DocumentNotFoundError) as exc:
                 results[index] = WriteResult(
                     mapping.collection, str(oid), op.operation, False, REJECTED, str(exc)
@@ -281,7 +287,7 @@ class DualWriteEngine:
             document = self._write(
                 mapping.collection, lambda: self.reconciler.reconcile(mapping, record.mongo_id)
             )
-        except (MappingError, *DB_ERRORS) as exc:
+        except MIRROR_ERRORS as exc:
             exc = self._as_duplicate(mapping, record.mongo_id, exc)
             error = describe(exc)
             if _no_connection(exc) or isinstance(exc, SourceUnavailable):
@@ -314,7 +320,7 @@ class DualWriteEngine:
             return self.retry_record(record, owner) is RetryOutcome.APPLIED
         try:
             document = self._write(mapping.collection, lambda: self.reconciler.reconcile(mapping, str(oid)))
-        except (MappingError, *DB_ERRORS) as exc:
+        except MIRROR_ERRORS as exc:
             return self._failed(mapping, str(oid), UPDATE, exc).mirrored
         if document is not None:
             self._clear_marks(mapping, [document])
@@ -342,7 +348,7 @@ class DualWriteEngine:
     def refresh(self, records: list[QueueRecord]) -> list[QueueRecord]:
         """Resolve the records whose documents Postgres holds in their current state (mended by
         a later write); return the others. While Postgres cannot be reached they all stay."""
-        still = []
+        still: list[QueueRecord] = []
         for index, record in enumerate(records):
             if BREAKER.is_open():
                 return still + records[index:]
@@ -458,7 +464,7 @@ class DualWriteEngine:
         try:
             rows = rowset or document_to_rows(mapping, document)
             self._write(mapping.collection, lambda: self._apply(mapping, rows))
-        except (MappingError, *DB_ERRORS) as exc:
+        except MIRROR_ERRORS as exc:
             return self._failed(mapping, mongo_id, operation, exc, document)
         metrics.count(mapping.collection, operation, "succeeded")
         return WriteResult(mapping.collection, mongo_id, operation, True, SYNCED)
@@ -494,8 +500,8 @@ class DualWriteEngine:
         for index, operation, rs, document in good:
             if rs.mongo_id not in applied:
                 try:
-                    self._write(mapping.collection, lambda rs=rs: self._apply(mapping, rs))
-                except (MappingError, *DB_ERRORS) as one:
+                    self._write(mapping.collection, partial(self._apply, mapping, rs))
+                except MIRROR_ERRORS as one:
                     yield index, self._failed(mapping, rs.mongo_id, operation, one, document)
                     continue
             metrics.count(mapping.collection, operation, "succeeded")
@@ -522,7 +528,7 @@ class DualWriteEngine:
 
         try:
             self._write(mapping.collection, statement)
-        except (MappingError, *DB_ERRORS) as exc:
+        except MIRROR_ERRORS as exc:
             return self._failed(mapping, mongo_id, DELETE, exc)
         metrics.count(mapping.collection, DELETE, "succeeded")
         return WriteResult(mapping.collection, mongo_id, DELETE, True, SYNCED)
@@ -663,7 +669,7 @@ class DualWriteEngine:
                 rowset = document_to_rows(mapping, document)
                 with connections[self.sink.using].cursor() as cursor:
                     holder = find_holder(cursor, mapping, key, rowset)
-        except (PyMongoError, MappingError, *DB_ERRORS) as lookup:
+        except HOLDER_LOOKUP_ERRORS as lookup:
             logger.warning(
                 "could not name the holder of %s %s's key (%s)",
                 mapping.collection,

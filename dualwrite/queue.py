@@ -33,6 +33,17 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+class QueueUpsertError(RuntimeError):
+    """An upsert asked for the document after the write answered none (MongoDB always returns
+    one for `upsert=True, return_document=AFTER`: a driver or server fault)."""
+
+
+def _upserted(doc: dict[str, Any] | None) -> dict[str, Any]:
+    if doc is None:
+        raise QueueUpsertError("the retry queue's upsert returned no document")
+    return doc
+
+
 @dataclass(frozen=True)
 class QueueRecord:
     """One unresolved (or resolved) failed write."""
@@ -149,7 +160,7 @@ class RetryQueue:
             upsert=True,
             return_document=ReturnDocument.AFTER,
         )
-        record = QueueRecord.from_document(doc)
+        record = QueueRecord.from_document(_upserted(doc))
         exhausted = kind is ErrorKind.PERMANENT or record.attempts >= self.policy.attempts
         if record.status != PENDING or not exhausted:
             return record, False
@@ -188,7 +199,7 @@ class RetryQueue:
             upsert=True,
             return_document=ReturnDocument.AFTER,
         )
-        return QueueRecord.from_document(doc)
+        return QueueRecord.from_document(_upserted(doc))
 
     def drop_intent(self, record: QueueRecord) -> None:
         """The write of an intent reached Postgres: remove the intent, or, when a failure was
@@ -346,7 +357,7 @@ class RetryQueue:
         """Pending and failed counts (total and by collection) and the oldest pending age."""
         counts: dict[str, dict[str, int]] = {PENDING: {}, FAILED: {}}
         oldest: dt.datetime | None = None
-        pipeline = [
+        pipeline: list[dict[str, Any]] = [
             {"$match": {"status": {"$in": UNRESOLVED}}},
             {
                 "$group": {

@@ -80,7 +80,7 @@ class StatusReader:
         """Unresolved retry records per collection, with the age of the oldest PENDING one."""
         now = dt.datetime.now(dt.UTC)
         out: dict[str, Backlog] = {}
-        pipeline = [
+        pipeline: list[dict[str, Any]] = [
             {"$match": {"status": {"$in": UNRESOLVED}}},
             {
                 "$group": {

@@ -54,8 +54,10 @@ def unique_keys(mapping: CollectionMapping) -> tuple[UniqueKey, ...]:
     for constraint in mapping.model._meta.constraints:
         if not isinstance(constraint, models.UniqueConstraint) or not constraint.fields:
             continue
-        columns = tuple(mapping.model._meta.get_field(name).column for name in constraint.fields)
-        if all(c in by_column for c in columns):
+        fields = [mapping.model._meta.get_field(name) for name in constraint.fields]
+        # A constraint's fields are concrete columns (Django's checks refuse any other).
+        columns = tuple(f.column for f in fields if isinstance(f, models.Field) and f.column is not None)
+        if len(columns) == len(fields) and all(c in by_column for c in columns):
             keys.append(UniqueKey(constraint.name, columns, tuple(by_column[c] for c in columns)))
     return tuple(keys)
 

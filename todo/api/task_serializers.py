@@ -246,7 +246,7 @@ class TaskListOut(serializers.Serializer):
 class TaskCreatedOut(serializers.Serializer):
     statusCode = serializers.IntegerField()
     successMessage = serializers.CharField()
-    data = TaskOut()
+    data = TaskOut()  # type: ignore[assignment]  # a declared field: DRF's metaclass takes it off the class, Serializer.data stays
 
 
 TaskEnvelopeOut = envelope("TaskEnvelopeOut", TaskOut)
@@ -299,7 +299,7 @@ class WatchlistEntryOut(serializers.Serializer):
 class WatchlistEntryEnvelopeOut(serializers.Serializer):
     statusCode = serializers.IntegerField()
     successMessage = serializers.CharField(required=False)
-    data = WatchlistEntryOut()
+    data = WatchlistEntryOut()  # type: ignore[assignment]  # a declared field: DRF's metaclass takes it off the class, Serializer.data stays
 
 
 class WatchCheckOut(serializers.Serializer):
@@ -315,7 +315,7 @@ AssignmentEnvelopeOut = envelope("AssignmentEnvelopeOut", AssignmentDetailOut)
 
 class ExecutorUpdatedOut(serializers.Serializer):
     message = serializers.CharField()
-    data = AssignmentDetailOut()
+    data = AssignmentDetailOut()  # type: ignore[assignment]  # a declared field: DRF's metaclass takes it off the class, Serializer.data stays
 
 
 # -- building the response values ------------------------------------------------------------------

@@ -38,4 +38,6 @@ def read_secret() -> str | None:
 
 def matches(given: str | None) -> bool:
     expected = read_secret()
-    return bool(given) and expected is not None and hmac.compare_digest(given.encode(), expected.encode())
+    if not given or expected is None:
+        return False
+    return hmac.compare_digest(given.encode(), expected.encode())

@@ -178,7 +178,7 @@ class DatabaseManager:
                 _stand_in_store = mongomock.store.ServerStore()
             # One store per process: every client of the stand-in sees the same data, as every
             # client of a real server does.
-            return mongomock.MongoClient(tz_aware=True, _store=_stand_in_store)  # type: ignore[return-value]
+            return mongomock.MongoClient(tz_aware=True, _store=_stand_in_store)
         return MongoClient(
             self.uri,
             tz_aware=True,

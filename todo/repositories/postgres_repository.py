@@ -76,7 +76,9 @@ class PostgresRepository(AbstractRepository[M]):
         for child in mapping.children:
             if isinstance(child, ArrayTable) and child.source == key:
                 item = self._match(_attname(child.model, child.item_column), child.item_type, value)
-                parents = child.model.objects.filter(item).values(_attname(child.model, child.parent_column))
+                parents = child.model._default_manager.filter(item).values(
+                    _attname(child.model, child.parent_column)
+                )
                 return Q(mongo_id__in=parents)
         raise RepositoryError(f"{mapping.collection} has no field {key!r} to filter on")
 
@@ -102,7 +104,7 @@ class PostgresRepository(AbstractRepository[M]):
         condition = Q(source_deleted=False)
         for key, value in filters.items():
             condition &= self._condition(key, value)
-        return self.mapping.model.objects.filter(condition)
+        return self.mapping.model._default_manager.filter(condition)
 
     def _ordering(self, sort: Sort) -> list[Any]:
         order = []
@@ -147,7 +149,9 @@ class PostgresRepository(AbstractRepository[M]):
     def _locked_document(self, id: str) -> tuple[dict[str, Any], State] | None:
         """The live document and its state, its row locked until the transaction ends."""
         mongo_id = normalise_mongo_id(id)
-        row = self.mapping.model.objects.select_for_update().filter(mongo_id=mongo_id, source_deleted=False)
+        row = self.mapping.model._default_manager.select_for_update().filter(
+            mongo_id=mongo_id, source_deleted=False
+        )
         state = row.values_list("source_generation", "source_version").first()
         if state is None:
             return None
@@ -219,7 +223,7 @@ class PostgresTaskRepository(a.AbstractTaskRepository, PostgresRepository[d.Task
             return Q()
         details = next(c for c in self.mapping.children if isinstance(c, EmbeddedTable))
         till = next(f for f in details.fields if f.source == tl.DEFERRED_TILL.split(".")[1])
-        deferred_rows = details.model.objects.filter(
+        deferred_rows = details.model._default_manager.filter(
             **{f"{_attname(details.model, till.column)}__gt": query.at}
         )
         deferred = Q(mongo_id__in=deferred_rows.values(_attname(details.model, details.parent_column)))

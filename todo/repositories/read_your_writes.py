@@ -108,7 +108,9 @@ class Freshness:
         }
         rows = {
             mongo_id: State(generation, int(version), bool(deleted))
-            for mongo_id, generation, version, deleted in self.mongo.mapping.model.objects.using(self.using)
+            for mongo_id, generation, version, deleted in self.mongo.mapping.model._default_manager.using(
+                self.using
+            )
             .filter(mongo_id__in=ids)
             .values_list("mongo_id", "source_generation", "source_version", "source_deleted")
         }

@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 MONGO, SHADOW, POSTGRES = "mongo", "shadow", "postgres"
 # What a failing Postgres read may raise; it is counted as a mismatch, not passed to the caller.
-SHADOW_ERRORS = (*DB_ERRORS, RepositoryError, ValidationError)
+SHADOW_ERRORS: tuple[type[BaseException], ...] = (*DB_ERRORS, RepositoryError, ValidationError)
 
 
 def _dump(value: BaseModel) -> dict[str, Any]:

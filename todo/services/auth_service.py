@@ -19,6 +19,7 @@ from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
 from django.conf import settings
 from django.core import signing
+from django.utils.crypto import constant_time_compare
 
 from todo.auth import tokens
 from todo.models.documents import User
@@ -82,7 +83,7 @@ def _bound_verifier(state: str, binding: str | None) -> str:
         kept = signing.loads(binding or "", salt=STATE_SALT, max_age=STATE_MAX_AGE)
     except signing.BadSignature:
         raise SignInFailed("invalid_state") from None
-    if not isinstance(kept, dict) or not signing.constant_time_compare(str(kept.get("state")), state):
+    if not isinstance(kept, dict) or not constant_time_compare(str(kept.get("state")), state):
         raise SignInFailed("invalid_state")
     return str(kept["verifier"])
 

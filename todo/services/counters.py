@@ -19,6 +19,11 @@ DISPLAY_ID_COUNTER = "taskDisplayId"
 DISPLAY_ID = re.compile(r"^#(\d{1,18})$")
 
 
+class CounterError(RuntimeError):
+    """MongoDB answered a counter's upsert with no document (it always returns one for
+    `upsert=True, return_document=AFTER`: a driver or server fault)."""
+
+
 def display_number(display_id: object) -> int | None:
     """7 for "#7"; None for anything else."""
     found = DISPLAY_ID.match(display_id) if isinstance(display_id, str) else None
@@ -32,6 +37,8 @@ def next_value(name: str) -> int:
         found = counters.find_one_and_update(
             {"_id": name}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER
         )
+        if found is None:
+            raise CounterError(f"the upsert of counter {name!r} returned no document")
         return int(found["seq"])
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(

@@ -20,6 +20,7 @@ reports them and goes on. MongoDB unreachable is an error (DoctorError).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,7 +53,8 @@ class Unmappable:
     field: str
     reason: str
     count: int = 0
-    ids: list[str] = field(default_factory=list)
+    # dataclasses.field by its full name: the `field` above names this class's attribute.
+    ids: list[str] = dataclasses.field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"field": self.field, "reason": self.reason, "count": self.count, "ids": self.ids}

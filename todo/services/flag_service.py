@@ -50,7 +50,7 @@ def parse_route(source: str, percent: int | str | None = None) -> ReadRoute:
     if source not in READ_SOURCES:
         raise InvalidFlag(f"unknown read source {source!r}: expected one of {', '.join(READ_SOURCES)}")
     try:
-        share = 100 if percent in (None, "") else int(percent)  # type: ignore[arg-type]
+        share = 100 if percent in (None, "") else int(percent)
     except ValueError:
         raise InvalidFlag(f"percent must be a whole number from 1 to 100, not {percent!r}") from None
     if not 1 <= share <= 100:

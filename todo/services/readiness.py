@@ -207,8 +207,8 @@ def _reverse_facts(names: list[str], *, retired: bool) -> dict[str, dict[str, An
     reports = ReverseVerifyReport.objects.all().order_by("finished_at")
     if since is not None:
         reports = reports.filter(finished_at__gte=since)
-    for report in reports:
-        latest[report.collection] = report
+    for finished in reports:
+        latest[finished.collection] = finished
     facts: dict[str, dict[str, Any]] = {}
     for name in names:
         count = waiting.get(name, 0)

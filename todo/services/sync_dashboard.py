@@ -37,7 +37,7 @@ def _postgres_only_data() -> dict[str, Any]:
     status = build_status()
     rows = status.row_counts()
     waiting = build_reverse_mirror().backlog() if reverse_mirroring() else {}
-    collections = [
+    collections: list[dict[str, Any]] = [
         {"collection": name, "documents": None, "rows": live, "tombstones": dead,
          "pending": waiting.get(name, 0), "failed": 0, "oldest_pending_age_seconds": None,
          "unmirrored": 0, "last_verify": None, "backfill": []}

@@ -271,6 +271,7 @@ def task_list(
 
     Mine: actively assigned to me as a user, or to a team whose point of contact I am. A team's:
     actively assigned to the team, or to a member from it. `status` as in the module docstring."""
+    either: list[dict[str, Any]]
     if team_id is not None:
         if live_team(team_id) is None:
             raise not_found("Team", "teamId", "parameter")

@@ -18,6 +18,7 @@ from todo.api import throttles
 from todo.api.fields import validated
 from todo.api.params import integer
 from todo.api.responses import render
+from todo.auth.authentication import signed_in
 from todo.services import invite_code_service
 
 DEFAULT_LIMIT, MAX_LIMIT = 10, 50
@@ -46,7 +47,7 @@ class InviteCodeGenerateView(APIView):
     def post(self, request: Request) -> Response:
         body = validated(io.InviteCodeGenerateSerializer, request.data)
         code = invite_code_service.invite_code_generate(
-            actor=request.user.id, description=body.get("description")
+            actor=signed_in(request).id, description=body.get("description")
         )
         answer = {"code": code.code, "description": code.description, "message": "Invite code generated"}
         return Response(render(io.InviteCodeGeneratedOut, answer), status=status.HTTP_201_CREATED)
@@ -63,7 +64,7 @@ class InviteCodeVerifyView(APIView):
     )
     def post(self, request: Request) -> Response:
         body = validated(io.InviteCodeVerifySerializer, request.data)
-        invite_code_service.invite_code_verify(actor=request.user.id, code=body["code"])
+        invite_code_service.invite_code_verify(actor=signed_in(request).id, code=body["code"])
         return Response(render(io.MessageOut, {"message": "Invite code is valid"}))
 
 
@@ -75,7 +76,9 @@ class InviteCodesView(APIView):
     )
     def get(self, request: Request) -> Response:
         page, limit = integer(request, "page", 1, 1, 10**6), _limit(request)
-        codes, total = invite_code_service.invite_code_list(actor=request.user.id, page=page, limit=limit)
+        codes, total = invite_code_service.invite_code_list(
+            actor=signed_in(request).id, page=page, limit=limit
+        )
         answer = {
             "codes": codes,
             "previous_url": _page_url(request, page - 1, limit) if page > 1 else None,

@@ -17,6 +17,7 @@ from todo.api import team_serializers as io
 from todo.api.fields import validated
 from todo.api.params import invalid, object_id, page_and_limit, paginated
 from todo.api.responses import render
+from todo.auth.authentication import signed_in
 from todo.models.enums import RoleScope
 from todo.services import role_service, team_service
 from todo.views.teams import PAGE_PARAMETERS, _data
@@ -53,7 +54,7 @@ class UserRolesView(APIView):
     )
     def get(self, request: Request, user_id: str) -> Response:
         user_id = object_id(user_id, "user_id")
-        role_service.require_self_or_moderator(actor=request.user.id, user_id=user_id)
+        role_service.require_self_or_moderator(actor=signed_in(request).id, user_id=user_id)
         raw_team = request.query_params.get("team_id")
         team_id = object_id(raw_team, "team_id", "parameter") if raw_team is not None else None
         grants = role_service.user_roles_of(user_id=user_id, team_id=team_id)
@@ -71,7 +72,7 @@ class TeamUsersRolesView(APIView):
         team_id = object_id(team_id, "team_id")
         page, limit = page_and_limit(request)
         grants, total = team_service.team_user_roles_for_member(
-            actor=request.user.id, team_id=team_id, page=page, limit=limit
+            actor=signed_in(request).id, team_id=team_id, page=page, limit=limit
         )
         return Response(render(io.UserRoleListOut, paginated(request, "roles", grants, page, limit, total)))
 
@@ -83,7 +84,9 @@ class TeamUserRolesView(APIView):
     )
     def get(self, request: Request, team_id: str, user_id: str) -> Response:
         team_id, user_id = object_id(team_id, "team_id"), object_id(user_id, "user_id")
-        found = team_service.team_roles_for_member(actor=request.user.id, team_id=team_id, user_id=user_id)
+        found = team_service.team_roles_for_member(
+            actor=signed_in(request).id, team_id=team_id, user_id=user_id
+        )
         return Response(render(io.TeamUserRolesOut, found))
 
     @extend_schema(
@@ -96,7 +99,7 @@ class TeamUserRolesView(APIView):
         body = validated(io.RoleGrantSerializer, request.data)
         team = team_service.team_or_404(team_id)
         grant = role_service.team_role_add(
-            actor=request.user.id,
+            actor=signed_in(request).id,
             team=team,
             user_id=user_id,
             role_name=body.get("role_name"),
@@ -115,6 +118,6 @@ class TeamUserRoleView(APIView):
         role_id = object_id(role_id, "role_id")
         team = team_service.team_or_404(team_id)
         removed = role_service.team_role_remove(
-            actor=request.user.id, team=team, user_id=user_id, role_id=role_id
+            actor=signed_in(request).id, team=team, user_id=user_id, role_id=role_id
         )
         return _data(render(io.UserRoleOut, removed, many=True))

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from todo.api import task_serializers as ts
 from todo.api.fields import validated
 from todo.api.params import object_id
+from todo.auth.authentication import signed_in
 from todo.models import documents as d
 from todo.services import task_assignment_service as service
 
@@ -31,7 +32,7 @@ class TaskAssignmentsView(APIView):
     def post(self, request: Request) -> Response:
         body = validated(ts.TaskAssignmentCreateSerializer, request.data)
         assigned = service.task_assign(
-            actor=request.user.id,
+            actor=signed_in(request).id,
             task_id=body["task_id"],
             assignee_id=body["assignee_id"],
             user_type=body["user_type"],
@@ -57,11 +58,11 @@ class TaskAssignmentDetailView(APIView):
         task = object_id(task_id, "task_id")
         body = validated(ts.ExecutorSerializer, request.data)
         changed = service.assignment_set_executor(
-            actor=request.user.id, task_id=task, executor_id=body["executor_id"]
+            actor=signed_in(request).id, task_id=task, executor_id=body["executor_id"]
         )
         return Response({"message": "Executor updated successfully.", "data": assignment_response(changed)})
 
     @extend_schema(responses={204: None}, summary="Unassign the task")
     def delete(self, request: Request, task_id: str) -> Response:
-        service.task_unassign(actor=request.user.id, task_id=object_id(task_id, "task_id"))
+        service.task_unassign(actor=signed_in(request).id, task_id=object_id(task_id, "task_id"))
         return Response(status=http.HTTP_204_NO_CONTENT)

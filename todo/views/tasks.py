@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from todo.api import task_serializers as ts
 from todo.api.fields import validated
 from todo.api.params import invalid, object_id, page_and_limit, paginated
+from todo.auth.authentication import signed_in
 from todo.models.enums import TaskStatus
 from todo.services import task_assignment_service, task_service
 from todo.views.task_assignments import assignment_response
@@ -70,7 +71,7 @@ class TasksView(APIView):
         team = request.query_params.get("teamId", "")
         page, limit = page_and_limit(request)
         found, total = task_service.task_list(
-            actor=request.user.id,
+            actor=signed_in(request).id,
             team_id=object_id(team, "teamId", "parameter") if team else None,
             status=choice(request, "status", TaskStatus.values, any_case=True),
             sort_by=choice(request, "sort_by", task_service.SORT_FIELDS),
@@ -86,7 +87,7 @@ class TasksView(APIView):
     def post(self, request: Request) -> Response:
         body = validated(ts.TaskCreateSerializer, request.data)
         created = task_service.task_create(
-            actor=request.user.id,
+            actor=signed_in(request).id,
             title=body["title"],
             description=body.get("description"),
             priority=body.get("priority", "LOW"),
@@ -110,7 +111,7 @@ class TasksView(APIView):
 class TaskDetailView(APIView):
     @extend_schema(responses={200: ts.TaskEnvelopeOut}, operation_id="task_retrieve", summary="A task")
     def get(self, request: Request, task_id: str) -> Response:
-        found = task_service.task_get(task_id=object_id(task_id, "id"), viewer=request.user.id)
+        found = task_service.task_get(task_id=object_id(task_id, "id"), viewer=signed_in(request).id)
         return Response({"statusCode": 200, "data": ts.task_details(found)})
 
     @extend_schema(
@@ -125,16 +126,16 @@ class TaskDetailView(APIView):
         if action == "defer":
             body = validated(ts.TaskDeferSerializer, request.data)
             changed = task_service.task_defer(
-                actor=request.user.id, task_id=task, deferred_till=body["deferredTill"]
+                actor=signed_in(request).id, task_id=task, deferred_till=body["deferredTill"]
             )
         else:
             body = validated(ts.TaskUpdateSerializer, request.data)
-            changed = task_service.task_update(actor=request.user.id, task_id=task, changes=body)
+            changed = task_service.task_update(actor=signed_in(request).id, task_id=task, changes=body)
         return Response(ts.task_details(changed))
 
     @extend_schema(responses={204: None}, summary="Delete a task (soft delete; creator or assignee)")
     def delete(self, request: Request, task_id: str) -> Response:
-        task_service.task_delete(actor=request.user.id, task_id=object_id(task_id, "id"))
+        task_service.task_delete(actor=signed_in(request).id, task_id=object_id(task_id, "id"))
         return Response(status=http.HTTP_204_NO_CONTENT)
 
 
@@ -147,7 +148,7 @@ class TaskUpdateView(APIView):
     def patch(self, request: Request, task_id: str) -> Response:
         task = object_id(task_id, "id")
         body = validated(ts.TaskUpdateSerializer, request.data)
-        changed = task_service.task_update(actor=request.user.id, task_id=task, changes=body)
+        changed = task_service.task_update(actor=signed_in(request).id, task_id=task, changes=body)
         return Response(ts.task_details(changed))
 
 
@@ -161,6 +162,9 @@ class TaskAssignView(APIView):
         task = object_id(task_id, "id")
         body = validated(ts.TaskAssignSerializer, request.data)
         assigned = task_assignment_service.task_assign(
-            actor=request.user.id, task_id=task, assignee_id=body["assignee_id"], user_type=body["user_type"]
+            actor=signed_in(request).id,
+            task_id=task,
+            assignee_id=body["assignee_id"],
+            user_type=body["user_type"],
         )
         return Response({"statusCode": 200, "data": assignment_response(assigned)})

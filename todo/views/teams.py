@@ -20,6 +20,7 @@ from todo.api import throttles
 from todo.api.fields import validated
 from todo.api.params import MAX_LIMIT, flag, object_id, page_and_limit, paginated
 from todo.api.responses import render
+from todo.auth.authentication import signed_in
 from todo.services import team_service, team_timeline
 
 PAGE_PARAMETERS = [OpenApiParameter("page", int), OpenApiParameter("limit", int)]
@@ -48,7 +49,7 @@ class TeamsView(APIView):
     )
     def get(self, request: Request) -> Response:
         page, limit = page_and_limit(request, default_limit=MAX_LIMIT)
-        teams, total = team_service.team_list_mine(actor=request.user.id, page=page, limit=limit)
+        teams, total = team_service.team_list_mine(actor=signed_in(request).id, page=page, limit=limit)
         items = [{**dict(t), "users": None} for t in teams]
         return Response(render(io.TeamListOut, paginated(request, "teams", items, page, limit, total)))
 
@@ -60,7 +61,7 @@ class TeamsView(APIView):
     def post(self, request: Request) -> Response:
         body = validated(io.TeamCreateSerializer, request.data)
         team = team_service.team_create(
-            actor=request.user.id,
+            actor=signed_in(request).id,
             name=body["name"],
             description=body.get("description"),
             team_invite_code=body["team_invite_code"],
@@ -80,7 +81,9 @@ class TeamDetailView(APIView):
     def get(self, request: Request, team_id: str) -> Response:
         team_id = object_id(team_id, "team_id")
         with_members = flag(request, "member")
-        found = team_service.team_details(actor=request.user.id, team_id=team_id, with_members=with_members)
+        found = team_service.team_details(
+            actor=signed_in(request).id, team_id=team_id, with_members=with_members
+        )
         return Response(_team(found.team, found.users))
 
     @extend_schema(
@@ -91,7 +94,9 @@ class TeamDetailView(APIView):
     def patch(self, request: Request, team_id: str) -> Response:
         team_id = object_id(team_id, "team_id")
         body = validated(io.TeamUpdateSerializer, request.data)
-        team = team_service.team_change_poc(actor=request.user.id, team_id=team_id, poc_id=body["poc_id"])
+        team = team_service.team_change_poc(
+            actor=signed_in(request).id, team_id=team_id, poc_id=body["poc_id"]
+        )
         return Response(_team(team))
 
 
@@ -106,7 +111,7 @@ class JoinByInviteView(APIView):
     )
     def post(self, request: Request) -> Response:
         body = validated(io.JoinByInviteSerializer, request.data)
-        team = team_service.team_join_by_invite(actor=request.user.id, invite_code=body["invite_code"])
+        team = team_service.team_join_by_invite(actor=signed_in(request).id, invite_code=body["invite_code"])
         return Response(_team(team))
 
 
@@ -118,7 +123,7 @@ class TeamMembersView(APIView):
         team_id = object_id(team_id, "team_id")
         body = validated(io.AddMembersSerializer, request.data)
         team = team_service.team_add_members(
-            actor=request.user.id, team_id=team_id, member_ids=body["member_ids"]
+            actor=signed_in(request).id, team_id=team_id, member_ids=body["member_ids"]
         )
         return Response(_team(team))
 
@@ -131,7 +136,7 @@ class TeamMemberView(APIView):
     def delete(self, request: Request, team_id: str, user_id: str) -> Response:
         team_id = object_id(team_id, "team_id")
         user_id = object_id(user_id, "user_id")
-        team_service.team_remove_member(actor=request.user.id, team_id=team_id, user_id=user_id)
+        team_service.team_remove_member(actor=signed_in(request).id, team_id=team_id, user_id=user_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -142,7 +147,7 @@ class TeamInviteCodeView(APIView):
     )
     def get(self, request: Request, team_id: str) -> Response:
         team_id = object_id(team_id, "team_id")
-        code = team_service.team_invite_code(actor=request.user.id, team_id=team_id)
+        code = team_service.team_invite_code(actor=signed_in(request).id, team_id=team_id)
         return _data({"teamId": team_id, "inviteCode": code})
 
 
@@ -156,6 +161,6 @@ class TeamActivityView(APIView):
         team_id = object_id(team_id, "team_id")
         page, limit = page_and_limit(request, default_limit=MAX_LIMIT)
         entries, total = team_timeline.team_activity(
-            actor=request.user.id, team_id=team_id, page=page, limit=limit
+            actor=signed_in(request).id, team_id=team_id, page=page, limit=limit
         )
         return Response(render(io.TimelineOut, paginated(request, "timeline", entries, page, limit, total)))

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from todo.api import serializers as out
 from todo.api.params import flag, integer, invalid, text
+from todo.auth.authentication import signed_in
 from todo.models.documents import User
 from todo.repositories.factory import get_repository
 
@@ -42,7 +43,7 @@ class UsersView(APIView):
             return Response(
                 {
                     "message": "Current user details fetched successfully",
-                    "data": out.profile(request.user.model),
+                    "data": out.profile(signed_in(request).model),
                 }
             )
         search = text(request, "search")

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from todo.api import task_serializers as ts
 from todo.api.fields import validated
 from todo.api.params import invalid, object_id, page_and_limit, paginated
+from todo.auth.authentication import signed_in
 from todo.services import watchlist_service as service
 
 
@@ -23,7 +24,7 @@ class WatchlistTasksView(APIView):
     )
     def get(self, request: Request) -> Response:
         page, limit = page_and_limit(request)
-        found, total = service.watchlist_tasks(actor=request.user.id, page=page, limit=limit)
+        found, total = service.watchlist_tasks(actor=signed_in(request).id, page=page, limit=limit)
         items = [ts.watch_item(details, entry) for details, entry in found]
         return Response({**paginated(request, "tasks", items, page, limit, total), "error": None})
 
@@ -34,7 +35,7 @@ class WatchlistTasksView(APIView):
     )
     def post(self, request: Request) -> Response:
         body = validated(ts.WatchlistCreateSerializer, request.data)
-        entry = service.watchlist_add(actor=request.user.id, task_id=body["taskId"])
+        entry = service.watchlist_add(actor=signed_in(request).id, task_id=body["taskId"])
         return Response(
             {
                 "statusCode": http.HTTP_201_CREATED,
@@ -54,7 +55,9 @@ class WatchlistTaskView(APIView):
     def patch(self, request: Request, task_id: str) -> Response:
         task = object_id(task_id, "task_id")
         body = validated(ts.WatchlistUpdateSerializer, request.data)
-        entry = service.watchlist_update(actor=request.user.id, task_id=task, is_active=body.get("isActive"))
+        entry = service.watchlist_update(
+            actor=signed_in(request).id, task_id=task, is_active=body.get("isActive")
+        )
         return Response({"statusCode": 200, "data": ts.watchlist_entry(entry)})
 
 
@@ -69,5 +72,5 @@ class WatchlistCheckView(APIView):
         if raw is None or raw == "":
             raise invalid("task_id", "is required")
         task = object_id(raw, "task_id", "parameter")
-        watched = service.watchlist_check(actor=request.user.id, task_id=task)
+        watched = service.watchlist_check(actor=signed_in(request).id, task_id=task)
         return Response({"statusCode": 200, "data": {"taskId": task, "in_watchlist": watched}})

@@ -18,10 +18,10 @@ import json
 import re
 import signal
 import threading
-from typing import Any
+from typing import Any, TextIO
 
 import psycopg
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 from django.db import DatabaseError
 from pymongo.errors import PyMongoError
 
@@ -83,6 +83,14 @@ def parse_since(text: str) -> dt.datetime:
             returncode=MISTAKE,
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _raw(wrapper: OutputWrapper) -> TextIO:
+    """The stream under Django's OutputWrapper: a progress bar's redraws must not end in the
+    newline the wrapper adds to every write."""
+    # OutputWrapper keeps the stream in `_out`; django-stubs does not declare it (its __getattr__
+    # answers Callable).
+    return wrapper._out  # type: ignore[return-value]
 
 
 def _json_default(value: Any) -> str:
@@ -205,7 +213,7 @@ class Command(BaseCommand):
         backfiller = build_backfiller(options["batch_size"])
         for mapping in mappings:
             # The raw stream: Django's OutputWrapper would end every bar redraw with a newline.
-            progress = Progress(self.stdout._out, f"backfill {mapping.collection} {shard}")
+            progress = Progress(_raw(self.stdout), f"backfill {mapping.collection} {shard}")
             try:
                 report = backfiller.run(mapping, shard=shard, restart=options["restart"], progress=progress)
             except STORE_ERRORS as exc:
@@ -234,7 +242,7 @@ class Command(BaseCommand):
         reports = []
         for mapping in mappings:
             stream = self.stderr if options["json"] else self.stdout  # --json: stdout holds only JSON
-            progress = Progress(stream._out, f"verify {mapping.collection}")
+            progress = Progress(_raw(stream), f"verify {mapping.collection}")
             try:
                 report = verifier.run(mapping, since=since, repair=options["repair"], progress=progress)
             except STORE_ERRORS as exc:
