@@ -28,11 +28,14 @@ class TaskRepository(AbstractTaskRepository, MongoRepository[Task]):
     string ids among ObjectIds), the scope's live tasks are read and the rules applied in Python
     instead (task_list.matches / ordered), as Postgres would order them."""
 
+    # The last query's scope: (query, filter or None when empty, legacy-typed).
+    _scope_of: tuple[tl.TaskListQuery, dict[str, Any] | None, bool] | None = None
+
     def _list_find(self, query: tl.TaskListQuery, skip: int, limit: int) -> list[dict[str, Any]]:
-        base = self._list_base(query)
+        base, legacy = self._list_scope(query)
         if base is None:
             return []
-        if self._legacy_typed(query, base):
+        if legacy:
             tasks = self._python_list(query, base)
             return [doc for doc, _task in tasks[skip : skip + limit]]
         direction = -1 if query.descending else 1
@@ -48,14 +51,25 @@ class TaskRepository(AbstractTaskRepository, MongoRepository[Task]):
         return [canonical_document(self.mapping, doc) for doc in self.coll.aggregate(pipeline)]
 
     def _list_count(self, query: tl.TaskListQuery) -> int:
-        base = self._list_base(query)
+        base, legacy = self._list_scope(query)
         if base is None:
             return 0
-        if self._legacy_typed(query, base):
+        if legacy:
             return len(self._python_list(query, base))
         return int(self.coll.count_documents({"$and": [base, *self._status_filter(query)]}))
 
     # -- parts -----------------------------------------------------------------------------------
+    def _list_scope(self, query: tl.TaskListQuery) -> tuple[dict[str, Any] | None, bool]:
+        """The scope's filter (`_list_base`) and whether it holds legacy-typed values, read once
+        per query: a list asks for its page and then its count with the same query object."""
+        held = self._scope_of
+        if held is not None and held[0] is query:
+            return held[1], held[2]
+        base = self._list_base(query)
+        legacy = base is not None and self._legacy_typed(query, base)
+        self._scope_of = (query, base, legacy)
+        return base, legacy
+
     def _list_base(self, query: tl.TaskListQuery) -> dict[str, Any] | None:
         """Live tasks of the scope (its ids in both stored forms: legacy documents keep strings);
         None for an empty scope, whose list is empty without asking for any task."""

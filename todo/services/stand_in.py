@@ -14,10 +14,8 @@ The stand-in lives in the service's process; the Postgres mirror is kept in DATA
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from django.db import connection
-from pymongo.collection import Collection
 
 from dualwrite.restore import RestoreReport, restore_documents
 from dualwrite.sink import _q
@@ -29,13 +27,9 @@ from todo.services import counters
 logger = logging.getLogger(__name__)
 
 
-def _collection(name: str) -> Collection[dict[str, Any]]:
-    return DatabaseManager.get().get_collection(name)
-
-
 def rebuild_from_mirror() -> RestoreReport:
     """Fill the empty stand-in from the mirror (RestoreRefused when it holds documents already)."""
-    report = restore_documents(get_registry(), _collection)
+    report = restore_documents(get_registry(), DatabaseManager.get().get_collection)
     floor = max(counters.highest_display_number(), counters.postgres_value(counters.DISPLAY_ID_COUNTER))
     if floor:
         counters.lift_mongodb(counters.DISPLAY_ID_COUNTER, floor)
