@@ -57,21 +57,33 @@ def text(request: Request, name: str, max_length: int = 200) -> str:
 
 
 def paginated(
-    request: Request, key: str, items: list[Any], page: int, limit: int, total: int
+    request: Request,
+    key: str,
+    items: list[Any],
+    page: int,
+    limit: int,
+    total: int | None = None,
+    *,
+    more: bool | None = None,
 ) -> dict[str, Any]:
-    """The list shape of the API: {"links": {"next", "prev"}, <key>: items, "page", "limit", "total"}."""
+    """The list shape of the API: {"links": {"next", "prev"}, <key>: items, "page", "limit"}, with
+    "total" when the list was counted. `next` comes from the count, or (uncounted lists) from
+    `more`: whether the store found a row after this page."""
 
     def link(target: int) -> str:
         query = {**request.query_params.dict(), "page": target, "limit": limit}
         return f"{request.path}?{urlencode(query)}"
 
-    return {
+    has_next = page * limit < total if total is not None else bool(more)
+    body: dict[str, Any] = {
         "links": {
-            "next": link(page + 1) if page * limit < total else None,
+            "next": link(page + 1) if has_next else None,
             "prev": link(page - 1) if page > 1 else None,
         },
         key: items,
         "page": page,
         "limit": limit,
-        "total": total,
     }
+    if total is not None:
+        body["total"] = total
+    return body

@@ -240,7 +240,6 @@ class TaskListOut(serializers.Serializer):
     tasks = TaskOut(many=True)
     page = serializers.IntegerField()
     limit = serializers.IntegerField()
-    total = serializers.IntegerField()
 
 
 class TaskCreatedOut(serializers.Serializer):
@@ -282,7 +281,6 @@ class WatchListOut(serializers.Serializer):
     tasks = WatchItemOut(many=True)
     page = serializers.IntegerField()
     limit = serializers.IntegerField()
-    total = serializers.IntegerField()
 
 
 class WatchlistEntryOut(serializers.Serializer):

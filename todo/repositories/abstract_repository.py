@@ -210,6 +210,17 @@ class AbstractTaskRepository(AbstractRepository[d.Task]):
         return [self._model(doc) for doc in self._list_find(query, (page - 1) * limit, limit)]
 
     @reads
+    def list_page_ahead(
+        self, query: TaskListQuery, page: int = 1, limit: int = 20
+    ) -> tuple[list[d.Task], bool]:
+        """One page of a task list and whether another page follows, in one query: the store is asked
+        for one task more than the page holds, and nothing is counted (a count reads the whole list)."""
+        if page < 1 or limit < 1:
+            raise RepositoryError(f"bad page {page} or limit {limit}")
+        found = self._list_find(query, (page - 1) * limit, limit + 1)
+        return [self._model(doc) for doc in found[:limit]], len(found) > limit
+
+    @reads
     def list_count(self, query: TaskListQuery) -> int:
         """The number of tasks in a task list, counted by the store."""
         return self._list_count(query)

@@ -266,8 +266,8 @@ def task_list(
     order: str | None = None,
     page: int = 1,
     limit: int = 20,
-) -> tuple[list[TaskDetails], int]:
-    """One page of my tasks (or a team's, for its members) and the number of all of them.
+) -> tuple[list[TaskDetails], bool]:
+    """One page of my tasks (or a team's, for its members) and whether another page follows.
 
     Mine: actively assigned to me as a user, or to a team whose point of contact I am. A team's:
     actively assigned to the team, or to a member from it. `status` as in the module docstring."""
@@ -296,9 +296,10 @@ def task_list(
         tasks = tasks_repo.list_page(query, 1, max(total, 1))
         ordered = _sorted(task_details(tasks, actor), sort_key, order)
         start = (page - 1) * limit
-        return ordered[start : start + limit], len(ordered)
+        return ordered[start : start + limit], len(ordered) > start + limit
     query = tl.TaskListQuery(scope, now(), status, sort_key, descending)
-    return task_details(tasks_repo.list_page(query, page, limit), actor), tasks_repo.list_count(query)
+    tasks, more = tasks_repo.list_page_ahead(query, page, limit)
+    return task_details(tasks, actor), more
 
 
 def _sorted(details: list[TaskDetails], sort_by: str, order: str | None) -> list[TaskDetails]:

@@ -28,13 +28,14 @@ from todo.services.task_service import (
 
 def watchlist_tasks(
     *, actor: str, page: int, limit: int
-) -> tuple[list[tuple[TaskDetails, d.Watchlist]], int]:
+) -> tuple[list[tuple[TaskDetails, d.Watchlist]], bool]:
     """One page of the live tasks I watch with my entries, newest activity first (ties: newer id
-    first), and their count; selected, ordered, paged and counted by the store."""
+    first), and whether another page follows; selected, ordered and paged by the store."""
     active = {"userId": actor, "isActive": True}
     query = tl.TaskListQuery(tl.Scope(d.Watchlist.collection, "taskId", active), now(), tl.ALL)
     tasks_repo = get_repository(d.Task)
-    shown = task_details(tasks_repo.list_page(query, page, limit), actor)
+    tasks, more = tasks_repo.list_page_ahead(query, page, limit)
+    shown = task_details(tasks, actor)
     ids = [x.task.id for x in shown]
     # Of two entries for one task (legacy data), the oldest one, as before.
     found = (
@@ -43,7 +44,7 @@ def watchlist_tasks(
         else []
     )
     entries = {e.task_id: e for e in found if e.task_id}
-    return [(x, entries[x.task.id]) for x in shown if x.task.id in entries], tasks_repo.list_count(query)
+    return [(x, entries[x.task.id]) for x in shown if x.task.id in entries], more
 
 
 def _exists() -> ApiError:

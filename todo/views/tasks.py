@@ -40,10 +40,11 @@ def choice(request: Request, name: str, choices: Sequence[str], *, any_case: boo
 
 
 def task_list_body(
-    request: Request, found: list[task_service.TaskDetails], page: int, limit: int, total: int
+    request: Request, found: list[task_service.TaskDetails], page: int, limit: int, more: bool
 ) -> dict[str, Any]:
-    """{links, error: null, tasks: [Task], page, limit, total}."""
-    body = paginated(request, "tasks", [ts.task_details(x) for x in found], page, limit, total)
+    """{links, error: null, tasks: [Task], page, limit}: uncounted (the client reads only `tasks`)."""
+    items = [ts.task_details(x) for x in found]
+    body = paginated(request, "tasks", items, page, limit, more=more)
     return {**body, "error": None}
 
 
@@ -70,7 +71,7 @@ class TasksView(APIView):
     def get(self, request: Request) -> Response:
         team = request.query_params.get("teamId", "")
         page, limit = page_and_limit(request)
-        found, total = task_service.task_list(
+        found, more = task_service.task_list(
             actor=signed_in(request).id,
             team_id=object_id(team, "teamId", "parameter") if team else None,
             status=choice(request, "status", TaskStatus.values, any_case=True),
@@ -79,7 +80,7 @@ class TasksView(APIView):
             page=page,
             limit=limit,
         )
-        return Response(task_list_body(request, found, page, limit, total))
+        return Response(task_list_body(request, found, page, limit, more))
 
     @extend_schema(
         request=ts.TaskCreateSerializer, responses={201: ts.TaskCreatedOut}, summary="Create a task"

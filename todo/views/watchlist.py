@@ -24,9 +24,9 @@ class WatchlistTasksView(APIView):
     )
     def get(self, request: Request) -> Response:
         page, limit = page_and_limit(request)
-        found, total = service.watchlist_tasks(actor=signed_in(request).id, page=page, limit=limit)
+        found, more = service.watchlist_tasks(actor=signed_in(request).id, page=page, limit=limit)
         items = [ts.watch_item(details, entry) for details, entry in found]
-        return Response({**paginated(request, "tasks", items, page, limit, total), "error": None})
+        return Response({**paginated(request, "tasks", items, page, limit, more=more), "error": None})
 
     @extend_schema(
         request=ts.WatchlistCreateSerializer,
