@@ -106,7 +106,7 @@ Child = EmbeddedTable | ArrayTable
 class CollectionMapping:
     """How one MongoDB collection maps to its mirror table and child tables."""
 
-    collection: str  # the dual-write name (the API's, DUAL_WRITE_SYSTEM.md's)
+    collection: str  # the dual-write name (the API's, docs/DUAL_WRITE_SYSTEM.md's)
     model: type[models.Model]
     fields: tuple[Field, ...]
     children: tuple[Child, ...] = ()
