@@ -18,10 +18,10 @@ from todo.models import documents as d
 from todo.models import postgres as pg
 
 
-class TaskWithEstimate(d.Task):
+class TaskWithForgottenField(d.Task):
     """The task model with a field added on the domain side only."""
 
-    estimate_minutes: int | None = None
+    forgotten_field: int | None = None
 
 
 def real(collection: str) -> CollectionMapping:
@@ -65,8 +65,8 @@ def test_a_child_table_column_no_field_fills_is_named() -> None:
 
 
 def test_a_domain_field_that_is_not_mapped_is_named() -> None:
-    assert domain_problems(real("tasks"), TaskWithEstimate) == [
-        "TaskWithEstimate.estimate_minutes ('estimateMinutes') is neither mapped in tasks nor declared in_extra"
+    assert domain_problems(real("tasks"), TaskWithForgottenField) == [
+        "TaskWithForgottenField.forgotten_field ('forgottenField') is neither mapped in tasks nor declared in_extra"
     ]
 
 
@@ -81,9 +81,9 @@ def test_a_field_kept_in_extra_on_purpose_is_declared() -> None:
 def test_a_mapped_key_the_domain_model_does_not_read_is_named() -> None:
     tasks = real("tasks")
     broken = dataclasses.replace(
-        tasks, fields=(*tasks.fields, Field("estimateMinutes", "title", mappings.TEXT))
+        tasks, fields=(*tasks.fields, Field("forgottenField", "title", mappings.TEXT))
     )
-    assert domain_problems(broken, d.Task) == ["tasks maps 'estimateMinutes', which Task does not read"]
+    assert domain_problems(broken, d.Task) == ["tasks maps 'forgottenField', which Task does not read"]
 
 
 def test_a_collection_without_a_domain_model_and_a_model_without_a_mapping_are_named() -> None:
@@ -105,9 +105,9 @@ def test_the_system_check_reports_each_problem_as_an_error(monkeypatch: pytest.M
 
 
 def test_a_domain_field_without_a_column_stops_the_mapping_from_being_built() -> None:
-    with pytest.raises(MappingDeclarationError, match="postgres_tasks has no column 'estimate_minutes'"):
+    with pytest.raises(MappingDeclarationError, match="postgres_tasks has no column 'forgotten_field'"):
         mappings.collection(
-            TaskWithEstimate,
+            TaskWithForgottenField,
             pg.PostgresTask,
             types={"priority": mappings.TEXT, "status": mappings.TEXT},
             children=real("tasks").children,
