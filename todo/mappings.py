@@ -103,13 +103,19 @@ def collection(
 ) -> CollectionMapping:
     """The mapping of `model`'s collection to `table`, its fields derived from the model."""
     skip = {child.source for child in children} | set(in_extra)
-    return CollectionMapping(
-        model.collection,
-        table,
-        derived_fields(model, types=types, skip=skip),
-        children=children,
-        in_extra=in_extra,
-    )
+    try:
+        return CollectionMapping(
+            model.collection,
+            table,
+            derived_fields(model, types=types, skip=skip),
+            children=children,
+            in_extra=in_extra,
+        )
+    except MappingDeclarationError as error:
+        raise MappingDeclarationError(
+            f"{error} (derived from the domain model {model.__name__}: each of its fields needs a"
+            f" column of {table.__name__}; see docs/adding-a-field.md)"
+        ) from error
 
 
 def _enum(*values: object) -> Enum:
