@@ -4,6 +4,13 @@ A collection is declared once as data: its table (a Django model), its fields wi
 types, nested objects that become a child-table row, and arrays that become junction rows. The
 same declaration drives document → rows (dual-write, backfill), rows → document (Postgres
 repositories, shadow reads) and the canonical comparison (verify). There is no per-collection code.
+
+Nothing is dropped silently, and nothing is left out silently: a declared column the model lacks
+fails when the mapping is built, and `declaration_problems` names the other direction, a column of
+the model (or of a child table) that no field fills and that `unmapped_columns` does not name. A
+document key the mapping does not declare is kept in the `extra` column; the keys an application
+puts there on purpose are named in `in_extra`, so that a checker (the todo app's system check) can
+tell them from a forgotten field.
 """
 
 from __future__ import annotations
@@ -99,7 +106,7 @@ Child = EmbeddedTable | ArrayTable
 class CollectionMapping:
     """How one MongoDB collection maps to its mirror table and child tables."""
 
-    collection: str  # the dual-write name (the API's, DUAL_WRITE_SYSTEM.md's)
+    collection: str  # the dual-write name (the API's, docs/DUAL_WRITE_SYSTEM.md's)
     model: type[models.Model]
     fields: tuple[Field, ...]
     children: tuple[Child, ...] = ()
@@ -107,6 +114,11 @@ class CollectionMapping:
     # The MongoDB collection that holds the documents (default: `collection`); e.g. the existing
     # app keeps task assignments in "task_details".
     mongo_collection: str = ""
+    # Document keys the application knows and keeps in `extra_column` on purpose (no column).
+    in_extra: tuple[str, ...] = ()
+    # Columns of `model` that no field fills on purpose (besides MIRROR_COLUMNS); they keep their
+    # database default.
+    unmapped_columns: tuple[str, ...] = ()
     by_source: dict[str, Field] = field(init=False, repr=False, compare=False)
     _sources: frozenset[str] = field(init=False, repr=False, compare=False)
 
@@ -138,6 +150,8 @@ class CollectionMapping:
             seen.add(source)
         if ENGINE_FIELDS & seen:
             problems.append(f"{', '.join(sorted(ENGINE_FIELDS))} are handled by the engine, not declared")
+        for source in sorted(seen & set(self.in_extra)):
+            problems.append(f"document key {source!r} is declared as a column and as kept in extra")
         problems += _missing_columns(self.model, [f.column for f in self.fields] + list(MIRROR_COLUMNS))
         for child in self.children:
             if isinstance(child, EmbeddedTable):
@@ -147,6 +161,45 @@ class CollectionMapping:
             problems += _missing_columns(child.model, wanted)
         if problems:
             raise MappingDeclarationError(f"mapping of {self.collection!r}: " + "; ".join(problems))
+
+
+def _columns(model: type[models.Model]) -> list[str]:
+    return [str(f.column) for f in model._meta.concrete_fields]
+
+
+def declaration_problems(mapping: CollectionMapping) -> list[str]:
+    """The columns of the mapping's tables that nothing fills: not a declared field, not one of
+    MIRROR_COLUMNS, not named in `unmapped_columns` (for a child table: not its key, parent, item,
+    position or declared field). Empty when every column is accounted for."""
+    problems: list[str] = []
+    known = {f.column for f in mapping.fields} | set(MIRROR_COLUMNS) | set(mapping.unmapped_columns)
+    pk = mapping.model._meta.pk
+    if pk is not None:
+        known.add(str(pk.column))
+    problems += [
+        f"{mapping.table} column {column!r} is neither mapped nor listed in unmapped_columns"
+        for column in _columns(mapping.model)
+        if column not in known
+    ]
+    problems += [
+        f"{mapping.table} has no column {column!r} (listed in unmapped_columns)"
+        for column in mapping.unmapped_columns
+        if column not in _columns(mapping.model)
+    ]
+    for child in mapping.children:
+        if isinstance(child, EmbeddedTable):
+            wanted = {child.parent_column} | {f.column for f in child.fields}
+        else:
+            wanted = {child.parent_column, child.item_column, child.position_column}
+        child_pk = child.model._meta.pk
+        if child_pk is not None:
+            wanted.add(str(child_pk.column))
+        problems += [
+            f"{child.table} column {column!r} is not mapped by {mapping.collection}.{child.source}"
+            for column in _columns(child.model)
+            if column not in wanted
+        ]
+    return problems
 
 
 def _missing_columns(model: type[models.Model], columns: Iterable[str]) -> list[str]:

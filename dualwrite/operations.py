@@ -1,4 +1,4 @@
-"""Write operations as data: the batch operation shape of DUAL_WRITE_SYSTEM.md, validated up front."""
+"""Write operations as data: the batch operation shape of docs/DUAL_WRITE_SYSTEM.md, validated up front."""
 
 from __future__ import annotations
 

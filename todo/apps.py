@@ -9,7 +9,10 @@ class TodoConfig(AppConfig):
     def ready(self) -> None:
         # No database server is started here: the entry points that need one start it
         # (todo.db.startup), so that `manage.py help` or `issue_token` start none.
-        import todo.api.schema  # noqa: F401 - registers the OpenAPI extension of the sign-in
+        # Imported for what they register: the OpenAPI extension of the sign-in (todo.api.schema)
+        # and the mapping check todo.E001 (todo.checks).
+        import todo.api.schema
+        import todo.checks  # noqa: F401
 
         self._check_read_sources()
 

@@ -1,211 +1,166 @@
 """The todo app's collection → table mapping: one declaration per MongoDB collection.
 
-Field types say what MongoDB may hold and how it is stored (see dualwrite/types.py). Defaults are
-the domain's (../shared/domain.md): a missing or null key takes them. Adding a collection is one
-entry here plus one model in todo/models/postgres/. Each mapping reads and writes the MongoDB
-collection `mongo_collection` (the existing app's names by default, `MONGODB_COLLECTION_NAMES`
-to override); the dual-write API and the mirror tables keep the dual-write names.
+A collection's fields are declared once, in its domain model (todo/models/documents.py): every
+field of the model becomes a column of its mirror table, named as the field (snake_case), read from
+the document key the model reads (its alias: camelCase in tasks, labels and watchlists), with the
+model's default (a missing or null key takes it; docs/domain.md). The value type follows the
+annotation (str → Text, bool → Bool, int → Int, datetime → Timestamp, Id → ObjectIdRef); this
+module adds only what the annotation cannot say: enums, actors ("system" allowed), the arrays and
+nested objects that become child tables, and the keys kept in `extra` on purpose.
+
+Forgetting something is loud, not silent: a model field without a column fails when the registry is
+built (MappingDeclarationError), and a column no field fills, a mapped key the model lacks, or a
+model field that is neither mapped nor declared `in_extra` fails the system check `todo.E001`
+(todo/checks.py; `manage.py check`, every command's start-up, and tests/test_mapping_checks.py).
+
+Adding a task field: the domain model, the mirror model and its migration (docs/adding-a-field.md).
+Adding a collection: docs/adding-a-collection.md. Each mapping reads and writes the MongoDB
+collection `mongo_collection` (the existing app's names by default, `MONGODB_COLLECTION_NAMES` to
+override); the dual-write API and the mirror tables keep the dual-write names.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import types
+import typing
+from collections.abc import Iterable, Mapping
 from functools import cache
 
 from django.conf import settings
+from django.db import models
+from pydantic import BaseModel
 
-from dualwrite.mapping import ArrayTable, CollectionMapping, EmbeddedTable, Field, MappingRegistry
-from dualwrite.types import Bool, Enum, ObjectIdRef, Text, Timestamp
+from dualwrite.errors import MappingDeclarationError
+from dualwrite.mapping import ArrayTable, Child, CollectionMapping, EmbeddedTable, Field, MappingRegistry
+from dualwrite.types import Bool, Enum, Int, ObjectIdRef, Text, Timestamp, ValueType
+from todo.models import documents as d
 from todo.models import postgres as pg
 from todo.models.enums import AssigneeType, AuditAction, RoleName, RoleScope, TaskPriority, TaskStatus
 
 REF = ObjectIdRef()
 # Creators and updaters: a user id, or "system" for seeded documents.
 ACTOR = ObjectIdRef(literals=("system",))
+ACTOR_COLUMNS = frozenset({"created_by", "updated_by", "performed_by"})
 TEXT = Text()
 TIME = Timestamp()
 BOOL = Bool()
+# The value type of a plain annotation (after `| None`).
+ANNOTATION_TYPES: dict[object, ValueType] = {str: TEXT, bool: BOOL, int: Int(), dt.datetime: TIME, d.Id: REF}
 
 
-def _fields(*specs: tuple) -> tuple[Field, ...]:
-    return tuple(Field(*spec) for spec in specs)
+def _value_type(model: type[BaseModel], name: str) -> ValueType:
+    annotation = model.model_fields[name].annotation
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        present = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        annotation = present[0] if len(present) == 1 else annotation
+    found = ANNOTATION_TYPES.get(annotation)
+    if found is None:
+        raise MappingDeclarationError(
+            f"{model.__name__}.{name}: no value type for {annotation!r}; give one in todo/mappings.py"
+        )
+    return found
+
+
+def source_of(model: type[BaseModel], name: str) -> str:
+    """The document key a domain-model field reads (its alias, else its name)."""
+    return model.model_fields[name].alias or name
+
+
+def derived_fields(
+    model: type[BaseModel], *, types: Mapping[str, ValueType] | None = None, skip: Iterable[str] = ()
+) -> tuple[Field, ...]:
+    """One Field per field of `model` (but `id` and the document keys in `skip`): column = field
+    name, source = its alias, type = `types[column]` or the annotation's, default = the model's."""
+    given = dict(types or {})
+    skipped = set(skip)
+    fields = []
+    for name, info in model.model_fields.items():
+        source = source_of(model, name)
+        if name == "id" or source in skipped:
+            continue
+        if name in given:
+            value_type = given.pop(name)
+        elif name in ACTOR_COLUMNS:
+            value_type = ACTOR
+        else:
+            value_type = _value_type(model, name)
+        default = None if info.is_required() else info.get_default(call_default_factory=True)
+        fields.append(Field(source, name, value_type, default))
+    if given:
+        raise MappingDeclarationError(f"{model.__name__} has no field {', '.join(sorted(given))}")
+    return tuple(fields)
+
+
+def collection(
+    model: type[d.DomainModel],
+    table: type[models.Model],
+    *,
+    types: Mapping[str, ValueType] | None = None,
+    children: tuple[Child, ...] = (),
+    in_extra: tuple[str, ...] = (),
+) -> CollectionMapping:
+    """The mapping of `model`'s collection to `table`, its fields derived from the model."""
+    skip = {child.source for child in children} | set(in_extra)
+    try:
+        return CollectionMapping(
+            model.collection,
+            table,
+            derived_fields(model, types=types, skip=skip),
+            children=children,
+            in_extra=in_extra,
+        )
+    except MappingDeclarationError as error:
+        raise MappingDeclarationError(
+            f"{error} (derived from the domain model {model.__name__}: each of its fields needs a"
+            f" column of {table.__name__}; see docs/adding-a-field.md)"
+        ) from error
+
+
+def _enum(*values: object) -> Enum:
+    return Enum(values=tuple(values))
 
 
 def _mappings() -> list[CollectionMapping]:
+    task_status = _enum(*TaskStatus.values)
+    roles = {"scope": _enum(*RoleScope.values)}
     return [
-        CollectionMapping(
-            "users",
-            pg.PostgresUser,
-            _fields(
-                ("google_id", "google_id", TEXT),
-                ("email_id", "email_id", TEXT),
-                ("name", "name", TEXT),
-                ("picture", "picture", TEXT),
-                ("created_at", "created_at", TIME),
-                ("updated_at", "updated_at", TIME),
-            ),
-        ),
-        CollectionMapping(
-            "tasks",
+        # The session version of tokens ("ver", todo/auth) lives in `extra`: no column.
+        collection(d.User, pg.PostgresUser, in_extra=("token_version",)),
+        collection(
+            d.Task,
             pg.PostgresTask,
-            _fields(
-                ("displayId", "display_id", TEXT),
-                ("title", "title", TEXT),
-                ("description", "description", TEXT),
-                ("priority", "priority", Enum(values=tuple(TaskPriority.values)), TaskPriority.LOW.value),
-                ("status", "status", Enum(values=tuple(TaskStatus.values)), TaskStatus.TODO.value),
-                ("isAcknowledged", "is_acknowledged", BOOL, False),
-                ("isDeleted", "is_deleted", BOOL, False),
-                ("startedAt", "started_at", TIME),
-                ("dueAt", "due_at", TIME),
-                ("createdAt", "created_at", TIME),
-                ("updatedAt", "updated_at", TIME),
-                ("createdBy", "created_by", ACTOR),
-                ("updatedBy", "updated_by", ACTOR),
-            ),
+            types={"priority": _enum(*TaskPriority.values), "status": task_status},
             children=(
                 ArrayTable("labels", pg.PostgresTaskLabel, "task_mongo_id", "label_mongo_id", REF),
                 EmbeddedTable(
                     "deferredDetails",
                     pg.PostgresDeferredDetails,
                     "task_mongo_id",
-                    _fields(
-                        ("deferredAt", "deferred_at", TIME),
-                        ("deferredTill", "deferred_till", TIME),
-                        ("deferredBy", "deferred_by", REF),
-                    ),
+                    derived_fields(d.DeferredDetails),
                 ),
             ),
         ),
-        CollectionMapping(
-            "teams",
-            pg.PostgresTeam,
-            _fields(
-                ("name", "name", TEXT),
-                ("description", "description", TEXT),
-                ("poc_id", "poc_id", REF),
-                ("invite_code", "invite_code", TEXT),
-                ("created_by", "created_by", ACTOR),
-                ("updated_by", "updated_by", ACTOR),
-                ("created_at", "created_at", TIME),
-                ("updated_at", "updated_at", TIME),
-                ("is_deleted", "is_deleted", BOOL, False),
-            ),
+        collection(d.Team, pg.PostgresTeam),
+        collection(d.UserTeamDetails, pg.PostgresUserTeamDetails),
+        collection(d.Label, pg.PostgresLabel),
+        collection(d.Role, pg.PostgresRole, types={"name": _enum(*RoleName.values), **roles}),
+        collection(d.UserRole, pg.PostgresUserRole, types={"role_name": _enum(*RoleName.values), **roles}),
+        collection(
+            d.TaskAssignment, pg.PostgresTaskAssignment, types={"user_type": _enum(*AssigneeType.values)}
         ),
-        CollectionMapping(
-            "user_team_details",
-            pg.PostgresUserTeamDetails,
-            _fields(
-                ("user_id", "user_id", REF),
-                ("team_id", "team_id", REF),
-                ("is_active", "is_active", BOOL, True),
-                ("created_by", "created_by", ACTOR),
-                ("updated_by", "updated_by", ACTOR),
-                ("created_at", "created_at", TIME),
-                ("updated_at", "updated_at", TIME),
-            ),
-        ),
-        CollectionMapping(
-            "labels",
-            pg.PostgresLabel,
-            _fields(
-                ("name", "name", TEXT),
-                ("color", "color", TEXT),
-                ("description", "description", TEXT),
-                ("isDeleted", "is_deleted", BOOL, False),
-                ("createdAt", "created_at", TIME),
-                ("updatedAt", "updated_at", TIME),
-                ("createdBy", "created_by", ACTOR),
-                ("updatedBy", "updated_by", ACTOR),
-            ),
-        ),
-        CollectionMapping(
-            "roles",
-            pg.PostgresRole,
-            _fields(
-                ("name", "name", Enum(values=tuple(RoleName.values))),
-                ("description", "description", TEXT),
-                ("scope", "scope", Enum(values=tuple(RoleScope.values))),
-                ("is_active", "is_active", BOOL, True),
-                ("created_by", "created_by", ACTOR),
-                ("created_at", "created_at", TIME),
-                ("updated_by", "updated_by", ACTOR),
-                ("updated_at", "updated_at", TIME),
-            ),
-        ),
-        CollectionMapping(
-            "user_roles",
-            pg.PostgresUserRole,
-            _fields(
-                ("user_id", "user_id", REF),
-                ("role_name", "role_name", Enum(values=tuple(RoleName.values))),
-                ("scope", "scope", Enum(values=tuple(RoleScope.values))),
-                ("team_id", "team_id", REF),
-                ("is_active", "is_active", BOOL, True),
-                ("created_at", "created_at", TIME),
-                ("created_by", "created_by", ACTOR),
-            ),
-        ),
-        CollectionMapping(
-            "task_assignments",
-            pg.PostgresTaskAssignment,
-            _fields(
-                ("task_id", "task_id", REF),
-                ("assignee_id", "assignee_id", REF),
-                ("user_type", "user_type", Enum(values=tuple(AssigneeType.values))),
-                ("team_id", "team_id", REF),
-                ("executor_id", "executor_id", REF),
-                ("is_active", "is_active", BOOL, True),
-                ("created_by", "created_by", ACTOR),
-                ("updated_by", "updated_by", ACTOR),
-                ("created_at", "created_at", TIME),
-                ("updated_at", "updated_at", TIME),
-            ),
-        ),
-        CollectionMapping(
-            "watchlists",
-            pg.PostgresWatchlist,
-            _fields(
-                ("taskId", "task_id", REF),
-                ("userId", "user_id", REF),
-                ("isActive", "is_active", BOOL, True),
-                ("createdAt", "created_at", TIME),
-                ("createdBy", "created_by", ACTOR),
-                ("updatedAt", "updated_at", TIME),
-                ("updatedBy", "updated_by", ACTOR),
-            ),
-        ),
-        CollectionMapping(
-            "audit_logs",
+        collection(d.Watchlist, pg.PostgresWatchlist),
+        collection(
+            d.AuditLog,
             pg.PostgresAuditLog,
-            _fields(
-                ("action", "action", Enum(values=tuple(AuditAction.values))),
-                ("timestamp", "timestamp", TIME),
-                ("task_id", "task_id", REF),
-                ("team_id", "team_id", REF),
-                ("previous_executor_id", "previous_executor_id", REF),
-                ("new_executor_id", "new_executor_id", REF),
-                ("spoc_id", "spoc_id", REF),
-                ("assignee_from", "assignee_from", REF),
-                ("assignee_to", "assignee_to", REF),
-                ("performed_by", "performed_by", ACTOR),
-                ("status_from", "status_from", Enum(values=tuple(TaskStatus.values))),
-                ("status_to", "status_to", Enum(values=tuple(TaskStatus.values))),
-            ),
+            types={
+                "action": _enum(*AuditAction.values),
+                "status_from": task_status,
+                "status_to": task_status,
+            },
         ),
-        CollectionMapping(
-            "team_creation_invite_codes",
-            pg.PostgresTeamCreationInviteCode,
-            _fields(
-                ("code", "code", TEXT),
-                ("description", "description", TEXT),
-                ("created_by", "created_by", ACTOR),
-                ("created_at", "created_at", TIME),
-                ("is_used", "is_used", BOOL, False),
-                ("used_by", "used_by", REF),
-                ("used_at", "used_at", TIME),
-            ),
-        ),
+        collection(d.TeamCreationInviteCode, pg.PostgresTeamCreationInviteCode),
     ]
 
 

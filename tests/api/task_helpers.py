@@ -75,7 +75,7 @@ def error_sources(response: Any) -> list[dict[str, str]]:
     return [e["source"] for e in response.json()["errors"]]
 
 
-# == the web client's requests (frontend-contract.md section 6) ======================================
+# == the web client's requests (docs/frontend-contract.md section 6) ======================================
 BROWSER_ZONE = "Asia/Kolkata"
 
 

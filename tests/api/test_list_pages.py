@@ -1,5 +1,5 @@
 """Pages of the task list and the watchlist beyond the first: the store pages them, the response
-keeps its shape (frontend-contract.md section 6), and a read from Postgres gives the same page."""
+keeps its shape (docs/frontend-contract.md section 6), and a read from Postgres gives the same page."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The web client as the API sees it (../shared/frontend-contract.md): a browser page served from
+"""The web client as the API sees it (docs/frontend-contract.md): a browser page served from
 another origin, signed in by the `todo-access` cookie only, sending JSON exactly as the client does."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Team-creation invite codes as the admin page uses them (shared/frontend-contract.md, section
+"""Team-creation invite codes as the admin page uses them (docs/frontend-contract.md, section
 11): generate and list for admins (GLOBAL moderators, or users listed in ADMIN_EMAILS), verify for
 anyone signed in, without using the code up."""
 

@@ -1,4 +1,4 @@
-"""A user's team roles as the members page reads them (shared/frontend-contract.md, section 10):
+"""A user's team roles as the members page reads them (docs/frontend-contract.md, section 10):
 `{team_id, user_id, roles: [{role_id, role_name, scope, team_id, assigned_at}]}`, lower-case role
 names, an empty list when the user holds none."""
 

@@ -1,4 +1,4 @@
-"""The team page's reassign button (frontend-contract.md section 8): the team's point of contact
+"""The team page's reassign button (docs/frontend-contract.md section 8): the team's point of contact
 hands a team task to a member. After every write Postgres holds what MongoDB holds."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Tasks as the web client uses them (frontend-contract.md sections 1, 2 and 6): the create form's
+"""Tasks as the web client uses them (docs/frontend-contract.md sections 1, 2 and 6): the create form's
 flat body, the lists of the dashboard and the team page with their status filter, the edit form and
 the defer dialog. Every key the client reads is checked with its type, enum and date format, and
 after every write Postgres holds what MongoDB holds."""

@@ -1,4 +1,4 @@
-"""Teams as the web client uses them (shared/frontend-contract.md, section 9): bare snake_case team
+"""Teams as the web client uses them (docs/frontend-contract.md, section 9): bare snake_case team
 objects, the create form's body, membership rules and codes, and an activity timeline whose
 entries name people, the team and tasks. After every write, Postgres holds what MongoDB holds."""
 

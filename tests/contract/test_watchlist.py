@@ -1,4 +1,4 @@
-"""The watchlist as the web client uses it (frontend-contract.md section 7): the eye button's
+"""The watchlist as the web client uses it (docs/frontend-contract.md section 7): the eye button's
 calls chosen by the task's `in_watchlist`, and the Watch List tab. After every write Postgres holds
 what MongoDB holds."""
 

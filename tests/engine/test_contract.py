@@ -1,4 +1,4 @@
-"""The code examples of DUAL_WRITE_SYSTEM.md run as written, and Postgres then equals MongoDB."""
+"""The code examples of docs/DUAL_WRITE_SYSTEM.md run as written, and Postgres then equals MongoDB."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""DUAL_WRITE_SYSTEM.md "Code Changes Required", run as written."""
+"""docs/DUAL_WRITE_SYSTEM.md "Code Changes Required", run as written."""
 
 import pytest
 from bson import ObjectId

@@ -159,7 +159,7 @@ class WatchlistUpdateSerializer(StrictSerializer):
 
 
 # == responses ==================================================================================
-# Response shapes, as the web client reads them (frontend-contract.md sections 6-8). The view
+# Response shapes, as the web client reads them (docs/frontend-contract.md sections 6-8). The view
 # functions below build plain dicts and render them through these serializers, so the OpenAPI
 # document describes exactly what is sent (keys not declared here are not sent).
 def _text(**kwargs: Any) -> serializers.CharField:
@@ -376,6 +376,19 @@ def _deferred(model: d.Task, users: Mapping[str, d.User]) -> dict[str, Any] | No
     }
 
 
+@functools.cache
+def _keys(shape: type[serializers.Serializer]) -> tuple[str, ...]:
+    return tuple(shape().fields)
+
+
+def stored_values(model: d.DomainModel, shape: type[serializers.Serializer]) -> dict[str, Any]:
+    """The response keys of `shape` that are document keys of `model` (camelCase aliases), with
+    the model's values: a task field a response shows as stored needs only its line in the shape.
+    The caller overrides the keys it shows otherwise (people, labels, names of priorities)."""
+    names = {info.alias or name: name for name, info in type(model).model_fields.items()}
+    return {key: getattr(model, names[key]) for key in _keys(shape) if key in names}
+
+
 def _priority(model: d.Task) -> str | None:
     return TaskPriority(model.priority).name if model.priority in TaskPriority.values else None
 
@@ -385,21 +398,14 @@ def task_details(details: TaskDetails) -> dict[str, Any]:
     model, users = details.task, details.users
     active = details.assignment
     value = {
+        **stored_values(model, TaskOut),  # displayId, title, description, isAcknowledged, dates...
         "id": model.id,
-        "displayId": model.display_id,
-        "title": model.title,
-        "description": model.description,
         "priority": _priority(model),
         "status": details.status,
         "assignee": assignment(active, users, details.teams) if active else None,
-        "isAcknowledged": model.is_acknowledged,
         "labels": _labels(model, details.labels),
-        "startedAt": model.started_at,
-        "dueAt": model.due_at,
         "deferredDetails": _deferred(model, users),
         "in_watchlist": details.in_watchlist,
-        "createdAt": model.created_at,
-        "updatedAt": model.updated_at,
         "createdBy": person(model.created_by, users),
         "updatedBy": person(model.updated_by, users),
     }
@@ -411,18 +417,12 @@ def watch_item(details: TaskDetails, entry: d.Watchlist) -> dict[str, Any]:
     model, users = details.task, details.users
     active = details.assignment
     value = {
+        **stored_values(model, WatchItemOut),  # displayId, title, description, isDeleted, dates...
         "taskId": model.id,
         "watchlistId": entry.id,
-        "displayId": model.display_id,
-        "title": model.title,
-        "description": model.description,
         "priority": _priority(model),
         "status": details.status,
-        "isAcknowledged": model.is_acknowledged,
-        "isDeleted": model.is_deleted,
         "labels": _labels(model, details.labels),
-        "dueAt": model.due_at,
-        "createdAt": model.created_at,
         "createdBy": person(model.created_by, users),
         "deferredDetails": _deferred(model, users),
         "assignee": (
@@ -439,17 +439,7 @@ def watch_item(details: TaskDetails, entry: d.Watchlist) -> dict[str, Any]:
 
 
 def watchlist_entry(model: d.Watchlist) -> dict[str, Any]:
-    value = {
-        "id": model.id,
-        "taskId": model.task_id,
-        "userId": model.user_id,
-        "isActive": model.is_active,
-        "createdAt": model.created_at,
-        "createdBy": model.created_by,
-        "updatedAt": model.updated_at,
-        "updatedBy": model.updated_by,
-    }
-    return render(WatchlistEntryOut, value)
+    return render(WatchlistEntryOut, {**stored_values(model, WatchlistEntryOut), "id": model.id})
 
 
 def assignment_detail(

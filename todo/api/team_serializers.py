@@ -5,7 +5,7 @@ numbers, objects and lists, so `{"name": {"$gt": ""}}` is a 400 naming `name` an
 query), text may not hold NUL bytes, ids are 24-hex strings, and keys the endpoint does not know
 are refused.
 
-Responses follow the web client's contract (shared/frontend-contract.md, sections 9-11): the team
+Responses follow the web client's contract (docs/frontend-contract.md, sections 9-11): the team
 endpoints answer bare snake_case objects, and every date is ISO-8601 with an explicit zone (`Z`).
 The response serializers below both render the answers (from plain dicts) and document them in
 the OpenAPI schema, so the two cannot drift apart.

@@ -188,3 +188,20 @@ class TeamCreationInviteCode(DomainModel):
     is_used: bool = False
     used_by: Id | None = None
     used_at: dt.datetime | None = None
+
+
+# Every collection's domain model: the mapping (todo/mappings.py) derives its columns from these,
+# and the start-up check (todo/checks.py) holds each mapping against its model.
+DOMAIN_MODELS: tuple[type[DomainModel], ...] = (
+    User,
+    Task,
+    Team,
+    UserTeamDetails,
+    Label,
+    Role,
+    UserRole,
+    TaskAssignment,
+    Watchlist,
+    AuditLog,
+    TeamCreationInviteCode,
+)

@@ -5,7 +5,7 @@ A list is the live tasks whose id is the `scope.key` of some document of `scope.
 matching `scope.filters` (e.g. the `task_id` of my active assignments), showing `status`, ordered
 by one key with missing values last in either direction and ties by id in the same direction.
 
-What a task shows (frontend-contract.md section 6): DEFERRED while its `deferredDetails.deferredTill`
+What a task shows (docs/frontend-contract.md section 6): DEFERRED while its `deferredDetails.deferredTill`
 is after `at`, otherwise its stored status. The status filter: `None` hides DONE and deferred
 tasks, DONE shows every task not deferred, DEFERRED only deferred tasks, `ALL` every task, any
 other status the tasks showing it.

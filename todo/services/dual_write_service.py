@@ -1,4 +1,4 @@
-"""DualWriteService: the documented dual-write API (DUAL_WRITE_SYSTEM.md "Usage").
+"""DualWriteService: the documented dual-write API (docs/DUAL_WRITE_SYSTEM.md "Usage").
 
 Each write goes to MongoDB first (the source of truth), then to Postgres. The methods return True
 when Postgres holds the change, False when the change was recorded in the durable retry queue

@@ -1,4 +1,4 @@
-"""EnhancedDualWriteService: DualWriteService plus batch operations (DUAL_WRITE_SYSTEM.md)."""
+"""EnhancedDualWriteService: DualWriteService plus batch operations (docs/DUAL_WRITE_SYSTEM.md)."""
 
 from __future__ import annotations
 

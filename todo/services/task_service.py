@@ -14,7 +14,7 @@ DEFERRED set through PATCH ends a deferral, and a stored status change is audite
 (`status_changed`, with the team of the task's active assignment) by the repository. Every write
 goes through the repositories, hence to MongoDB and its Postgres mirror.
 
-The list's status filter (frontend-contract.md section 6): none hides DONE and deferred tasks, DONE
+The list's status filter (docs/frontend-contract.md section 6): none hides DONE and deferred tasks, DONE
 shows every task that is not deferred ("include done"), DEFERRED only deferred tasks, any other
 status the tasks showing it.
 """
@@ -50,16 +50,6 @@ DEFAULT_DESCENDING = {
     "createdAt": True,
     "updatedAt": True,
     "activity": True,
-}
-FIELD_KEYS = {
-    "title": "title",
-    "description": "description",
-    "priority": "priority",
-    "status": "status",
-    "labels": "labels",
-    "dueAt": "dueAt",
-    "startedAt": "startedAt",
-    "isAcknowledged": "isAcknowledged",
 }
 UNPROCESSABLE = 422
 
@@ -425,7 +415,8 @@ def task_update(*, actor: str, task_id: str, changes: dict[str, Any]) -> TaskDet
     assignee = changes.pop("assignee", None)
     if changes.get("status") == TaskStatus.DEFERRED:
         del changes["status"]
-    fields = {FIELD_KEYS[key]: value for key, value in changes.items()}
+    # The body's other keys are the task's document keys (TaskUpdateSerializer names them so).
+    fields = changes
     if "title" in fields and not fields["title"].strip():
         raise bad_field("title", "must not be blank")
     if "priority" in fields:

@@ -9,7 +9,7 @@ Permissions:
   (403, as the web client expects);
 - the team's invite code is shown to its creator and its point of contact only.
 Bad input the client can send (an unknown or used invite code, unknown users, users who already are
-members, a point of contact who is not a member) is a 400 (shared/frontend-contract.md, section 9).
+members, a point of contact who is not a member) is a 400 (docs/frontend-contract.md, section 9).
 Every write passes `actor=` so the repositories write the audit entries the domain asks for.
 """
 

@@ -1,6 +1,6 @@
 """Team-creation invite codes: generate and list (admins: GLOBAL moderators, or users listed in
 ADMIN_EMAILS), verify (any signed-in user). Shapes are the web client's (section 11 of
-shared/frontend-contract.md). Rules in todo/services/invite_code_service.py."""
+docs/frontend-contract.md). Rules in todo/services/invite_code_service.py."""
 
 from __future__ import annotations
 

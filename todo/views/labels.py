@@ -1,5 +1,5 @@
 """GET /v1/labels: live labels, searched literally and case-insensitively, sorted by name
-(../shared/frontend-contract.md, section 5: the client reads `labels`)."""
+(docs/frontend-contract.md, section 5: the client reads `labels`)."""
 
 from __future__ import annotations
 

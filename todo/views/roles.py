@@ -2,7 +2,7 @@
 members; changed by its admins and owners). Rules in todo/services/role_service.py.
 
 `GET /v1/teams/{team_id}/users/{user_id}/roles` answers the web client's bare shape (section 10 of
-shared/frontend-contract.md); the other role endpoints, which the client does not call, keep the
+docs/frontend-contract.md); the other role endpoints, which the client does not call, keep the
 `{statusCode, data}` envelope."""
 
 from __future__ import annotations

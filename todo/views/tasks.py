@@ -3,7 +3,7 @@ PATCH /v1/tasks/{id}/assign.
 
 Thin views: they read parameters and the body (todo.api.task_serializers), call one service
 function (todo.services.task_service / task_assignment_service) and shape the response as the web
-client reads it (frontend-contract.md section 6).
+client reads it (docs/frontend-contract.md section 6).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 remove members, the team's invite code and its activity timeline. Thin views: parse and validate,
 call one service function, render the answer through its response serializer
 (todo/services/team_service.py holds the rules; the shapes are the web client's, section 9 of
-shared/frontend-contract.md: bare snake_case team objects)."""
+docs/frontend-contract.md: bare snake_case team objects)."""
 
 from __future__ import annotations
 

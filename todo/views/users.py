@@ -1,5 +1,5 @@
 """GET /v1/users: the signed-in user's profile (`?profile=true`) or a user search (`?search=`),
-in the shapes the web client reads (../shared/frontend-contract.md, section 4)."""
+in the shapes the web client reads (docs/frontend-contract.md, section 4)."""
 
 from __future__ import annotations
 
