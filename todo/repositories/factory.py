@@ -18,8 +18,9 @@ from typing import Any, cast, overload
 
 from todo import runtime_flags
 from todo.models import documents as d
-from todo.phases import POSTGRES_ONLY, READ_MIGRATION, current_phase
+from todo.phases import POSTGRES_ONLY, READ_MIGRATION, current_phase, mongodb_is_truth
 from todo.repositories import abstract_repository as a
+from todo.repositories.counters import CounterRepository, MongoCounterRepository, PostgresCounterRepository
 from todo.repositories.mongo_repository import MONGO_REPOSITORIES
 from todo.repositories.postgres_repository import POSTGRES_REPOSITORIES
 from todo.repositories.routing import MONGO, RoutedRepository
@@ -67,3 +68,8 @@ def get_repository(model: type[d.DomainModel] | str) -> a.AbstractRepository[Any
     return cast(
         a.AbstractRepository[Any], RoutedRepository(mongo, POSTGRES_REPOSITORIES[collection](), source)
     )
+
+
+def get_counter_repository() -> CounterRepository:
+    """The named counters of the phase's store of record (counters.py)."""
+    return MongoCounterRepository() if mongodb_is_truth() else PostgresCounterRepository()
