@@ -151,7 +151,7 @@ def test_concurrent_team_creations_consume_a_code_once(make_user, monkeypatch) -
 
     from django.db import connections
 
-    from todo.repositories.team_creation_invite_code_repository import TeamCreationInviteCodeRepository
+    from todo.repositories.mongo_repository import TeamCreationInviteCodeRepository
 
     slow_read = TeamCreationInviteCodeRepository.get_by_code
 

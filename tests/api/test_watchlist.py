@@ -17,6 +17,7 @@ from tests.api.task_helpers import (
     send,
 )
 from todo.models.postgres import PostgresWatchlist
+from todo.repositories.abstract_repository import AbstractWatchlistRepository
 
 pytestmark = pytest.mark.django_db(transaction=True)
 MISSING = "0123456789abcdef01234567"
@@ -59,6 +60,25 @@ def test_one_entry_per_user_and_task(api: Client) -> None:
     assert response.status_code == 200 and response.json()["data"]["isActive"] is True
     assert PostgresWatchlist.objects.filter(task_id=task["id"]).count() == 1
     assert mirrored_everywhere() == {}
+
+
+@pytest.mark.parametrize("phase", ["dual_write", "postgres_only"])
+def test_a_concurrent_second_watch_is_400_and_leaves_one_entry(
+    api: Client, mongo_db, settings, monkeypatch: pytest.MonkeyPatch, phase: str
+) -> None:
+    """Two requests watching the same task at once both find no entry before they write: the
+    store of record's unique key (userId, taskId) refuses the second, answered as any duplicate."""
+    mongo_db.ensure_indexes()
+    settings.MIGRATION_PHASE = phase
+    task = create_task(api)
+    assert watch(api, task["id"]).status_code == 201
+    with monkeypatch.context() as race:  # the second request checked before the first one wrote
+        race.setattr(AbstractWatchlistRepository, "get_entry", lambda self, user_id, task_id: None)
+        response = watch(api, task["id"])
+    assert response.status_code == 400, response.json()
+    assert error_sources(response) == [{"pointer": "taskId"}]
+    assert PostgresWatchlist.objects.filter(task_id=task["id"], source_deleted=False).count() == 1
+    assert api.get("/v1/watchlist/tasks").json()["total"] == 1
 
 
 def test_patch_sets_or_toggles_the_entry(api: Client, user) -> None:

@@ -22,7 +22,9 @@ from tests.conftest import wait_for_postgres
 from tests.engine.helpers import mirror_differences
 from todo.db.mongo_manager import DatabaseManager
 from todo.mappings import get_registry
-from todo.services import counters, stand_in
+from todo.repositories.counters import DISPLAY_ID_COUNTER
+from todo.repositories.factory import get_counter_repository
+from todo.services import stand_in
 from todo.services.dual_write_setup import build_worker
 from todo.services.operations_setup import build_verifier
 
@@ -134,16 +136,16 @@ def test_the_display_id_counter_continues_above_the_mirror_and_the_kept_value(du
         )
     _lose_the_stand_in(mongo_db)
     stand_in.rebuild_from_mirror()
-    assert counters.next_value(counters.DISPLAY_ID_COUNTER) == 8
+    assert get_counter_repository().next_value(DISPLAY_ID_COUNTER) == 8
 
     # A stop keeps the counter (a task with #9..#11 may have been deleted since); the next start
     # continues above it, not above the highest display id left.
     for _ in range(3):
-        counters.next_value(counters.DISPLAY_ID_COUNTER)
+        get_counter_repository().next_value(DISPLAY_ID_COUNTER)
     assert stand_in.keep_counters() == 11
     _lose_the_stand_in(mongo_db)
     stand_in.rebuild_from_mirror()
-    assert counters.next_value(counters.DISPLAY_ID_COUNTER) == 12
+    assert get_counter_repository().next_value(DISPLAY_ID_COUNTER) == 12
 
 
 def test_row_statuses_of_a_lost_retry_queue_read_synced_after_the_rebuild(dual_write, mongo_db) -> None:

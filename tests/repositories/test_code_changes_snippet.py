@@ -36,8 +36,8 @@ def test_code_changes_required_snippet(mongo_db) -> None:
 
 def test_legacy_document_reads_the_same_from_both_stores(mongo_db) -> None:
     """A document an older deployment stored with string ids and ISO timestamps."""
+    from todo.repositories.mongo_repository import TaskRepository
     from todo.repositories.postgres_repository import PostgresTaskRepository
-    from todo.repositories.task_repository import TaskRepository
     from todo.services.dual_write_service import DualWriteService
 
     task_id, label = ObjectId(), ObjectId()

@@ -10,7 +10,8 @@ from bson import ObjectId
 
 from dualwrite.errors import InvalidMongoIdError
 from todo.models import documents as d
-from todo.repositories.queries import ASC, DESC, In, RepositoryError
+from todo.repositories.errors import DuplicateKey, RepositoryError
+from todo.repositories.queries import ASC, DESC, In
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -179,3 +180,39 @@ def test_invalid_ids_raise_a_typed_error(repo) -> None:
         repo("task_assignments").get_by_assignee("123")
     with pytest.raises(RepositoryError, match="no field 'colour'"):
         repo("labels").get_all({"colour": "#fff"})
+
+
+@pytest.mark.parametrize(
+    ("collection", "document", "key"),
+    [
+        (
+            "watchlists",
+            {"userId": str(ObjectId()), "taskId": str(ObjectId()), "isActive": True},
+            {"userId", "taskId"},
+        ),
+        (
+            "user_team_details",
+            {"user_id": str(ObjectId()), "team_id": str(ObjectId())},
+            {"user_id", "team_id"},
+        ),
+        ("users", {"name": "Ada", "email_id": "ada@example.com", "google_id": "g-ada"}, {"google_id"}),
+        ("team_creation_invite_codes", {"code": "ABC123", "is_used": False}, {"code"}),
+    ],
+)
+def test_a_unique_key_held_twice_is_refused_with_duplicate_key(
+    repo, mongo_db, collection: str, document: dict, key: set
+) -> None:
+    """Both stores refuse a second live document of a unique key, on create and on update, with
+    the same repository error, and keep what they held."""
+    mongo_db.ensure_indexes()
+    repository = repo(collection)
+    held = repository.create(document)
+    with pytest.raises(DuplicateKey) as refused:
+        repository.create(document)
+    assert (refused.value.collection, set(refused.value.fields)) == (collection, key)
+    other = repository.create({**document, **{field: str(ObjectId()) for field in key}})
+    with pytest.raises(DuplicateKey):
+        repository.update(other.id, {field: document[field] for field in key})
+    assert repository.count() == 2
+    assert repository.get_by_id(held.id) == held
+    assert repository.get_by_id(other.id) == other

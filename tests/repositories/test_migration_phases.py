@@ -9,10 +9,9 @@ from dualwrite.errors import ReadOnlyBackupError
 from tests.engine.helpers import mirror_differences, mongo_ids
 from todo.models.postgres import PostgresTask
 from todo.repositories.factory import get_repository
-from todo.repositories.mongo_repository import MongoRepository
+from todo.repositories.mongo_repository import MongoRepository, TaskRepository
 from todo.repositories.postgres_repository import PostgresTaskRepository
 from todo.repositories.routing import RoutedRepository, shadow_mismatch_counts
-from todo.repositories.task_repository import TaskRepository
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -16,7 +16,7 @@ from todo.db.mongo_manager import DatabaseManager
 from todo.mappings import get_registry
 from todo.models import documents as d
 from todo.repositories import task_list as tl
-from todo.repositories.mongo_repository import mongo_repositories
+from todo.repositories.mongo_repository import MONGO_REPOSITORIES
 from todo.repositories.postgres_repository import POSTGRES_REPOSITORIES
 from todo.services.operations_setup import build_backfiller
 
@@ -92,8 +92,8 @@ def _query(owner: ObjectId, status: str | None, sort_by: str, descending: bool) 
 
 def _expected(query: tl.TaskListQuery) -> list[d.Task]:
     """The Python rules over every task of the scope (what the lists did before, in Python)."""
-    assignments = mongo_repositories()["task_assignments"]().get_all(query.scope.filters)
-    tasks = [t for t in mongo_repositories()["tasks"]().get_all() if t.id in {a.task_id for a in assignments}]
+    assignments = MONGO_REPOSITORIES["task_assignments"]().get_all(query.scope.filters)
+    tasks = [t for t in MONGO_REPOSITORIES["tasks"]().get_all() if t.id in {a.task_id for a in assignments}]
     return tl.ordered(query, [t for t in tasks if tl.matches(query, t)])
 
 
@@ -101,7 +101,7 @@ def _expected(query: tl.TaskListQuery) -> list[d.Task]:
 def test_both_stores_answer_every_page_of_every_list_as_the_python_rules(mongo_db: Any, legacy: bool) -> None:
     owner, other = ObjectId(), ObjectId()
     _store(_tasks(owner, 45, legacy=legacy), owner, other)
-    mongo, postgres = mongo_repositories()["tasks"](), POSTGRES_REPOSITORIES["tasks"]()
+    mongo, postgres = MONGO_REPOSITORIES["tasks"](), POSTGRES_REPOSITORIES["tasks"]()
     for status, sort_by, descending in QUERIES:
         query = _query(owner, status, sort_by, descending)
         expected = [t.id for t in _expected(query)]
@@ -117,7 +117,7 @@ def test_a_page_beyond_the_first_is_the_next_slice_of_the_order(mongo_db: Any) -
     owner = ObjectId()
     _store(_tasks(owner, 30, legacy=False), owner, ObjectId())
     query = _query(owner, tl.ALL, "createdAt", False)
-    for family in (mongo_repositories(), POSTGRES_REPOSITORIES):
+    for family in (MONGO_REPOSITORIES, POSTGRES_REPOSITORIES):
         repo = family["tasks"]()
         first, second = repo.list_page(query, 1, 10), repo.list_page(query, 2, 10)
         assert len(first) == len(second) == 10 and not {t.id for t in first} & {t.id for t in second}

@@ -16,7 +16,8 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from todo.models import documents as d
 from todo.models.enums import AuditAction
-from todo.repositories.queries import ANY_OF, ASC, DESC, AnyOf, Contains, Filters, In, RepositoryError, Sort
+from todo.repositories.errors import RepositoryError
+from todo.repositories.queries import ANY_OF, ASC, DESC, AnyOf, Contains, Filters, In, Sort
 from todo.repositories.task_list import TaskListQuery
 
 M = TypeVar("M", bound=d.DomainModel)
@@ -435,21 +436,3 @@ class AbstractTeamCreationInviteCodeRepository(AbstractRepository[d.TeamCreation
     ) -> None:
         if not before.is_used and after.is_used:
             self.audit(AuditAction.INVITE_CODE_CONSUMED, actor)
-
-
-ENTITY_INTERFACES: dict[str, type[AbstractRepository[Any]]] = {
-    cls.model.collection: cls
-    for cls in (
-        AbstractUserRepository,
-        AbstractTaskRepository,
-        AbstractTeamRepository,
-        AbstractUserTeamDetailsRepository,
-        AbstractLabelRepository,
-        AbstractRoleRepository,
-        AbstractUserRoleRepository,
-        AbstractTaskAssignmentRepository,
-        AbstractWatchlistRepository,
-        AbstractAuditLogRepository,
-        AbstractTeamCreationInviteCodeRepository,
-    )
-}

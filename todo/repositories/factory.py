@@ -6,31 +6,70 @@ read_migration, the collection's read source and the percentage of reads it take
 - read_migration: writes as in dual_write; reads from the collection's source (mongo, postgres,
   or shadow = both, answering from MongoDB and counting mismatches);
 - postgres_only: the Postgres repository for reads and writes; MongoDB refuses writes.
+
+Every implementation is listed in `MONGO_REPOSITORIES` (mongo_repository.py) and
+`POSTGRES_REPOSITORIES` (postgres_repository.py); the overloads below give each domain model its
+entity interface, so `get_repository(Task)` is typed as the task repository.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast, overload
 
 from todo import runtime_flags
 from todo.models import documents as d
-from todo.phases import POSTGRES_ONLY, READ_MIGRATION, current_phase
-from todo.repositories.abstract_repository import AbstractRepository
-from todo.repositories.mongo_repository import mongo_repositories
+from todo.phases import POSTGRES_ONLY, READ_MIGRATION, current_phase, mongodb_is_truth
+from todo.repositories import abstract_repository as a
+from todo.repositories.counters import CounterRepository, MongoCounterRepository, PostgresCounterRepository
+from todo.repositories.mongo_repository import MONGO_REPOSITORIES
 from todo.repositories.postgres_repository import POSTGRES_REPOSITORIES
 from todo.repositories.routing import MONGO, RoutedRepository
 
 
-def get_repository(model_or_collection: type[d.DomainModel] | str) -> Any:
+# fmt: off
+@overload
+def get_repository(model: type[d.User]) -> a.AbstractUserRepository: ...
+@overload
+def get_repository(model: type[d.Task]) -> a.AbstractTaskRepository: ...
+@overload
+def get_repository(model: type[d.Team]) -> a.AbstractTeamRepository: ...
+@overload
+def get_repository(model: type[d.UserTeamDetails]) -> a.AbstractUserTeamDetailsRepository: ...
+@overload
+def get_repository(model: type[d.Label]) -> a.AbstractLabelRepository: ...
+@overload
+def get_repository(model: type[d.Role]) -> a.AbstractRoleRepository: ...
+@overload
+def get_repository(model: type[d.UserRole]) -> a.AbstractUserRoleRepository: ...
+@overload
+def get_repository(model: type[d.TaskAssignment]) -> a.AbstractTaskAssignmentRepository: ...
+@overload
+def get_repository(model: type[d.Watchlist]) -> a.AbstractWatchlistRepository: ...
+@overload
+def get_repository(model: type[d.AuditLog]) -> a.AbstractAuditLogRepository: ...
+@overload
+def get_repository(model: type[d.TeamCreationInviteCode]) -> a.AbstractTeamCreationInviteCodeRepository: ...
+@overload
+def get_repository(model: type[d.DomainModel] | str) -> a.AbstractRepository[Any]: ...
+# fmt: on
+
+
+def get_repository(model: type[d.DomainModel] | str) -> a.AbstractRepository[Any]:
     """The repository of a collection for the current phase (same interface in every phase)."""
-    collection = (
-        model_or_collection if isinstance(model_or_collection, str) else model_or_collection.collection
-    )
+    collection = model if isinstance(model, str) else model.collection
     phase = current_phase()
     if phase == POSTGRES_ONLY:
         return POSTGRES_REPOSITORIES[collection]()
-    mongo: AbstractRepository[Any] = mongo_repositories()[collection]()
+    mongo = MONGO_REPOSITORIES[collection]()
     source = runtime_flags.read_route(collection).pick() if phase == READ_MIGRATION else MONGO
     if source == MONGO:
         return mongo
-    return RoutedRepository(mongo, POSTGRES_REPOSITORIES[collection](), source)
+    # A routed repository answers the wrapped repositories' methods (see routing.py).
+    return cast(
+        a.AbstractRepository[Any], RoutedRepository(mongo, POSTGRES_REPOSITORIES[collection](), source)
+    )
+
+
+def get_counter_repository() -> CounterRepository:
+    """The named counters of the phase's store of record (counters.py)."""
+    return MongoCounterRepository() if mongodb_is_truth() else PostgresCounterRepository()

@@ -3,26 +3,38 @@
 Every write goes through the dual-write engine (MongoDB first, version bumped in the same
 operation, then the Postgres mirror), here in the shared base, so that no write method of any
 repository can forget the mirror. Reads return canonical documents (legacy forms normalised).
+A write refused by a unique index raises the repositories' `DuplicateKey`.
+
+The entity repositories follow the shared base; `MONGO_REPOSITORIES` at the end lists them all.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from functools import cached_property
 from typing import Any
 
 from bson import ObjectId
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from dualwrite.engine import DualWriteEngine
 from dualwrite.errors import DocumentNotFoundError
-from dualwrite.mapping import ArrayTable, CollectionMapping
+from dualwrite.mapping import PENDING_MARK_FIELD, VERSION_FIELD, ArrayTable, CollectionMapping
+from dualwrite.operations import UPDATE
 from dualwrite.transform import canonical_document, normalise_mongo_id
 from dualwrite.types import ObjectIdRef, Timestamp, ValueType
+from dualwrite.uniqueness import unique_keys
 from todo.db.mongo_manager import DatabaseManager
 from todo.mappings import get_registry
 from todo.models import documents as d
+from todo.models.enums import TaskPriority, TaskStatus
+from todo.repositories import abstract_repository as a
+from todo.repositories import task_list as tl
 from todo.repositories.abstract_repository import AbstractRepository, M
-from todo.repositories.queries import AnyOf, Contains, Filters, In, RepositoryError, Sort
+from todo.repositories.errors import DuplicateKey, RepositoryError
+from todo.repositories.queries import AnyOf, Contains, Filters, In, Sort
 
 
 def _value_type(mapping: CollectionMapping, key: str) -> tuple[ValueType | None, Any]:
@@ -99,11 +111,14 @@ class MongoRepository(AbstractRepository[M]):
         return DatabaseManager.get().get_collection(self.collection)
 
     def sibling(self, model: type[d.DomainModel]) -> AbstractRepository[Any]:
-        return mongo_repositories()[model.collection](self.engine)
+        return MONGO_REPOSITORIES[model.collection](self.engine)
 
     def _insert(self, document: dict[str, Any]) -> dict[str, Any]:
         data = {k: v for k, v in document.items() if k != "_id"}
-        result = self.engine.create(self.collection, str(document["_id"]), data)
+        try:
+            result = self.engine.create(self.collection, str(document["_id"]), data)
+        except DuplicateKeyError as exc:
+            raise self._duplicate(exc) from exc
         return canonical_document(self.mapping, result.document or {})
 
     def _set(self, id: str, fields: dict[str, Any]) -> dict[str, Any] | None:
@@ -111,7 +126,18 @@ class MongoRepository(AbstractRepository[M]):
             result = self.engine.update(self.collection, normalise_mongo_id(id), fields)
         except DocumentNotFoundError:
             return None
+        except DuplicateKeyError as exc:
+            raise self._duplicate(exc) from exc
         return canonical_document(self.mapping, result.document or {})
+
+    def _duplicate(self, exc: DuplicateKeyError) -> DuplicateKey:
+        """The repositories' error for a write a unique index refused, naming the index's keys
+        (as MongoDB reports them, else the collection's unique keys)."""
+        pattern = (exc.details or {}).get("keyPattern")
+        fields = tuple(pattern) if isinstance(pattern, dict) else ()
+        if not fields:
+            fields = tuple(field for key in unique_keys(self.mapping) for field in key.fields)
+        return DuplicateKey(self.collection, fields)
 
     def _remove(self, id: str) -> bool:
         return self.engine.delete(self.collection, id).document is not None
@@ -134,32 +160,192 @@ class MongoRepository(AbstractRepository[M]):
         return int(self.coll.count_documents(mongo_query(self.mapping, filters)))
 
 
-MONGO_REPOSITORIES: dict[str, type[MongoRepository[Any]]] = {}
-REPOSITORY_MODULES = (
-    "user_repository",
-    "task_repository",
-    "team_repository",
-    "user_team_details_repository",
-    "label_repository",
-    "role_repository",
-    "user_role_repository",
-    "task_assignment_repository",
-    "watchlist_repository",
-    "audit_log_repository",
-    "team_creation_invite_code_repository",
-)
+_KEY, _MISSING = "_list_key", "_list_missing"  # fields the list pipeline adds (and drops)
 
 
-def register(cls: type[MongoRepository[Any]]) -> type[MongoRepository[Any]]:
-    """Class decorator: make a MongoDB repository findable by its collection."""
-    MONGO_REPOSITORIES[cls.model.collection] = cls
-    return cls
+class TaskRepository(a.AbstractTaskRepository, MongoRepository[d.Task]):
+    """Tasks in MongoDB; every write is mirrored to Postgres.
+
+    Task lists (task_list.py) are filtered, ordered, paged and counted by MongoDB: the scope's ids
+    are read with `distinct` (through its index), the tasks with one `$in` on `_id`, the order by
+    an aggregation (missing values last in either direction, which `find().sort()` cannot say).
+    When the scope holds legacy-typed values MongoDB would order or compare differently (ISO-string
+    dates among dates: MongoDB orders every string before every date and `$gt` a date skips them;
+    string ids among ObjectIds), the scope's live tasks are read and the rules applied in Python
+    instead (task_list.matches / ordered), as Postgres would order them."""
+
+    # The last query's scope: (query, filter or None when empty, legacy-typed).
+    _scope_of: tuple[tl.TaskListQuery, dict[str, Any] | None, bool] | None = None
+
+    def _list_find(self, query: tl.TaskListQuery, skip: int, limit: int) -> list[dict[str, Any]]:
+        base, legacy = self._list_scope(query)
+        if base is None:
+            return []
+        if legacy:
+            tasks = self._python_list(query, base)
+            return [doc for doc, _task in tasks[skip : skip + limit]]
+        direction = -1 if query.descending else 1
+        pipeline = [
+            {"$match": {"$and": [base, *self._status_filter(query)]}},
+            {"$addFields": {_KEY: self._key_expression(query)}},
+            {"$addFields": {_MISSING: {"$cond": [{"$eq": [{"$ifNull": [f"${_KEY}", None]}, None]}, 1, 0]}}},
+            {"$sort": {_MISSING: 1, _KEY: direction, "_id": direction}},
+            {"$skip": skip},
+            {"$limit": limit},
+            {"$project": {_KEY: 0, _MISSING: 0}},
+        ]
+        return [canonical_document(self.mapping, doc) for doc in self.coll.aggregate(pipeline)]
+
+    def _list_count(self, query: tl.TaskListQuery) -> int:
+        base, legacy = self._list_scope(query)
+        if base is None:
+            return 0
+        if legacy:
+            return len(self._python_list(query, base))
+        return int(self.coll.count_documents({"$and": [base, *self._status_filter(query)]}))
+
+    # -- parts -----------------------------------------------------------------------------------
+    def _list_scope(self, query: tl.TaskListQuery) -> tuple[dict[str, Any] | None, bool]:
+        """The scope's filter (`_list_base`) and whether it holds legacy-typed values, read once
+        per query: a list asks for its page and then its count with the same query object."""
+        held = self._scope_of
+        if held is not None and held[0] is query:
+            return held[1], held[2]
+        base = self._list_base(query)
+        legacy = base is not None and self._legacy_typed(query, base)
+        self._scope_of = (query, base, legacy)
+        return base, legacy
+
+    def _list_base(self, query: tl.TaskListQuery) -> dict[str, Any] | None:
+        """Live tasks of the scope (its ids in both stored forms: legacy documents keep strings);
+        None for an empty scope, whose list is empty without asking for any task."""
+        scope = self.sibling_repository(query.scope.collection)
+        found = scope.coll.distinct(query.scope.key, mongo_query(scope.mapping, query.scope.filters))
+        ids = sorted({normalise_mongo_id(value) for value in found if value is not None})
+        if not ids:
+            return None
+        forms: list[Any] = [form for i in ids for form in (ObjectId(i), i)]
+        return {"_id": {"$in": forms}, **mongo_query(self.mapping, {"isDeleted": False})}
+
+    def sibling_repository(self, collection: str) -> MongoRepository[Any]:
+        return MONGO_REPOSITORIES[collection](self.engine)
+
+    def _legacy_typed(self, query: tl.TaskListQuery, base: dict[str, Any]) -> bool:
+        """Whether a task of the scope holds a value MongoDB would order or compare otherwise than
+        its canonical form: a date key (sorted or filtered on) or its id held as a string."""
+        keys = ["_id"]
+        keys += [k for k in query.sort_keys if isinstance(_value_type(self.mapping, k)[0], Timestamp)]
+        if query.needs_deferral:
+            keys.append(tl.DEFERRED_TILL)
+        legacy = {"$or": [{key: {"$type": "string"}} for key in keys]}
+        return self.coll.find_one({"$and": [base, legacy]}, {"_id": 1}) is not None
+
+    def _python_list(
+        self, query: tl.TaskListQuery, base: dict[str, Any]
+    ) -> list[tuple[dict[str, Any], d.Task]]:
+        documents = [canonical_document(self.mapping, doc) for doc in self.coll.find(base)]
+        tasks = [self._model(doc) for doc in documents]
+        by_task = {task.id: doc for task, doc in zip(tasks, documents, strict=True)}
+        kept = tl.ordered(query, [task for task in tasks if tl.matches(query, task)])
+        return [(by_task[task.id], task) for task in kept]
+
+    @staticmethod
+    def _status_filter(query: tl.TaskListQuery) -> list[dict[str, Any]]:
+        """MongoDB conditions of the query's status (see task_list's docstring)."""
+        status = query.status
+        if status == tl.ALL:
+            return []
+        at = query.at.astimezone(dt.UTC).replace(tzinfo=None)  # naive UTC, as BSON dates compare
+        deferred = {tl.DEFERRED_TILL: {"$gt": at}}
+        not_deferred = {"$nor": [deferred]}  # missing, null, or not after `at`
+        if status is None:
+            return [not_deferred, {"status": {"$nin": [TaskStatus.DONE.value, TaskStatus.DEFERRED.value]}}]
+        if status == TaskStatus.DONE:
+            return [not_deferred, {"status": {"$ne": TaskStatus.DEFERRED.value}}]
+        if status == TaskStatus.DEFERRED:
+            return [{"$or": [deferred, {"status": TaskStatus.DEFERRED.value}]}]
+        shown: Any = status if status != TaskStatus.TODO else {"$in": [status, None]}  # missing: TODO
+        return [not_deferred, {"status": shown}]
+
+    @staticmethod
+    def _key_expression(query: tl.TaskListQuery) -> Any:
+        """The sort value: the first present of the query's keys (a missing priority reads LOW)."""
+        if query.sort_by == "priority":
+            return {"$ifNull": ["$priority", TaskPriority.LOW.value]}
+        keys = [f"${key}" for key in query.sort_keys]
+        return keys[0] if len(keys) == 1 else {"$ifNull": keys}
 
 
-def mongo_repositories() -> dict[str, type[MongoRepository[Any]]]:
-    """Every MongoDB repository by collection (imports their modules once)."""
-    import importlib
+class TeamCreationInviteCodeRepository(
+    a.AbstractTeamCreationInviteCodeRepository, MongoRepository[d.TeamCreationInviteCode]
+):
+    """Team-creation invite codes in MongoDB; every write is mirrored to Postgres."""
 
-    for module in REPOSITORY_MODULES:
-        importlib.import_module(f"todo.repositories.{module}")
-    return MONGO_REPOSITORIES
+    def _set_where(self, id: str, expected: Filters, fields: dict[str, Any]) -> dict[str, Any] | None:
+        """One conditional `find_one_and_update` (atomic in MongoDB, so across processes), with the
+        engine's version bump and pending mark in the same operation, then the engine's mirror."""
+        oid = ObjectId(normalise_mongo_id(id))
+        query = {**mongo_query(self.mapping, expected), "_id": oid}
+        spec = {"$set": {**fields, PENDING_MARK_FIELD: ObjectId()}, "$inc": {VERSION_FIELD: 1}}
+        try:
+            stored = self.coll.find_one_and_update(query, spec, return_document=ReturnDocument.AFTER)
+        except DuplicateKeyError as exc:
+            raise self._duplicate(exc) from exc
+        if stored is None:
+            return None
+        self.engine.mirror(self.collection, str(oid), UPDATE, stored)
+        return canonical_document(self.mapping, stored)
+
+
+class UserRepository(a.AbstractUserRepository, MongoRepository[d.User]):
+    """Users in MongoDB; every write is mirrored to Postgres."""
+
+
+class TeamRepository(a.AbstractTeamRepository, MongoRepository[d.Team]):
+    """Teams in MongoDB; every write is mirrored to Postgres."""
+
+
+class UserTeamDetailsRepository(a.AbstractUserTeamDetailsRepository, MongoRepository[d.UserTeamDetails]):
+    """Team memberships in MongoDB; every write is mirrored to Postgres."""
+
+
+class LabelRepository(a.AbstractLabelRepository, MongoRepository[d.Label]):
+    """Labels in MongoDB; every write is mirrored to Postgres."""
+
+
+class RoleRepository(a.AbstractRoleRepository, MongoRepository[d.Role]):
+    """Roles in MongoDB; every write is mirrored to Postgres."""
+
+
+class UserRoleRepository(a.AbstractUserRoleRepository, MongoRepository[d.UserRole]):
+    """Role grants of users in MongoDB; every write is mirrored to Postgres."""
+
+
+class TaskAssignmentRepository(a.AbstractTaskAssignmentRepository, MongoRepository[d.TaskAssignment]):
+    """Task assignments in MongoDB; every write is mirrored to Postgres."""
+
+
+class WatchlistRepository(a.AbstractWatchlistRepository, MongoRepository[d.Watchlist]):
+    """Watchlist entries in MongoDB; every write is mirrored to Postgres."""
+
+
+class AuditLogRepository(a.AbstractAuditLogRepository, MongoRepository[d.AuditLog]):
+    """Audit log entries in MongoDB; every write is mirrored to Postgres."""
+
+
+MONGO_REPOSITORIES: dict[str, type[MongoRepository[Any]]] = {
+    cls.model.collection: cls
+    for cls in (
+        UserRepository,
+        TaskRepository,
+        TeamRepository,
+        UserTeamDetailsRepository,
+        LabelRepository,
+        RoleRepository,
+        UserRoleRepository,
+        TaskAssignmentRepository,
+        WatchlistRepository,
+        AuditLogRepository,
+        TeamCreationInviteCodeRepository,
+    )
+}

@@ -3,15 +3,21 @@
 Reads rebuild documents from rows through the reverse mapping, so they return the same domain
 objects as the MongoDB repositories. Writes (used when Postgres is the store of record, in the
 postgres_only phase) lock the row, apply the change to its document, bump the version and write
-through the same guarded sink as the mirror; deletes leave a tombstone.
+through the same guarded sink as the mirror; deletes leave a tombstone. A write refused by a
+unique constraint raises the repositories' `DuplicateKey`, as from the MongoDB repositories.
+
+The entity repositories follow the shared base; `POSTGRES_REPOSITORIES` at the end lists them all.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from bson import ObjectId
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce, Collate
 
@@ -29,6 +35,7 @@ from dualwrite.reverse import queue_for_mongodb
 from dualwrite.sink import PostgresSink
 from dualwrite.transform import canonical_document, document_to_rows, normalise_mongo_id, rows_to_document
 from dualwrite.types import ObjectIdRef, Text, ValueProblem
+from dualwrite.uniqueness import violated_key
 from todo.mappings import get_registry
 from todo.models import documents as d
 from todo.models.enums import TaskStatus
@@ -36,7 +43,8 @@ from todo.phases import reverse_mirroring
 from todo.repositories import abstract_repository as a
 from todo.repositories import task_list as tl
 from todo.repositories.abstract_repository import AbstractRepository, M
-from todo.repositories.queries import AnyOf, Contains, Filters, In, RepositoryError, Sort
+from todo.repositories.errors import DuplicateKey, RepositoryError
+from todo.repositories.queries import AnyOf, Contains, Filters, In, Sort
 
 
 def _attname(model: type[models.Model], column: str) -> str:
@@ -131,7 +139,7 @@ class PostgresRepository(AbstractRepository[M]):
         """A new life of the id: generation minted, version 1. Under the row lock, so it also
         replaces a tombstone of an earlier life; a live document of that id stands."""
         mongo_id = normalise_mongo_id(document["_id"])
-        with transaction.atomic(using=self.sink.using):
+        with self._unique_keys_kept(), transaction.atomic(using=self.sink.using):
             held = self.sink.lock(self.mapping, mongo_id)
             if held is not None and not held.deleted:
                 found = self.sink.fetch(self.mapping, [mongo_id])[mongo_id]
@@ -140,6 +148,18 @@ class PostgresRepository(AbstractRepository[M]):
             self.sink.upsert(self.mapping, [document_to_rows(self.mapping, stored)], force=True)
             self._queue_for_mongodb(mongo_id)
         return canonical_document(self.mapping, stored)
+
+    @contextmanager
+    def _unique_keys_kept(self) -> Iterator[None]:
+        """A unique constraint's refusal as `DuplicateKey` (entered outside the write's
+        transaction, so that the transaction is rolled back first)."""
+        try:
+            yield
+        except (IntegrityError, psycopg.IntegrityError) as exc:
+            key = violated_key(self.mapping, exc)
+            if key is None:
+                raise
+            raise DuplicateKey(self.collection, key.fields) from exc
 
     def _queue_for_mongodb(self, mongo_id: str) -> None:
         """In postgres_only with MongoDB still there: the write goes back to it (same transaction)."""
@@ -159,7 +179,7 @@ class PostgresRepository(AbstractRepository[M]):
         return rows_to_document(self.mapping, *found), State(state[0], int(state[1]))
 
     def _set(self, id: str, fields: dict[str, Any]) -> dict[str, Any] | None:
-        with transaction.atomic(using=self.sink.using):
+        with self._unique_keys_kept(), transaction.atomic(using=self.sink.using):
             current = self._locked_document(id)
             if current is None:
                 return None

@@ -33,7 +33,3 @@ ASC, DESC = 1, -1
 # document key → value | In | Contains (a list-valued key matches an item), or ANY_OF → AnyOf
 Filters = dict[str, Any]
 Sort = list[tuple[str, int]]  # (document key, ASC | DESC); ties are broken by id, ascending
-
-
-class RepositoryError(Exception):
-    """A repository call that cannot be served as asked (unknown field, bad page)."""

@@ -42,7 +42,7 @@ from dualwrite.sink import PostgresSink
 from dualwrite.transform import normalise_mongo_id
 from todo.models import documents as d
 from todo.repositories.abstract_repository import AbstractRepository
-from todo.repositories.mongo_repository import MongoRepository, mongo_query, mongo_repositories
+from todo.repositories.mongo_repository import MONGO_REPOSITORIES, MongoRepository, mongo_query
 from todo.repositories.postgres_repository import POSTGRES_REPOSITORIES, PostgresRepository
 from todo.repositories.queries import Contains, Filters, In, Sort
 from todo.repositories.task_list import TaskListQuery
@@ -125,7 +125,7 @@ class Freshness:
 def build_freshness(collection: str, using: str = "default") -> Freshness:
     from todo.services.dual_write_setup import build_queue
 
-    return Freshness(mongo_repositories()[collection](), build_queue(), using)
+    return Freshness(MONGO_REPOSITORIES[collection](), build_queue(), using)
 
 
 class ReadYourWrites(PostgresRepository[Any]):

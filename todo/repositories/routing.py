@@ -25,8 +25,8 @@ from dualwrite import metrics
 from dualwrite.engine import DB_ERRORS
 from todo.models.postgres.operations import ShadowRead
 from todo.repositories.abstract_repository import AbstractRepository
+from todo.repositories.errors import RepositoryError
 from todo.repositories.postgres_repository import PostgresRepository
-from todo.repositories.queries import RepositoryError
 from todo.repositories.read_your_writes import Freshness, build_freshness, fresh_postgres, involved_ids
 
 logger = logging.getLogger(__name__)

@@ -1,8 +1,6 @@
-from todo.models.documents import User
-from todo.repositories.abstract_repository import AbstractUserRepository
-from todo.repositories.mongo_repository import MongoRepository, register
+"""The import path DUAL_WRITE_SYSTEM.md ("Code Changes Required") shows for the MongoDB user
+repository; every MongoDB repository is defined in `mongo_repository`."""
 
+from todo.repositories.mongo_repository import UserRepository
 
-@register
-class UserRepository(AbstractUserRepository, MongoRepository[User]):
-    """Users in MongoDB; every write is mirrored to Postgres."""
+__all__ = ["UserRepository"]

@@ -24,6 +24,7 @@ from django.utils.crypto import constant_time_compare
 from todo.auth import tokens
 from todo.models.documents import User
 from todo.repositories.abstract_repository import now
+from todo.repositories.errors import DuplicateKey
 from todo.repositories.factory import get_repository
 from todo.services.admin_bootstrap import grant_admin_if_listed
 
@@ -121,7 +122,12 @@ def user_sign_in(*, google_id: str, email: str, name: str | None, picture: str |
     existing = users.get_by_google_id(google_id)
     fields = {"email_id": email, "name": name or email, "picture": picture, "updated_at": moment}
     if existing is None:
-        return users.create({"google_id": google_id, **fields, "created_at": moment})
+        try:
+            return users.create({"google_id": google_id, **fields, "created_at": moment})
+        except DuplicateKey:  # a concurrent first sign-in of the same account created the user
+            existing = users.get_by_google_id(google_id)
+            if existing is None:
+                raise
     return users.update(existing.id, fields) or existing
 
 

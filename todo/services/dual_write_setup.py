@@ -19,7 +19,7 @@ from dualwrite.worker import RetryWorker
 from todo.db.mongo_manager import DatabaseManager
 from todo.mappings import get_registry
 from todo.phases import POSTGRES_ONLY, current_phase
-from todo.services import counters
+from todo.repositories.counters import DISPLAY_ID_COUNTER, MongoCounterRepository, display_number
 
 
 def _collection(name: str) -> Collection[dict[str, Any]]:
@@ -65,9 +65,9 @@ def _lift_display_counter(mapping: CollectionMapping, document: dict[str, Any]) 
     """A task written back to MongoDB lifts MongoDB's display-id counter to its number, so that a
     rollback never hands out a number postgres_only already gave."""
     if mapping.collection == "tasks":
-        number = counters.display_number(document.get("displayId"))
+        number = display_number(document.get("displayId"))
         if number is not None:
-            counters.lift_mongodb(counters.DISPLAY_ID_COUNTER, number)
+            MongoCounterRepository().lift(DISPLAY_ID_COUNTER, number)
 
 
 def build_reverse_mirror() -> ReverseMirror:

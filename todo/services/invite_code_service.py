@@ -19,6 +19,7 @@ from rest_framework import status
 
 from todo.models.documents import TeamCreationInviteCode, User
 from todo.repositories.abstract_repository import now
+from todo.repositories.errors import DuplicateKey
 from todo.repositories.factory import get_repository
 from todo.repositories.queries import DESC, In
 from todo.services.role_service import error, require_admin
@@ -73,13 +74,16 @@ def invite_code_generate(*, actor: str, description: str | None) -> TeamCreation
     codes = get_repository(TeamCreationInviteCode)
     while True:
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
-        if codes.get_by_code(code) is None:
-            break
-    return codes.create(
-        {"code": code, "description": description or None, "created_by": actor, "created_at": now(),
-         "is_used": False, "used_by": None, "used_at": None},
-        actor=actor,
-    )  # fmt: skip
+        if codes.get_by_code(code) is not None:
+            continue
+        try:
+            return codes.create(
+                {"code": code, "description": description or None, "created_by": actor, "created_at": now(),
+                 "is_used": False, "used_by": None, "used_at": None},
+                actor=actor,
+            )  # fmt: skip
+        except DuplicateKey:  # a concurrent request took the same code first: draw another
+            continue
 
 
 def invite_code_verify(*, actor: str, code: str) -> TeamCreationInviteCode:

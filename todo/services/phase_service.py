@@ -27,7 +27,8 @@ from pymongo.errors import PyMongoError
 from todo import runtime_flags
 from todo.models.postgres.operations import PhaseRecord
 from todo.phases import PHASES, POSTGRES_ONLY, PhaseNotReady
-from todo.services import counters, readiness
+from todo.repositories.counters import DISPLAY_ID_COUNTER, MongoCounterRepository, PostgresCounterRepository
+from todo.services import readiness
 from todo.services.flag_service import InvalidFlag, audit
 
 logger = logging.getLogger(__name__)
@@ -159,17 +160,17 @@ def change_phase(target: str, *, actor: str, force: bool = False) -> PhaseChange
 
 def _lift_counters(change: PhaseChange) -> None:
     """The new store of record continues above every display id the other one gave."""
-    name = counters.DISPLAY_ID_COUNTER
+    name, mongodb, postgres = DISPLAY_ID_COUNTER, MongoCounterRepository(), PostgresCounterRepository()
     if change.target == POSTGRES_ONLY:
-        floor = counters.highest_display_number()
+        floor = postgres.highest_display_number()
         if not settings.MONGODB_RETIRED:
             try:
-                floor = max(floor, counters.mongodb_value(name))
+                floor = max(floor, mongodb.value(name))
             except PyMongoError as exc:
                 logger.warning(
                     "display-id counter of MongoDB unreadable (%s); Postgres's tasks decide",
                     type(exc).__name__,
                 )
-        counters.lift_postgres(name, floor)
+        postgres.lift(name, floor)
     elif change.recorded == POSTGRES_ONLY:
-        counters.lift_mongodb(name, max(counters.postgres_value(name), counters.highest_display_number()))
+        mongodb.lift(name, max(postgres.value(name), postgres.highest_display_number()))

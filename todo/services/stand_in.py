@@ -22,7 +22,7 @@ from dualwrite.sink import _q
 from todo.db.mongo_manager import DatabaseManager
 from todo.mappings import get_registry
 from todo.models.postgres.base import SyncStatus
-from todo.services import counters
+from todo.repositories.counters import DISPLAY_ID_COUNTER, MongoCounterRepository, PostgresCounterRepository
 
 logger = logging.getLogger(__name__)
 
@@ -30,9 +30,10 @@ logger = logging.getLogger(__name__)
 def rebuild_from_mirror() -> RestoreReport:
     """Fill the empty stand-in from the mirror (RestoreRefused when it holds documents already)."""
     report = restore_documents(get_registry(), DatabaseManager.get().get_collection)
-    floor = max(counters.highest_display_number(), counters.postgres_value(counters.DISPLAY_ID_COUNTER))
+    postgres = PostgresCounterRepository()
+    floor = max(postgres.highest_display_number(), postgres.value(DISPLAY_ID_COUNTER))
     if floor:
-        counters.lift_mongodb(counters.DISPLAY_ID_COUNTER, floor)
+        MongoCounterRepository().lift(DISPLAY_ID_COUNTER, floor)
     settled = _settle_row_statuses()
     if settled:
         logger.info(
@@ -59,7 +60,7 @@ def _settle_row_statuses() -> int:
 def keep_counters() -> int:
     """At a graceful stop: keep the stand-in's display-id counter in Postgres (never lowered);
     returns the value kept."""
-    value = counters.mongodb_value(counters.DISPLAY_ID_COUNTER)
+    value = MongoCounterRepository().value(DISPLAY_ID_COUNTER)
     if value:
-        counters.lift_postgres(counters.DISPLAY_ID_COUNTER, value)
+        PostgresCounterRepository().lift(DISPLAY_ID_COUNTER, value)
     return value

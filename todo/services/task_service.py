@@ -34,9 +34,9 @@ from todo.models import documents as d
 from todo.models.enums import AssigneeType, TaskPriority, TaskStatus
 from todo.repositories import task_list as tl
 from todo.repositories.abstract_repository import now
-from todo.repositories.factory import get_repository
+from todo.repositories.counters import DISPLAY_ID_COUNTER
+from todo.repositories.factory import get_counter_repository, get_repository
 from todo.repositories.queries import ANY_OF, AnyOf, In
-from todo.services import counters
 from todo.services.role_service import is_moderator
 
 SORT_FIELDS = ("priority", "dueAt", "createdAt", "updatedAt", "assignee")
@@ -322,7 +322,7 @@ def _sorted(details: list[TaskDetails], sort_by: str, order: str | None) -> list
 # == writes ======================================================================================
 def next_display_id() -> str:
     """ "#<n>" from the display-id counter of the phase's store of record."""
-    return f"#{counters.next_value(counters.DISPLAY_ID_COUNTER)}"
+    return f"#{get_counter_repository().next_value(DISPLAY_ID_COUNTER)}"
 
 
 def check_labels(label_ids: list[str]) -> None:

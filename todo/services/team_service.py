@@ -27,6 +27,7 @@ from rest_framework import status
 from todo.models.documents import AuditLog, Task, TaskAssignment, Team, User, UserRole, UserTeamDetails
 from todo.models.enums import AssigneeType, AuditAction, RoleName, TaskStatus
 from todo.repositories.abstract_repository import now
+from todo.repositories.errors import DuplicateKey
 from todo.repositories.factory import get_repository
 from todo.repositories.queries import In
 from todo.services import role_service
@@ -175,19 +176,22 @@ def _existing_users(user_ids: list[str], pointer: str) -> None:
         )
 
 
-def _add_membership(*, team_id: str, user_id: str, actor: str) -> UserTeamDetails:
+def _add_membership(*, team_id: str, user_id: str, actor: str) -> None:
     """Make the user an active member (reactivating a former membership) with the member role."""
     memberships = get_repository(UserTeamDetails)
     moment = now()
     former = memberships.get_membership(user_id, team_id)
     if former is None:
-        made = memberships.create(
-            {"user_id": user_id, "team_id": team_id, "is_active": True, "created_by": actor,
-             "updated_by": actor, "created_at": moment, "updated_at": moment},
-            actor=actor,
-        )  # fmt: skip
+        try:
+            memberships.create(
+                {"user_id": user_id, "team_id": team_id, "is_active": True, "created_by": actor,
+                 "updated_by": actor, "created_at": moment, "updated_at": moment},
+                actor=actor,
+            )  # fmt: skip
+        except DuplicateKey:  # a concurrent request made the membership first; it stands
+            logger.info("membership made by a concurrent request: team=%s user=%s", team_id, user_id)
     else:
-        made = memberships.update(former.id, {"is_active": True, "updated_by": actor, "updated_at": moment})
+        memberships.update(former.id, {"is_active": True, "updated_by": actor, "updated_at": moment})
         action = AuditAction.MEMBER_JOINED_TEAM if actor == user_id else AuditAction.MEMBER_ADDED_TO_TEAM
         # the repositories audit a new membership only; a renewed one is audited the same way here
         get_repository(AuditLog).create(
@@ -198,7 +202,6 @@ def _add_membership(*, team_id: str, user_id: str, actor: str) -> UserTeamDetail
         role_service.grant_team_role(
             team_id=team_id, user_id=user_id, role_name=RoleName.MEMBER.value, actor=actor
         )
-    return made
 
 
 def team_create(

@@ -8,12 +8,11 @@ recent task activity first (updatedAt, else createdAt).
 
 from __future__ import annotations
 
-from pymongo.errors import DuplicateKeyError
-
 from todo.api.errors import ApiError
 from todo.models import documents as d
 from todo.repositories import task_list as tl
 from todo.repositories.abstract_repository import now
+from todo.repositories.errors import DuplicateKey
 from todo.repositories.factory import get_repository
 from todo.repositories.queries import DESC, In
 from todo.services.task_service import (
@@ -71,7 +70,7 @@ def watchlist_add(*, actor: str, task_id: str) -> d.Watchlist:
             },
             actor=actor,
         )
-    except DuplicateKeyError:  # a concurrent request added it first (unique userId, taskId)
+    except DuplicateKey:  # a concurrent request added it first (unique userId, taskId)
         raise _exists() from None
 
 
