@@ -14,6 +14,9 @@ from pymongo.errors import PyMongoError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from todo.api.domain_errors import error_entries, status_of
+from todo.domain.errors import DomainError
+
 logger = logging.getLogger(__name__)
 
 
@@ -69,6 +72,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         body = error_body(413, f"Request body larger than {limit} bytes", [])
         return Response(body, status=413)
+    if isinstance(exc, DomainError):
+        code = status_of(exc)
+        return Response(error_body(code, exc.message, error_entries(exc, context)), status=code)
     if isinstance(exc, ApiError):
         return Response(error_body(exc.status_code, exc.message, exc.errors), status=exc.status_code)
     if isinstance(exc, exceptions.ValidationError):
