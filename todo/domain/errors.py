@@ -6,8 +6,8 @@ the object sent, such as `dueAt` or `assignee.assignee_id`), with a title and a 
 about no input in particular has no problems.
 
 The kinds (`NotFound`, `Forbidden`, `Conflict`, `Invalid`, `Inconsistent`) say what went wrong;
-todo/api/domain_errors.py renders them for the client, and is the one place that knows how (status,
-and where in the request each input was).
+the API layer renders them for the client (its `domain_errors` module is the one place that knows
+how: the status, and where in the request each input was).
 """
 
 from __future__ import annotations
