@@ -53,7 +53,8 @@ from todo.models.enums import AssigneeType  # noqa: E402
 from todo.repositories import task_list as tl  # noqa: E402
 from todo.repositories.factory import get_repository  # noqa: E402
 from todo.repositories.queries import In  # noqa: E402
-from todo.services import task_service, watchlist_service  # noqa: E402
+from todo.selectors import tasks as task_selectors  # noqa: E402
+from todo.services import watchlist_service  # noqa: E402
 from todo.services.enhanced_dual_write_service import EnhancedDualWriteService  # noqa: E402
 
 SMALL, LARGE = 100, int(os.environ.get("LIST_BENCH_LARGE", "20000"))
@@ -80,8 +81,8 @@ def old_task_list(actor: str, page: int = 1, limit: int = PAGE) -> tuple[list[An
     )
     task_ids = sorted({a.task_id for a in [*mine, *led] if a.task_id})
     tasks = get_repository(d.Task).get_by_ids(task_ids) if task_ids else []
-    details = [x for x in task_service.task_details(tasks, actor) if tl.status_matches(None, x.status)]
-    ordered = task_service._sorted(details, "activity", None)
+    details = [x for x in task_selectors.task_details(tasks, actor) if tl.status_matches(None, x.status)]
+    ordered = task_selectors._sorted(details, "activity", None)
     start = (page - 1) * limit
     return ordered[start : start + limit], len(ordered)
 
@@ -96,7 +97,7 @@ def old_watchlist(actor: str, page: int = 1, limit: int = PAGE) -> tuple[list[An
 
     ordered = sorted(live, key=activity, reverse=True)
     start = (page - 1) * limit
-    return task_service.task_details(ordered[start : start + limit], actor), len(ordered)
+    return task_selectors.task_details(ordered[start : start + limit], actor), len(ordered)
 
 
 # == data ======================================================================================
@@ -225,7 +226,7 @@ def lists(owner: str, find: str, *, baseline: bool) -> dict[str, Callable[[], An
     if baseline:
         return {"task list": lambda: old_task_list(owner), "watchlist": lambda: old_watchlist(owner)}
     return {
-        "task list": lambda: task_service.task_list(actor=owner, page=1, limit=PAGE),
+        "task list": lambda: task_selectors.task_list(actor=owner, page=1, limit=PAGE),
         "watchlist": lambda: watchlist_service.watchlist_tasks(actor=owner, page=1, limit=PAGE),
         "user search": search,
     }
@@ -235,7 +236,7 @@ def check(owners: dict[str, str]) -> None:
     """The new lists answer what the baseline answers (same page; a next page exactly when the
     baseline's total goes beyond this page)."""
     for name, owner in owners.items():
-        new, more = task_service.task_list(actor=owner, page=2, limit=PAGE)
+        new, more = task_selectors.task_list(actor=owner, page=2, limit=PAGE)
         old, old_total = old_task_list(owner, page=2)
         assert [x.task.id for x in new] == [x.task.id for x in old], name
         assert more == (old_total > 2 * PAGE), name

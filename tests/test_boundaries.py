@@ -1,5 +1,7 @@
-"""Guards for the project's layout rules: one place reads the environment, one builds MongoClients."""
+"""Guards for the project's layout rules: one place reads the environment, one builds MongoClients,
+the engine knows nothing of the app, the domain nothing of HTTP."""
 
+import ast
 import re
 from pathlib import Path
 
@@ -32,3 +34,29 @@ def test_the_engine_imports_nothing_of_the_application() -> None:
     pattern = re.compile(r"^\s*(from|import)\s+(todo|todo_project)\b", re.MULTILINE)
     offenders = [str(p.relative_to(ROOT)) for p in engine.rglob("*.py") if pattern.search(p.read_text())]
     assert offenders == []
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Every module a file imports, at its top or inside a function."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found |= {node.module, *(f"{node.module}.{alias.name}" for alias in node.names)}
+    return found
+
+
+def test_the_domain_knows_no_http() -> None:
+    """Services, selectors and domain errors speak of the domain only: no DRF, nothing of
+    todo/api/ (todo/api/domain_errors.py turns their errors into responses)."""
+    http = ("rest_framework", "todo.api", "django.http")
+    layers = [ROOT / "todo" / name for name in ("services", "selectors", "domain")]
+    offenders = {
+        f"{path.relative_to(ROOT)}: {module}"
+        for layer in layers
+        for path in layer.rglob("*.py")
+        for module in _imported_modules(path)
+        if any(module == name or module.startswith(f"{name}.") for name in http)
+    }
+    assert sorted(offenders) == []

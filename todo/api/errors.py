@@ -14,6 +14,10 @@ from pymongo.errors import PyMongoError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from todo.api.domain_errors import error_entries, status_of
+from todo.domain.errors import DomainError
+from todo.repositories.errors import DuplicateKey
+
 logger = logging.getLogger(__name__)
 
 
@@ -69,6 +73,15 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         body = error_body(413, f"Request body larger than {limit} bytes", [])
         return Response(body, status=413)
+    if isinstance(exc, DomainError):
+        code = status_of(exc)
+        return Response(error_body(code, exc.message, error_entries(exc, context)), status=code)
+    if isinstance(exc, DuplicateKey):
+        # A unique key no service expected to meet (they turn the ones they expect into their own
+        # answer): nothing was written, and the client learns what collided, not the values.
+        detail = f"another record already holds the same {', '.join(exc.fields)}"
+        entry = {"source": {"pointer": "body"}, "title": "Conflict", "detail": detail}
+        return Response(error_body(409, "Conflict", [entry]), status=409)
     if isinstance(exc, ApiError):
         return Response(error_body(exc.status_code, exc.message, exc.errors), status=exc.status_code)
     if isinstance(exc, exceptions.ValidationError):

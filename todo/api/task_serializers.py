@@ -31,7 +31,7 @@ from todo.models import documents as d
 from todo.models.enums import AssigneeType, TaskPriority, TaskStatus
 
 if TYPE_CHECKING:
-    from todo.services.task_service import TaskDetails
+    from todo.selectors.tasks import TaskDetails
 
 # Statuses a request may set; DEFERRED is reached through `?action=defer` only.
 SETTABLE_STATUSES = [s for s in TaskStatus.values if s != TaskStatus.DEFERRED]
@@ -394,7 +394,7 @@ def _priority(model: d.Task) -> str | None:
 
 
 def task_details(details: TaskDetails) -> dict[str, Any]:
-    """The Task object of a task read with its related documents (task_service.task_details)."""
+    """The Task object of a task read with its related documents (todo.selectors.tasks.task_details)."""
     model, users = details.task, details.users
     active = details.assignment
     value = {

@@ -1,7 +1,7 @@
 """Team-creation invite codes: generated and listed by admins (GLOBAL moderators, or users listed
 in ADMIN_EMAILS), verified by any signed-in user, consumed once when a team is created with them.
 
-An unknown or already used code is a 400 (bad input from the client's point of view).
+An unknown or already used code is Invalid (bad input from the client's point of view: a 400).
 Consumption is one conditional update of the code (`{_id, is_used: false}` → used, by the
 repository's `mark_used`), so of concurrent requests, in one process or many, exactly one gets it.
 """
@@ -15,14 +15,14 @@ import string
 from dataclasses import dataclass
 
 from bson import ObjectId
-from rest_framework import status
 
+from todo.domain.errors import Invalid
 from todo.models.documents import TeamCreationInviteCode, User
 from todo.repositories.abstract_repository import now
 from todo.repositories.errors import DuplicateKey
 from todo.repositories.factory import get_repository
 from todo.repositories.queries import DESC, In
-from todo.services.role_service import error, require_admin
+from todo.services.role_service import require_admin
 
 CODE_ALPHABET = string.digits + string.ascii_uppercase
 OBJECT_ID = re.compile(r"[0-9a-f]{24}")
@@ -61,10 +61,11 @@ def _find(code: str) -> TeamCreationInviteCode | None:
 UNUSABLE = "Unknown or already used team-creation invite code"
 
 
-def _usable_or_400(code: str, pointer: str) -> TeamCreationInviteCode:
+def _usable_code(code: str, field: str) -> TeamCreationInviteCode:
+    """The unused code (Invalid about `field`, the input holding the code, otherwise)."""
     found = _find(code)
     if found is None or found.is_used:
-        raise error(status.HTTP_400_BAD_REQUEST, UNUSABLE, {"pointer": pointer})
+        raise Invalid(UNUSABLE, about=field)
     return found
 
 
@@ -87,8 +88,8 @@ def invite_code_generate(*, actor: str, description: str | None) -> TeamCreation
 
 
 def invite_code_verify(*, actor: str, code: str) -> TeamCreationInviteCode:
-    """The code when it exists and is unused (400 otherwise); it stays unused."""
-    return _usable_or_400(code, "code")
+    """The code when it exists and is unused (Invalid otherwise); it stays unused."""
+    return _usable_code(code, "code")
 
 
 def _details(codes: list[TeamCreationInviteCode]) -> list[InviteCodeDetails]:
@@ -122,13 +123,13 @@ def invite_code_list(*, actor: str, page: int, limit: int) -> tuple[list[InviteC
 
 
 def consume_invite_code(*, code: str, actor: str) -> TeamCreationInviteCode:
-    """Mark an unused code used by `actor` (400 when unknown or already used)."""
-    found = _usable_or_400(code, "team_invite_code")
+    """Mark an unused code used by `actor` (Invalid when unknown or already used)."""
+    found = _usable_code(code, "team_invite_code")
     used = get_repository(TeamCreationInviteCode).mark_used(
         found.id, used_by=actor, used_at=now(), actor=actor
     )
     if used is None:  # another request (of any process) took it since it was read
-        raise error(status.HTTP_400_BAD_REQUEST, UNUSABLE, {"pointer": "team_invite_code"})
+        raise Invalid(UNUSABLE, about="team_invite_code")
     return used
 
 

@@ -16,37 +16,32 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from rest_framework import status
 
-from todo.api.errors import ApiError
-from todo.models.documents import Role, Team, User, UserRole, UserTeamDetails
+from todo.domain.errors import Conflict, Forbidden, Invalid, NotFound
+from todo.models.documents import Role, Team, User, UserRole
 from todo.models.enums import RoleName, RoleScope
 from todo.repositories.abstract_repository import now
 from todo.repositories.factory import get_repository
 from todo.repositories.queries import ASC, Filters
+from todo.selectors.teams import is_member
 
 TEAM_ROLE_NAMES = (RoleName.OWNER.value, RoleName.ADMIN.value, RoleName.MEMBER.value)
 ROLE_MANAGERS = frozenset({RoleName.OWNER.value, RoleName.ADMIN.value})
 
 
-def error(status_code: int, message: str, source: dict[str, str] | None = None) -> ApiError:
-    """An ApiError with one entry naming what it is about (a path parameter or a body field)."""
-    errors = [{"source": source, "title": message, "detail": message}] if source else []
-    return ApiError(message, status_code=status_code, errors=errors)
-
-
 # -- selectors ---------------------------------------------------------------------------------------
-def user_or_404(user_id: str, source: dict[str, str] | None = None) -> User:
+def existing_user(user_id: str) -> User:
+    """The user (NotFound about `user_id` otherwise)."""
     found = get_repository(User).get_by_id(user_id)
     if found is None:
-        raise error(status.HTTP_404_NOT_FOUND, "User not found", source or {"path": "user_id"})
+        raise NotFound("User not found", about="user_id")
     return found
 
 
 def require_self_or_moderator(*, actor: str, user_id: str) -> None:
     """Another user's roles (and the teams they name) are for moderators only."""
     if actor != user_id and not is_moderator(actor):
-        raise error(403, "Only moderators see another user's roles", {"path": "user_id"})
+        raise Forbidden("Only moderators see another user's roles", about="user_id")
 
 
 def is_moderator(user_id: str) -> bool:
@@ -74,7 +69,7 @@ def is_admin(user_id: str) -> bool:
 
 def require_admin(user_id: str) -> None:
     if not is_admin(user_id):
-        raise error(status.HTTP_403_FORBIDDEN, "Only admins may do this")
+        raise Forbidden("Only admins may do this")
 
 
 def team_role_names(user_id: str, team_id: str) -> set[str]:
@@ -94,13 +89,13 @@ def role_list(*, scope: str | None, page: int, limit: int) -> tuple[list[Role], 
 def role_get(*, role_id: str) -> Role:
     found = get_repository(Role).get_by_id(role_id)
     if found is None:
-        raise error(status.HTTP_404_NOT_FOUND, "Role not found", {"path": "role_id"})
+        raise NotFound("Role not found", about="role_id")
     return found
 
 
 def user_roles_of(*, user_id: str, team_id: str | None = None) -> list[UserRole]:
     """A user's active role grants (GLOBAL and every team's, or one team's)."""
-    user_or_404(user_id)
+    existing_user(user_id)
     return get_repository(UserRole).get_by_user(user_id, team_id=team_id)
 
 
@@ -124,7 +119,7 @@ class TeamUserRoles:
 
 def team_roles_of_user(*, team_id: str, user_id: str) -> TeamUserRoles:
     """The user's active TEAM roles in the team, by name (an empty list when none)."""
-    user_or_404(user_id)
+    existing_user(user_id)
     grants = [
         g for g in get_repository(UserRole).get_by_user(user_id, team_id=team_id)
         if g.scope == RoleScope.TEAM.value and g.role_name
@@ -173,41 +168,40 @@ def deactivate_team_roles(*, team_id: str, user_id: str, actor: str) -> None:
 def _require_role_manager(*, actor: str, team_id: str, role_name: str) -> None:
     held = team_role_names(actor, team_id)
     if not held & ROLE_MANAGERS:
-        raise error(status.HTTP_403_FORBIDDEN, "Changing roles needs the admin or owner role in this team")
+        raise Forbidden("Changing roles needs the admin or owner role in this team")
     if role_name == RoleName.OWNER.value and RoleName.OWNER.value not in held:
-        raise error(status.HTTP_403_FORBIDDEN, "Only an owner may grant or remove the owner role")
+        raise Forbidden("Only an owner may grant or remove the owner role")
 
 
-def _team_role_by_id(role_id: str, source: dict[str, str]) -> Role:
+def _team_role_by_id(role_id: str) -> Role:
     role = get_repository(Role).get_by_id(role_id)
     if role is None or not role.is_active:
-        raise error(status.HTTP_404_NOT_FOUND, "Role not found", source)
+        raise NotFound("Role not found", about="role_id")
     if role.scope != RoleScope.TEAM.value or role.name not in TEAM_ROLE_NAMES:
-        raise error(status.HTTP_400_BAD_REQUEST, "Only TEAM roles can be given in a team", source)
+        raise Invalid("Only TEAM roles can be given in a team", about="role_id")
     return role
 
 
 def team_role_add(
     *, actor: str, team: Team, user_id: str, role_name: str | None = None, role_id: str | None = None
 ) -> UserRole:
-    """Grant a TEAM role to an active member of the team (409 if the role is already held)."""
+    """Grant a TEAM role to an active member of the team (Conflict if the role is already held)."""
     if role_id is not None:
-        role_name = _team_role_by_id(role_id, {"pointer": "role_id"}).name
+        role_name = _team_role_by_id(role_id).name
     assert role_name is not None
-    user_or_404(user_id, {"path": "user_id"})
+    existing_user(user_id)
     _require_role_manager(actor=actor, team_id=team.id, role_name=role_name)
-    membership = get_repository(UserTeamDetails).get_membership(user_id, team.id)
-    if membership is None or not membership.is_active:
-        raise error(status.HTTP_409_CONFLICT, "The user is not a member of this team", {"path": "user_id"})
+    if not is_member(user_id, team.id):
+        raise Conflict("The user is not a member of this team", about="user_id")
     if role_name in team_role_names(user_id, team.id):
-        raise error(status.HTTP_409_CONFLICT, f"The user already has the {role_name} role in this team")
+        raise Conflict(f"The user already has the {role_name} role in this team")
     return grant_team_role(team_id=team.id, user_id=user_id, role_name=role_name, actor=actor)
 
 
 def team_role_remove(*, actor: str, team: Team, user_id: str, role_id: str) -> list[UserRole]:
     """Deactivate a user's TEAM role. `role_id` is the id of the role (from /v1/roles) or of the
     user's role grant (from the team's roles list). The last owner of a team cannot be removed."""
-    user_or_404(user_id, {"path": "user_id"})
+    existing_user(user_id)
     grants = get_repository(UserRole)
     role = get_repository(Role).get_by_id(role_id)
     if role is not None:
@@ -215,19 +209,17 @@ def team_role_remove(*, actor: str, team: Team, user_id: str, role_id: str) -> l
     else:
         grant = grants.get_by_id(role_id)
         if grant is None or grant.team_id != team.id or grant.user_id != user_id:
-            raise error(status.HTTP_404_NOT_FOUND, "Role not found", {"path": "role_id"})
+            raise NotFound("Role not found", about="role_id")
         role_name = grant.role_name
     assert role_name is not None
     _require_role_manager(actor=actor, team_id=team.id, role_name=role_name)
     held = [g for g in grants.get_by_user(user_id, team_id=team.id) if g.role_name == role_name]
     if not held:
-        raise error(
-            status.HTTP_404_NOT_FOUND, "The user does not have this role in this team", {"path": "role_id"}
-        )
+        raise NotFound("The user does not have this role in this team", about="role_id")
     if role_name == RoleName.OWNER.value:
         owners = {g.user_id for g in grants.get_by_team(team.id) if g.role_name == RoleName.OWNER.value}
         if owners <= {user_id}:
-            raise error(status.HTTP_409_CONFLICT, "A team keeps at least one owner")
+            raise Conflict("A team keeps at least one owner")
     removed: list[Any] = []
     for grant in held:
         removed.append(grants.update(grant.id, {"is_active": False}, actor=actor))

@@ -12,7 +12,7 @@ Rules:
 - the executor of a team task is set by the team's point of contact only, and must be a member: the
   assignment then becomes the executor's (a user assignment keeping the team's `team_id`, so the
   task stays on the team's list);
-- assigning to the current assignee again is a conflict (409) through the assignment endpoints; a
+- assigning to the current assignee again is a Conflict through the assignment endpoints; a
   task edit naming the current assignee changes nothing.
 The repository writes the audit entries (assigned_to_team, assigned_to_member, reassign_executor,
 unassigned_from_team).
@@ -20,55 +20,47 @@ unassigned_from_team).
 
 from __future__ import annotations
 
+from todo.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from todo.models import documents as d
 from todo.models.enums import AssigneeType
 from todo.repositories.abstract_repository import now
 from todo.repositories.factory import get_repository
-from todo.services.task_service import (
-    active_assignment,
-    bad_field,
-    conflict,
-    forbidden,
-    is_member,
-    live_task,
-    live_team,
-    not_found,
-)
+from todo.selectors.tasks import active_assignment, live_task
+from todo.selectors.teams import is_member, live_team
 
 
 def check_assignee(
     *, actor: str, assignee_id: str, user_type: str, prefix: str = "", team_id: str | None = None
 ) -> d.Team | None:
-    """The assignee exists (404) and, for a team, the actor belongs to it (403). Returns the team.
+    """The assignee exists (NotFound) and, for a team, the actor belongs to it (Forbidden). Returns
+    the team.
 
-    With `team_id` (a user assignee from a team): the team exists (404), the actor is its point of
-    contact or a member (403) and the assignee a member (400)."""
+    With `team_id` (a user assignee from a team): the team exists (NotFound), the actor is its
+    point of contact or a member (Forbidden) and the assignee a member (Invalid)."""
     if team_id is not None:
         team = live_team(team_id)
         if team is None:
-            raise not_found("Team", "team_id", "pointer")
+            raise NotFound.no_such("Team", "team_id")
         if team.poc_id != actor and not is_member(actor, team.id):
-            raise forbidden(
-                "Only the team's point of contact or members may assign its tasks", "team_id", "pointer"
+            raise Forbidden.not_allowed(
+                "Only the team's point of contact or members may assign its tasks", "team_id"
             )
         if get_repository(d.User).get_by_id(assignee_id) is None:
-            raise not_found("User", f"{prefix}assignee_id", "pointer")
+            raise NotFound.no_such("User", f"{prefix}assignee_id")
         if not is_member(assignee_id, team.id):
-            raise bad_field(f"{prefix}assignee_id", "must be a member of the team")
+            raise Invalid.value(f"{prefix}assignee_id", "must be a member of the team")
         return team
     if user_type == AssigneeType.TEAM:
         team = live_team(assignee_id)
         if team is None:
-            raise not_found("Team", f"{prefix}assignee_id", "pointer")
+            raise NotFound.no_such("Team", f"{prefix}assignee_id")
         if team.poc_id != actor and not is_member(actor, team.id):
-            raise forbidden(
-                "Only the team's point of contact or members may assign tasks to it",
-                f"{prefix}assignee_id",
-                "pointer",
+            raise Forbidden.not_allowed(
+                "Only the team's point of contact or members may assign tasks to it", f"{prefix}assignee_id"
             )
         return team
     if get_repository(d.User).get_by_id(assignee_id) is None:
-        raise not_found("User", f"{prefix}assignee_id", "pointer")
+        raise NotFound.no_such("User", f"{prefix}assignee_id")
     return None
 
 
@@ -140,48 +132,44 @@ def _settle(task_id: str, *, keep: str, actor: str) -> None:
             repo.update(row.id, {"is_active": False, "updated_by": actor, "updated_at": now()}, actor=actor)
 
 
-def task_assign(
-    *, actor: str, task_id: str, assignee_id: str, user_type: str, where: str = "path"
-) -> d.TaskAssignment:
+def task_assign(*, actor: str, task_id: str, assignee_id: str, user_type: str) -> d.TaskAssignment:
     """Assign or reassign a task (PATCH /v1/tasks/{id}/assign, POST /v1/task-assignments)."""
-    task = live_task(task_id, name="id" if where == "path" else "task_id", where=where)
+    task = live_task(task_id)
     current = active_assignment(task.id)
     if not may_reassign(task, actor, current):
-        raise forbidden(
-            "Only the task's creator, its assignee or its team's point of contact may assign it",
-            "id" if where == "path" else "task_id",
-            where,
+        raise Forbidden.not_allowed(
+            "Only the task's creator, its assignee or its team's point of contact may assign it", "task_id"
         )
     check_assignee(actor=actor, assignee_id=assignee_id, user_type=user_type)
     if current is not None and current.assignee_id == assignee_id and current.user_type == user_type:
-        raise conflict("The task is already assigned to this assignee", "assignee_id")
+        raise Conflict.with_state("The task is already assigned to this assignee", "assignee_id")
     return assignment_add(actor=actor, task=task, assignee_id=assignee_id, user_type=user_type)
 
 
 def assignment_get(*, task_id: str) -> d.TaskAssignment:
-    """The task's active assignment (404 when the task is unknown or unassigned)."""
-    task = live_task(task_id, name="task_id")
+    """The task's active assignment (NotFound when the task is unknown or unassigned)."""
+    task = live_task(task_id)
     current = active_assignment(task.id)
     if current is None:
-        raise not_found("Assignment", "task_id")
+        raise NotFound.no_such("Assignment", "task_id")
     return current
 
 
 def assignment_set_executor(*, actor: str, task_id: str, executor_id: str) -> d.TaskAssignment:
-    """Hand a team task to a member: the task is assigned to a team (400), the actor is its point
-    of contact (403), the executor an existing member (400). The active row becomes the executor's
+    """Hand a team task to a member: the task is assigned to a team (Invalid), the actor is its
+    point of contact (Forbidden), the executor an existing member (Invalid). The active row becomes the executor's
     user assignment, keeping the team as `team_id`, with `executor_id` set; the repository audits
     `reassign_executor`."""
     current = assignment_get(task_id=task_id)
     if current.user_type != AssigneeType.TEAM:
-        raise bad_field("executor_id", "only a task assigned to a team is handed to an executor")
+        raise Invalid.value("executor_id", "only a task assigned to a team is handed to an executor")
     team = live_team(current.assignee_id)
     if team is None:
-        raise not_found("Team", "task_id")
+        raise NotFound.no_such("Team", "task_id")
     if team.poc_id != actor:
-        raise forbidden("Only the team's point of contact may set the executor", "task_id")
+        raise Forbidden.not_allowed("Only the team's point of contact may set the executor", "task_id")
     if get_repository(d.User).get_by_id(executor_id) is None or not is_member(executor_id, team.id):
-        raise bad_field("executor_id", "must be a member of the team")
+        raise Invalid.value("executor_id", "must be a member of the team")
     updated = get_repository(d.TaskAssignment).update(
         current.id,
         {
@@ -195,18 +183,18 @@ def assignment_set_executor(*, actor: str, task_id: str, executor_id: str) -> d.
         actor=actor,
     )
     if updated is None:  # removed meanwhile
-        raise not_found("Assignment", "task_id")
+        raise NotFound.no_such("Assignment", "task_id")
     return updated
 
 
 def task_unassign(*, actor: str, task_id: str) -> None:
-    """Deactivate the task's active assignment (404 when it has none)."""
-    task = live_task(task_id, name="task_id")
+    """Deactivate the task's active assignment (NotFound when it has none)."""
+    task = live_task(task_id)
     current = active_assignment(task.id)
     if current is None:
-        raise not_found("Assignment", "task_id")
+        raise NotFound.no_such("Assignment", "task_id")
     if not may_reassign(task, actor, current):
-        raise forbidden(
+        raise Forbidden.not_allowed(
             "Only the task's creator, its assignee or its team's point of contact may unassign it", "task_id"
         )
     repo = get_repository(d.TaskAssignment)

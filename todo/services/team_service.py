@@ -6,10 +6,11 @@ Permissions:
 - changing the point of contact needs to be the team's creator or to hold its admin or owner role;
 - adding members needs an active membership; removing a member needs the admin or owner role, or
   to be that member (leaving); neither the owner (creator) nor the point of contact can be removed
-  (403, as the web client expects);
+  (Forbidden, a 403 as the web client expects);
 - the team's invite code is shown to its creator and its point of contact only.
 Bad input the client can send (an unknown or used invite code, unknown users, users who already are
-members, a point of contact who is not a member) is a 400 (docs/frontend-contract.md, section 9).
+members, a point of contact who is not a member) is Invalid, a 400 for the client
+(docs/frontend-contract.md, section 9).
 Every write passes `actor=` so the repositories write the audit entries the domain asks for.
 """
 
@@ -22,17 +23,16 @@ import string
 import threading
 from dataclasses import dataclass
 
-from rest_framework import status
-
+from todo.domain.errors import Forbidden, Invalid, NotFound
 from todo.models.documents import AuditLog, Task, TaskAssignment, Team, User, UserRole, UserTeamDetails
 from todo.models.enums import AssigneeType, AuditAction, RoleName, TaskStatus
 from todo.repositories.abstract_repository import now
 from todo.repositories.errors import DuplicateKey
 from todo.repositories.factory import get_repository
 from todo.repositories.queries import In
+from todo.selectors.teams import is_member, membership
 from todo.services import role_service
 from todo.services.invite_code_service import consume_invite_code, release_invite_code
-from todo.services.role_service import error
 
 logger = logging.getLogger(__name__)
 CODE_ALPHABET = string.digits + string.ascii_uppercase
@@ -40,28 +40,18 @@ _membership_lock = threading.Lock()  # one process's concurrent joins of one use
 
 
 # -- selectors ---------------------------------------------------------------------------------------
-def team_or_404(team_id: str) -> Team:
+def existing_team(team_id: str) -> Team:
     team = get_repository(Team).get_by_id(team_id)
     if team is None or team.is_deleted:
-        raise error(status.HTTP_404_NOT_FOUND, "Team not found", {"path": "team_id"})
+        raise NotFound("Team not found", about="team_id")
     return team
-
-
-def membership(user_id: str, team_id: str) -> UserTeamDetails | None:
-    """The user's active membership of the team, if any."""
-    found = get_repository(UserTeamDetails).get_membership(user_id, team_id)
-    return found if found is not None and found.is_active else None
-
-
-def is_member(user_id: str, team_id: str) -> bool:
-    return membership(user_id, team_id) is not None
 
 
 def team_for_member(*, actor: str, team_id: str) -> Team:
     """The team, when the actor may read it (a member, or a moderator)."""
-    team = team_or_404(team_id)
+    team = existing_team(team_id)
     if not is_member(actor, team.id) and not role_service.is_moderator(actor):
-        raise error(status.HTTP_403_FORBIDDEN, "Only members of this team may see it")
+        raise Forbidden("Only members of this team may see it")
     return team
 
 
@@ -147,11 +137,9 @@ def team_user_roles_for_member(
 
 
 def team_invite_code(*, actor: str, team_id: str) -> str:
-    team = team_or_404(team_id)
+    team = existing_team(team_id)
     if actor not in (team.created_by, team.poc_id):
-        raise error(
-            status.HTTP_403_FORBIDDEN, "Only the team's creator or point of contact may see its invite code"
-        )
+        raise Forbidden("Only the team's creator or point of contact may see its invite code")
     return team.invite_code or ""
 
 
@@ -164,16 +152,14 @@ def _new_team_code() -> str:
             return code
 
 
-def _existing_users(user_ids: list[str], pointer: str) -> None:
-    """400 naming `pointer` unless every id is a known user (ids sent in a body are input)."""
+def _existing_users(user_ids: list[str], field: str) -> None:
+    """Invalid about `field` unless every id is a known user (ids sent in a body are input)."""
     if not user_ids:
         return
     found = {u.id for u in get_repository(User).get_all({"_id": In(user_ids)})}
     missing = [uid for uid in user_ids if uid not in found]
     if missing:
-        raise error(
-            status.HTTP_400_BAD_REQUEST, f"User not found: {', '.join(missing)}", {"pointer": pointer}
-        )
+        raise Invalid(f"User not found: {', '.join(missing)}", about=field)
 
 
 def _add_membership(*, team_id: str, user_id: str, actor: str) -> None:
@@ -217,7 +203,7 @@ def team_create(
     and member; the members and the point of contact become members. No point of contact (None)
     stores none."""
     if not name.strip():
-        raise error(status.HTTP_400_BAD_REQUEST, "The team name must not be blank", {"pointer": "name"})
+        raise Invalid("The team name must not be blank", about="name")
     _existing_users(member_ids, "member_ids")
     if poc_id is not None:
         _existing_users([poc_id], "poc_id")
@@ -263,19 +249,14 @@ def _undo_team(*, team_code: str, invite_id: str, actor: str) -> None:
 
 
 def team_change_poc(*, actor: str, team_id: str, poc_id: str) -> Team:
-    """Name a new point of contact (an active member, else 400): the creator, or an admin or
-    owner, only (403)."""
-    team = team_or_404(team_id)
+    """Name a new point of contact (an active member, else Invalid): the creator, or an admin
+    or owner, only (Forbidden)."""
+    team = existing_team(team_id)
     held = role_service.team_role_names(actor, team.id)
     if actor != team.created_by and not held & role_service.ROLE_MANAGERS:
-        raise error(
-            status.HTTP_403_FORBIDDEN, "Only the team's creator or an admin may change its point of contact"
-        )
+        raise Forbidden("Only the team's creator or an admin may change its point of contact")
     if not is_member(poc_id, team.id):
-        raise error(
-            status.HTTP_400_BAD_REQUEST, "The point of contact must be a member of the team",
-            {"pointer": "poc_id"},
-        )  # fmt: skip
+        raise Invalid("The point of contact must be a member of the team", about="poc_id")
     if team.poc_id == poc_id:
         return team
     fields = {"poc_id": poc_id, "updated_by": actor, "updated_at": now()}
@@ -285,36 +266,29 @@ def team_change_poc(*, actor: str, team_id: str, poc_id: str) -> Team:
 
 
 def team_join_by_invite(*, actor: str, invite_code: str) -> Team:
-    """Join the team whose invite code this is, with the member role (400 for an unknown code or
+    """Join the team whose invite code this is, with the member role (Invalid for an unknown code or
     an existing member)."""
     team = get_repository(Team).get_by_invite_code(invite_code)
     if team is None:
-        raise error(status.HTTP_400_BAD_REQUEST, "No team has this invite code", {"pointer": "invite_code"})
+        raise Invalid("No team has this invite code", about="invite_code")
     with _membership_lock:
         if is_member(actor, team.id):
-            raise error(
-                status.HTTP_400_BAD_REQUEST,
-                "You are already a member of this team",
-                {"pointer": "invite_code"},
-            )
+            raise Invalid("You are already a member of this team", about="invite_code")
         _add_membership(team_id=team.id, user_id=actor, actor=actor)
     return team
 
 
 def team_add_members(*, actor: str, team_id: str, member_ids: list[str]) -> Team:
-    """Add users to the team (any active member may; 403 otherwise). 400 for unknown users or
+    """Add users to the team (any active member may; Forbidden otherwise). Invalid for unknown users or
     users who already are members. Returns the team."""
-    team = team_or_404(team_id)
+    team = existing_team(team_id)
     if not is_member(actor, team.id):
-        raise error(status.HTTP_403_FORBIDDEN, "Only members of this team may add members")
+        raise Forbidden("Only members of this team may add members")
     _existing_users(member_ids, "member_ids")
     with _membership_lock:
         already = [uid for uid in member_ids if is_member(uid, team.id)]
         if already:
-            raise error(
-                status.HTTP_400_BAD_REQUEST, f"Already members of this team: {', '.join(already)}",
-                {"pointer": "member_ids"},
-            )  # fmt: skip
+            raise Invalid(f"Already members of this team: {', '.join(already)}", about="member_ids")
         for user_id in member_ids:
             _add_membership(team_id=team.id, user_id=user_id, actor=actor)
     return team
@@ -361,20 +335,17 @@ def _return_open_tasks_to_team(*, team_id: str, user_id: str, actor: str) -> int
 def team_remove_member(*, actor: str, team_id: str, user_id: str) -> int:
     """Deactivate a membership and the member's team roles; their open team tasks return to the
     team, and the team gets a new join code. Returns how many tasks went back to the team."""
-    team = team_or_404(team_id)
+    team = existing_team(team_id)
     if actor != user_id and not role_service.team_role_names(actor, team.id) & role_service.ROLE_MANAGERS:
-        raise error(status.HTTP_403_FORBIDDEN, "Removing a member needs the admin or owner role in this team")
-    role_service.user_or_404(user_id, {"path": "user_id"})
+        raise Forbidden("Removing a member needs the admin or owner role in this team")
+    role_service.existing_user(user_id)
     current = membership(user_id, team.id)
     if current is None:
-        raise error(status.HTTP_404_NOT_FOUND, "The user is not a member of this team", {"path": "user_id"})
+        raise NotFound("The user is not a member of this team", about="user_id")
     if user_id == team.created_by or RoleName.OWNER.value in role_service.team_role_names(user_id, team.id):
-        raise error(status.HTTP_403_FORBIDDEN, "The team's owner cannot be removed", {"path": "user_id"})
+        raise Forbidden("The team's owner cannot be removed", about="user_id")
     if user_id == team.poc_id:
-        raise error(
-            status.HTTP_403_FORBIDDEN, "The point of contact cannot be removed; name another one first",
-            {"path": "user_id"},
-        )  # fmt: skip
+        raise Forbidden("The point of contact cannot be removed; name another one first", about="user_id")
     get_repository(UserTeamDetails).update(
         current.id, {"is_active": False, "updated_by": actor, "updated_at": now()}, actor=actor
     )

@@ -1,28 +1,21 @@
 """The watchlist: the tasks a user follows.
 
 One entry per (userId, taskId), created once by POST (a second POST is refused, whether the entry
-is active or not: 400) and switched with PATCH `isActive` (entries are never removed). Any
+is active or not: Invalid) and switched with PATCH `isActive` (entries are never removed). Any
 signed-in user may watch any live task; the list shows only live, actively watched tasks, most
 recent task activity first (updatedAt, else createdAt).
 """
 
 from __future__ import annotations
 
-from todo.api.errors import ApiError
+from todo.domain.errors import Invalid, NotFound
 from todo.models import documents as d
 from todo.repositories import task_list as tl
 from todo.repositories.abstract_repository import now
 from todo.repositories.errors import DuplicateKey
 from todo.repositories.factory import get_repository
 from todo.repositories.queries import DESC, In
-from todo.services.task_service import (
-    TaskDetails,
-    bad_field,
-    live_task,
-    not_found,
-    readable_task,
-    task_details,
-)
+from todo.selectors.tasks import TaskDetails, live_task, readable_task, task_details
 
 
 def watchlist_tasks(
@@ -46,13 +39,14 @@ def watchlist_tasks(
     return [(x, entries[x.task.id]) for x in shown if x.task.id in entries], more
 
 
-def _exists() -> ApiError:
-    return bad_field("taskId", "the task already has a watchlist entry; change it with PATCH")
+def _exists() -> Invalid:
+    return Invalid.value("taskId", "the task already has a watchlist entry; change it with PATCH")
 
 
 def watchlist_add(*, actor: str, task_id: str) -> d.Watchlist:
-    """Watch a live task (404 unknown task; 400 when I have an entry for it, active or not)."""
-    task = readable_task(task_id, actor, name="taskId", where="pointer")
+    """Watch a live task (NotFound: unknown task; Invalid: I have an entry for it, active or
+    not)."""
+    task = readable_task(task_id, actor)
     repo = get_repository(d.Watchlist)
     if repo.get_entry(actor, task.id) is not None:
         raise _exists()
@@ -75,21 +69,21 @@ def watchlist_add(*, actor: str, task_id: str) -> d.Watchlist:
 
 
 def watchlist_update(*, actor: str, task_id: str, is_active: bool | None) -> d.Watchlist:
-    """Set my entry of the task active or not (None toggles it); 404 when there is no entry."""
+    """Set my entry of the task active or not (None toggles it); NotFound when there is no entry."""
     entry = get_repository(d.Watchlist).get_entry(actor, task_id)
     if entry is None:
-        raise not_found("Watchlist entry", "task_id")
+        raise NotFound.no_such("Watchlist entry", "task_id")
     wanted = (not entry.is_active) if is_active is None else is_active
     if wanted and not entry.is_active:
-        live_task(task_id, name="task_id")  # a deleted task cannot be watched again
+        live_task(task_id)  # a deleted task cannot be watched again
     if wanted == entry.is_active:
         return entry
     return _set_active(entry, wanted, actor)
 
 
 def watchlist_check(*, actor: str, task_id: str) -> bool:
-    """Whether I watch the live task (404 when the task is unknown or deleted)."""
-    task = live_task(task_id, name="task_id", where="parameter")
+    """Whether I watch the live task (NotFound when the task is unknown or deleted)."""
+    task = live_task(task_id)
     entry = get_repository(d.Watchlist).get_entry(actor, task.id)
     return entry is not None and entry.is_active
 
@@ -99,5 +93,5 @@ def _set_active(entry: d.Watchlist, active: bool, actor: str) -> d.Watchlist:
         entry.id, {"isActive": active, "updatedAt": now(), "updatedBy": actor}, actor=actor
     )
     if updated is None:
-        raise not_found("Watchlist entry", "task_id")
+        raise NotFound.no_such("Watchlist entry", "task_id")
     return updated

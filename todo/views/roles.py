@@ -97,7 +97,7 @@ class TeamUserRolesView(APIView):
     def post(self, request: Request, team_id: str, user_id: str) -> Response:
         team_id, user_id = object_id(team_id, "team_id"), object_id(user_id, "user_id")
         body = validated(io.RoleGrantSerializer, request.data)
-        team = team_service.team_or_404(team_id)
+        team = team_service.existing_team(team_id)
         grant = role_service.team_role_add(
             actor=signed_in(request).id,
             team=team,
@@ -116,7 +116,7 @@ class TeamUserRoleView(APIView):
     def delete(self, request: Request, team_id: str, user_id: str, role_id: str) -> Response:
         team_id, user_id = object_id(team_id, "team_id"), object_id(user_id, "user_id")
         role_id = object_id(role_id, "role_id")
-        team = team_service.team_or_404(team_id)
+        team = team_service.existing_team(team_id)
         removed = role_service.team_role_remove(
             actor=signed_in(request).id, team=team, user_id=user_id, role_id=role_id
         )

@@ -36,7 +36,6 @@ class TaskAssignmentsView(APIView):
             task_id=body["task_id"],
             assignee_id=body["assignee_id"],
             user_type=body["user_type"],
-            where="pointer",
         )
         return Response(
             {"statusCode": 201, "data": assignment_response(assigned)}, status=http.HTTP_201_CREATED

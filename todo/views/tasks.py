@@ -2,7 +2,8 @@
 PATCH /v1/tasks/{id}/assign.
 
 Thin views: they read parameters and the body (todo.api.task_serializers), call one service
-function (todo.services.task_service / task_assignment_service) and shape the response as the web
+function (todo.selectors.tasks for reads, todo.services.task_service / task_assignment_service
+for writes) and shape the response as the web
 client reads it (docs/frontend-contract.md section 6).
 """
 
@@ -18,12 +19,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from todo.api import task_serializers as ts
+from todo.api.domain_errors import error_sources, in_path, in_query
 from todo.api.fields import validated
 from todo.api.params import invalid, object_id, page_and_limit, paginated
 from todo.auth.authentication import signed_in
 from todo.models.enums import TaskStatus
+from todo.selectors import tasks as task_selectors
 from todo.services import task_assignment_service, task_service
 from todo.views.task_assignments import assignment_response
+
+# Errors about the task of the URL name it `id`, as the contract does (the URL's argument is task_id).
+task_id_is_id = error_sources(task_id=in_path("id"))
 
 
 def choice(request: Request, name: str, choices: Sequence[str], *, any_case: bool = False) -> str | None:
@@ -40,7 +46,7 @@ def choice(request: Request, name: str, choices: Sequence[str], *, any_case: boo
 
 
 def task_list_body(
-    request: Request, found: list[task_service.TaskDetails], page: int, limit: int, more: bool
+    request: Request, found: list[task_selectors.TaskDetails], page: int, limit: int, more: bool
 ) -> dict[str, Any]:
     """{links, error: null, tasks: [Task], page, limit}: uncounted (the client reads only `tasks`)."""
     items = [ts.task_details(x) for x in found]
@@ -49,6 +55,7 @@ def task_list_body(
 
 
 class TasksView(APIView):
+    @error_sources(team_id=in_query("teamId"))
     @extend_schema(
         parameters=[
             OpenApiParameter("teamId", str, description="that team's tasks (members only)"),
@@ -59,7 +66,7 @@ class TasksView(APIView):
                 description="case-insensitive. None: not DONE and not deferred; DONE: every task not "
                 "deferred; DEFERRED: deferred tasks only; others: the tasks showing that status",
             ),
-            OpenApiParameter("sort_by", str, enum=list(task_service.SORT_FIELDS)),
+            OpenApiParameter("sort_by", str, enum=list(task_selectors.SORT_FIELDS)),
             OpenApiParameter("order", str, enum=["asc", "desc"]),
             OpenApiParameter("page", int),
             OpenApiParameter("limit", int),
@@ -71,11 +78,11 @@ class TasksView(APIView):
     def get(self, request: Request) -> Response:
         team = request.query_params.get("teamId", "")
         page, limit = page_and_limit(request)
-        found, more = task_service.task_list(
+        found, more = task_selectors.task_list(
             actor=signed_in(request).id,
             team_id=object_id(team, "teamId", "parameter") if team else None,
             status=choice(request, "status", TaskStatus.values, any_case=True),
-            sort_by=choice(request, "sort_by", task_service.SORT_FIELDS),
+            sort_by=choice(request, "sort_by", task_selectors.SORT_FIELDS),
             order=choice(request, "order", ("asc", "desc")),
             page=page,
             limit=limit,
@@ -110,11 +117,13 @@ class TasksView(APIView):
 
 
 class TaskDetailView(APIView):
+    @task_id_is_id
     @extend_schema(responses={200: ts.TaskEnvelopeOut}, operation_id="task_retrieve", summary="A task")
     def get(self, request: Request, task_id: str) -> Response:
-        found = task_service.task_get(task_id=object_id(task_id, "id"), viewer=signed_in(request).id)
+        found = task_selectors.task_get(task_id=object_id(task_id, "id"), viewer=signed_in(request).id)
         return Response({"statusCode": 200, "data": ts.task_details(found)})
 
+    @task_id_is_id
     @extend_schema(
         parameters=[OpenApiParameter("action", str, enum=["defer"])],
         request=ts.TaskUpdateSerializer,
@@ -134,6 +143,7 @@ class TaskDetailView(APIView):
             changed = task_service.task_update(actor=signed_in(request).id, task_id=task, changes=body)
         return Response(ts.task_details(changed))
 
+    @task_id_is_id
     @extend_schema(responses={204: None}, summary="Delete a task (soft delete; creator or assignee)")
     def delete(self, request: Request, task_id: str) -> Response:
         task_service.task_delete(actor=signed_in(request).id, task_id=object_id(task_id, "id"))
@@ -141,6 +151,7 @@ class TaskDetailView(APIView):
 
 
 class TaskUpdateView(APIView):
+    @task_id_is_id
     @extend_schema(
         request=ts.TaskUpdateSerializer,
         responses={200: ts.TaskOut},
@@ -154,6 +165,7 @@ class TaskUpdateView(APIView):
 
 
 class TaskAssignView(APIView):
+    @task_id_is_id
     @extend_schema(
         request=ts.TaskAssignSerializer,
         responses={200: ts.AssignmentEnvelopeOut},

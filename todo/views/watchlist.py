@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from todo.api import task_serializers as ts
+from todo.api.domain_errors import error_sources, in_body, in_query
 from todo.api.fields import validated
 from todo.api.params import invalid, object_id, page_and_limit, paginated
 from todo.auth.authentication import signed_in
@@ -28,6 +29,7 @@ class WatchlistTasksView(APIView):
         items = [ts.watch_item(details, entry) for details, entry in found]
         return Response({**paginated(request, "tasks", items, page, limit, more=more), "error": None})
 
+    @error_sources(task_id=in_body("taskId"))
     @extend_schema(
         request=ts.WatchlistCreateSerializer,
         responses={201: ts.WatchlistEntryEnvelopeOut},
@@ -62,6 +64,7 @@ class WatchlistTaskView(APIView):
 
 
 class WatchlistCheckView(APIView):
+    @error_sources(task_id=in_query("task_id"))
     @extend_schema(
         parameters=[OpenApiParameter("task_id", str, required=True)],
         responses={200: ts.WatchCheckEnvelopeOut},
