@@ -19,7 +19,7 @@ from tests.engine import alert_sink
 from tests.engine.helpers import mirror_differences, mongo_ids, postgres_round_trips, row
 from todo.db.mongo_manager import DatabaseManager
 from todo.models.postgres import PostgresUser
-from todo.services.dual_write_setup import build_worker
+from todo.wiring import build_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

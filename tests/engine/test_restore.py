@@ -23,8 +23,7 @@ from tests.engine.helpers import mirror_differences
 from todo.db.mongo_manager import DatabaseManager
 from todo.mappings import get_registry
 from todo.services import counters, stand_in
-from todo.services.dual_write_setup import build_worker
-from todo.services.operations_setup import build_verifier
+from todo.wiring import build_verifier, build_worker
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

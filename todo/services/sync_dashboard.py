@@ -15,8 +15,7 @@ from todo.phases import PHASES, current_phase, mongodb_is_truth, reverse_mirrori
 from todo.runtime_flags import READ_SOURCES
 from todo.services import flag_service, readiness
 from todo.services.dual_write_service import DualWriteService
-from todo.services.dual_write_setup import build_reverse_mirror
-from todo.services.operations_setup import build_history, build_status, history_sampler
+from todo.wiring import build_history, build_reverse_mirror, build_status, history_sampler
 
 logger = logging.getLogger(__name__)
 

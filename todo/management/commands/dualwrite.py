@@ -44,17 +44,19 @@ from todo.phases import (
 )
 from todo.services import doctor, flag_service, phase_service, readiness
 from todo.services.background import BackgroundWorker
-from todo.services.dual_write_setup import build_engine, build_reverse_mirror, build_worker
 from todo.services.flag_service import InvalidFlag
 from todo.services.health_service import check_health
-from todo.services.operations_setup import (
+from todo.services.retention import purge_all
+from todo.wiring import (
     build_backfiller,
+    build_engine,
+    build_reverse_mirror,
     build_status,
     build_verifier,
+    build_worker,
     history_sampler,
     reverse_verify,
 )
-from todo.services.retention import purge_all
 
 # Exit code of an operator mistake in the operations commands (verify: 0 equal, 1 drift).
 MISTAKE = 2
