@@ -26,7 +26,6 @@ import psycopg
 from bson import ObjectId
 from django.db import connections
 from django.db import utils as django_db
-from psycopg import errors as pg_errors
 from psycopg_pool import PoolTimeout
 from pymongo import ReturnDocument
 from pymongo.collection import Collection
@@ -42,7 +41,6 @@ from dualwrite.errors import (
     MappingError,
     PostgresUnavailable,
     ReadOnlyBackupError,
-    SourceUnavailable,
 )
 from dualwrite.mapping import (
     ENGINE_FIELDS,
@@ -54,7 +52,7 @@ from dualwrite.mapping import (
 )
 from dualwrite.operations import CREATE, DELETE, UPDATE, Operation, apply_set
 from dualwrite.ordering import State, document_state, in_step
-from dualwrite.policy import ErrorKind, RetryPolicy, classify, describe
+from dualwrite.policy import ErrorKind, RetryPolicy, classify, describe, no_connection
 from dualwrite.queue import FAILED, PENDING, QueueRecord, RetryQueue
 from dualwrite.reconcile import Reconciler
 from dualwrite.sink import PostgresSink
@@ -105,17 +103,6 @@ class Breaker:
 
 
 BREAKER = Breaker()
-
-
-def _timed_out(exc: BaseException) -> bool:
-    """A lock_timeout or statement_timeout of the bounded in-request write."""
-    cause = exc.__cause__ if exc.__cause__ is not None else exc
-    return isinstance(cause, pg_errors.LockNotAvailable | pg_errors.QueryCanceled)
-
-
-def _no_connection(exc: BaseException) -> bool:
-    """True when no connection to Postgres could be had (the write never reached the server)."""
-    return isinstance(exc, PoolTimeout | PostgresUnavailable) or isinstance(exc.__cause__, PoolTimeout)
 
 
 @dataclass(frozen=True)
@@ -290,7 +277,7 @@ class DualWriteEngine:
         except MIRROR_ERRORS as exc:
             exc = self._as_duplicate(mapping, record.mongo_id, exc)
             error = describe(exc)
-            if _no_connection(exc) or isinstance(exc, SourceUnavailable):
+            if self.policy.postpones(exc):
                 self.queue.postpone(record, owner, error)
                 logger.warning(
                     "retry postponed, a store is unavailable: %s %s", record.collection, record.mongo_id
@@ -546,11 +533,9 @@ class DualWriteEngine:
                 result = statement()
             except DB_ERRORS as exc:
                 self._discard_connection()
-                if classify(exc) is not ErrorKind.TRANSIENT or _timed_out(exc):
-                    raise  # a lock or statement timeout: Postgres is slow, not down; queue it now
-                if isinstance(exc, SourceUnavailable):
-                    raise  # MongoDB, not Postgres, failed: no breaker
-                if _no_connection(exc) or attempt == len(delays) - 1:
+                if not self.policy.retries_in_request(exc):
+                    raise  # refused, slow (a timeout: queue it now) or MongoDB's: no breaker
+                if no_connection(exc) or attempt == len(delays) - 1:
                     BREAKER.open(self.breaker_seconds)
                     raise
                 continue
@@ -638,7 +623,7 @@ class DualWriteEngine:
             mapping.collection, mongo_id, operation, error,
         )  # fmt: skip
         record = self._record(
-            mapping, mongo_id, operation, error, kind, counts=kind is not ErrorKind.TRANSIENT
+            mapping, mongo_id, operation, error, kind, counts=self.policy.counts_attempt(kind)
         )
         if record is None:
             return WriteResult(mapping.collection, mongo_id, operation, False, PENDING, error)

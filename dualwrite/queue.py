@@ -161,8 +161,7 @@ class RetryQueue:
             return_document=ReturnDocument.AFTER,
         )
         record = QueueRecord.from_document(_upserted(doc))
-        exhausted = kind is ErrorKind.PERMANENT or record.attempts >= self.policy.attempts
-        if record.status != PENDING or not exhausted:
+        if record.status != PENDING or not self.policy.exhausted(kind, record.attempts):
             return record, False
         done = self.coll.update_one(
             {"_id": record.id, "generation": record.generation, "status": PENDING},
@@ -272,7 +271,7 @@ class RetryQueue:
         when the record was reopened meanwhile (its new failure restarted the count)."""
         now = utcnow()
         attempts = record.attempts + 1
-        exhausted = kind is ErrorKind.PERMANENT or attempts >= self.policy.attempts
+        exhausted = self.policy.exhausted(kind, attempts)
         status = FAILED if exhausted else PENDING
         done = self.coll.update_one(
             {"_id": record.id, "lease_owner": owner, "generation": record.generation},
