@@ -81,6 +81,18 @@ class RetryOutcome(StrEnum):
     POSTPONED = "postponed"  # Postgres (or MongoDB) could not be reached; nothing was attempted
 
 
+@dataclass(frozen=True)
+class ManualRetry:
+    """What a manual retry of several documents did."""
+
+    attempted: int
+    applied: int  # documents Postgres now holds in their current state
+
+    @property
+    def still_failing(self) -> int:
+        return self.attempted - self.applied
+
+
 class Breaker:
     """Process-wide: after Postgres failed, writes go straight to the retry queue for a moment
     instead of each waiting on the connection pool. Only a shortcut: correctness never depends
@@ -312,6 +324,26 @@ class DualWriteEngine:
         if document is not None:
             self._clear_marks(mapping, [document])
         return True
+
+    def retry_documents(self, targets: Iterable[tuple[str, str]], *, lease_seconds: float) -> ManualRetry:
+        """Manual retry of documents, one after the other (`retry_document`). A document the
+        engine refuses (e.g. a record of a collection no longer mapped) is logged and counts as
+        still failing."""
+        attempted = applied = 0
+        for collection, mongo_id in targets:
+            attempted += 1
+            try:
+                applied += self.retry_document(collection, mongo_id, f"manual:{mongo_id}", lease_seconds)
+            except DualWriteError as exc:
+                logger.warning("retry of %s %s refused: %s", collection, mongo_id, exc)
+        return ManualRetry(attempted, applied)
+
+    def retry_unresolved(
+        self, *, lease_seconds: float, collection: str | None = None, limit: int | None = None
+    ) -> ManualRetry:
+        """Manual retry of every unresolved record (of one collection; the first `limit`)."""
+        query = {} if collection is None else {"collection": collection}
+        return self.retry_documents(self.queue.unresolved_ids(query)[:limit], lease_seconds=lease_seconds)
 
     # == status =================================================================================
     def sync_status(self, collection: str, mongo_id: str) -> str | None:
