@@ -11,9 +11,9 @@ from pymongo.collection import Collection
 
 from dualwrite.checkpoint import CheckpointStore
 from dualwrite.mapping import PENDING_MARK_FIELD, MappingRegistry
+from dualwrite.mirror_sql import quote
 from dualwrite.queue import Backlog, RetryQueue
 from dualwrite.reports import ReportStore
-from dualwrite.sink import _q
 
 
 @dataclass
@@ -91,7 +91,7 @@ class StatusReader:
             for mapping in self.registry:
                 cursor.execute(
                     "SELECT count(*) FILTER (WHERE NOT source_deleted), count(*) FILTER (WHERE source_deleted)"
-                    f" FROM {_q(mapping.table)}"
+                    f" FROM {quote(mapping.table)}"
                 )
                 live, dead = cursor.fetchone()
                 counts[mapping.collection] = (int(live), int(dead))
