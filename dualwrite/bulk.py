@@ -35,7 +35,7 @@ from dualwrite.mapping import Child, CollectionMapping
 from dualwrite.mirror_sql import child_columns, guarded_upsert, quote, replace_children
 from dualwrite.policy import ErrorKind, classify, describe
 from dualwrite.sink import SYNCED
-from dualwrite.transform import RowSet
+from dualwrite.transform import RowSet, latest_per_document
 from dualwrite.uniqueness import find_holder, violated_key
 
 T = TypeVar("T")
@@ -65,16 +65,6 @@ def _stage_name(table: str) -> str:
 def _main_columns(mapping: CollectionMapping) -> list[str]:
     return ["mongo_id", "source_generation", "source_version", *(f.column for f in mapping.fields),
             mapping.extra_column]  # fmt: skip
-
-
-def _latest(rowsets: Sequence[RowSet]) -> list[RowSet]:
-    """One rowset per id, the highest version (one statement cannot update a row twice)."""
-    latest: dict[str, RowSet] = {}
-    for rowset in rowsets:
-        held = latest.get(rowset.mongo_id)
-        if held is None or rowset.version >= held.version:
-            latest[rowset.mongo_id] = rowset
-    return list(latest.values())
 
 
 class _Session:
@@ -229,7 +219,7 @@ class BulkLoader:
             source = iter(batches)
             current = next(source, None)
             while current is not None:
-                rowsets = _latest(current.rowsets)
+                rowsets = latest_per_document(current.rowsets)
                 following: Any = _UNSET
                 if rowsets:
                     session.stage(rowsets)

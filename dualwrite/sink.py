@@ -30,7 +30,7 @@ from psycopg.types.json import Jsonb
 from dualwrite.mapping import Child, CollectionMapping
 from dualwrite.mirror_sql import child_columns, guarded_upsert, quote, replace_children
 from dualwrite.ordering import State
-from dualwrite.transform import RowSet
+from dualwrite.transform import RowSet, latest_per_document
 
 SYNCED = "SYNCED"
 # sync_status of the placeholder row that locks an absent document during a reconcile.
@@ -192,13 +192,8 @@ class PostgresSink:
         holds (the reconcile path, under the row lock, with MongoDB's current document). When a
         batch holds one id twice, its highest version is written.
         """
-        latest: dict[str, RowSet] = {}
-        for rowset in rowsets:
-            held = latest.get(rowset.mongo_id)
-            if held is None or rowset.version >= held.version:
-                latest[rowset.mongo_id] = rowset
         applied: set[str] = set()
-        for chunk in self._chunks(list(latest.values())):
+        for chunk in self._chunks(latest_per_document(rowsets)):
             applied |= self._run(self._upsert_statements(mapping, chunk, force))
         return applied
 
