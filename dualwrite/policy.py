@@ -79,7 +79,7 @@ def describe(exc: BaseException) -> str:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How often and when failed Postgres writes are tried again."""
+    """How often and when failed Postgres writes are tried again, and when they are not."""
 
     attempts: int  # worker attempts before a record is FAILED (DUAL_WRITE_RETRY_ATTEMPTS)
     base_delay: float  # seconds before the first worker retry (DUAL_WRITE_RETRY_DELAY)
