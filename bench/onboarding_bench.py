@@ -52,7 +52,7 @@ from dualwrite.transform import document_to_rows  # noqa: E402
 from tests.legacy.dataset import generate, users_for  # noqa: E402
 from todo.db.mongo_manager import DatabaseManager  # noqa: E402
 from todo.mappings import get_registry  # noqa: E402
-from todo.services.operations_setup import build_backfiller, build_verifier  # noqa: E402
+from todo.wiring import build_backfiller, build_verifier  # noqa: E402
 
 
 def load_average() -> str:

@@ -32,10 +32,10 @@ from django.db import connections
 
 from dualwrite.errors import DuplicateKeyConflict
 from dualwrite.mapping import Child, CollectionMapping
-from dualwrite.ordering import guard_sql
+from dualwrite.mirror_sql import child_columns, guarded_upsert, quote, replace_children
 from dualwrite.policy import ErrorKind, classify, describe
-from dualwrite.sink import SYNCED, _child_columns, _child_key, _child_on_conflict, _q
-from dualwrite.transform import RowSet
+from dualwrite.sink import SYNCED
+from dualwrite.transform import RowSet, latest_per_document
 from dualwrite.uniqueness import find_holder, violated_key
 
 T = TypeVar("T")
@@ -67,16 +67,6 @@ def _main_columns(mapping: CollectionMapping) -> list[str]:
             mapping.extra_column]  # fmt: skip
 
 
-def _latest(rowsets: Sequence[RowSet]) -> list[RowSet]:
-    """One rowset per id, the highest version (one statement cannot update a row twice)."""
-    latest: dict[str, RowSet] = {}
-    for rowset in rowsets:
-        held = latest.get(rowset.mongo_id)
-        if held is None or rowset.version >= held.version:
-            latest[rowset.mongo_id] = rowset
-    return list(latest.values())
-
-
 class _Session:
     """Staging tables of one mapping on one connection; dropped when the session ends."""
 
@@ -87,21 +77,21 @@ class _Session:
         self.tables: list[tuple[str, str, list[str]]] = [(mapping.table, _stage_name(mapping.table), [])]
         self.tables[0][2].extend(self.main_columns)
         for child in mapping.children:
-            self.tables.append((child.table, _stage_name(child.table), _child_columns(child)))
+            self.tables.append((child.table, _stage_name(child.table), child_columns(child)))
         self.types: dict[str, list[int]] = {}
 
     def create(self) -> None:
         with self.raw.cursor() as cursor:
             for table, stage, columns in self.tables:
-                cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{_q(stage)}")
+                cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{quote(stage)}")
                 cursor.execute(
-                    f"CREATE TEMPORARY TABLE {_q(stage)} AS SELECT {', '.join(map(_q, columns))}"
-                    f" FROM {_q(table)} WITH NO DATA"
+                    f"CREATE TEMPORARY TABLE {quote(stage)} AS SELECT {', '.join(map(quote, columns))}"
+                    f" FROM {quote(table)} WITH NO DATA"
                 )
                 cursor.execute(
                     "SELECT atttypid FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0"
                     " AND NOT attisdropped ORDER BY attnum",
-                    [f"pg_temp.{_q(stage)}"],
+                    [f"pg_temp.{quote(stage)}"],
                 )
                 self.types[stage] = [int(row[0]) for row in cursor.fetchall()]
             cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{APPLIED}")
@@ -112,7 +102,7 @@ class _Session:
     def drop(self) -> None:
         with self.raw.cursor() as cursor:
             for _table, stage, _columns in self.tables:
-                cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{_q(stage)}")
+                cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{quote(stage)}")
             cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{APPLIED}")
 
     def stage(self, rowsets: list[RowSet]) -> None:
@@ -120,17 +110,17 @@ class _Session:
         mapping = self.mapping
         data_columns = self.main_columns[3:]
         with self.raw.cursor() as cursor:
-            stages = [f"pg_temp.{_q(stage)}" for _t, stage, _c in self.tables]
+            stages = [f"pg_temp.{quote(stage)}" for _t, stage, _c in self.tables]
             cursor.execute("TRUNCATE " + ", ".join([*stages, f"pg_temp.{APPLIED}"]))
             main_stage = self.tables[0][1]
-            with cursor.copy(f"COPY pg_temp.{_q(main_stage)} FROM STDIN (FORMAT BINARY)") as copy:
+            with cursor.copy(f"COPY pg_temp.{quote(main_stage)} FROM STDIN (FORMAT BINARY)") as copy:
                 copy.set_types(self.types[main_stage])
                 for rs in rowsets:
                     copy.write_row(
                         [rs.mongo_id, rs.generation, rs.version, *(rs.row[c] for c in data_columns)]
                     )
             for child, (_table, stage, columns) in zip(mapping.children, self.tables[1:], strict=True):
-                with cursor.copy(f"COPY pg_temp.{_q(stage)} FROM STDIN (FORMAT BINARY)") as copy:
+                with cursor.copy(f"COPY pg_temp.{quote(stage)} FROM STDIN (FORMAT BINARY)") as copy:
                     copy.set_types(self.types[stage])
                     for rs in rowsets:
                         for row in rs.children.get(child.table, []):
@@ -151,16 +141,14 @@ class _Session:
     def merge_sql(self, force: bool) -> tuple[str, str]:
         """The two statements of a merge (see module docstring)."""
         mapping = self.mapping
-        table, stage = _q(mapping.table), _q(self.tables[0][1])
-        columns = self.main_columns
-        names = ", ".join(map(_q, columns))
-        updates = ", ".join(f"{_q(c)} = EXCLUDED.{_q(c)}" for c in columns[1:])
-        guard = "" if force else f" WHERE {guard_sql(table, 'EXCLUDED')}"
+        table, stage = quote(mapping.table), quote(self.tables[0][1])
+        mongo_id, generation, version, *data = map(quote, self.main_columns)
+        rows = (
+            f"SELECT {mongo_id}, {generation}, {version}, false, '{SYNCED}', NULL, {', '.join(data)}, now()"
+            f" FROM pg_temp.{stage}"
+        )
         upsert = (
-            f"WITH up AS (INSERT INTO {table} ({names}, source_deleted, sync_status, sync_error, last_sync_at)"
-            f" SELECT {names}, false, '{SYNCED}', NULL, now() FROM pg_temp.{stage}"
-            f" ON CONFLICT (mongo_id) DO UPDATE SET {updates}, source_deleted = false,"
-            f" sync_status = '{SYNCED}', sync_error = NULL, last_sync_at = now(){guard}"
+            f"WITH up AS ({guarded_upsert(mapping, rows, force=force)}"
             # xmax = 0 marks a row this statement inserted (not updated): it has no child rows yet.
             f" RETURNING mongo_id, ({table}.xmax = 0) AS fresh)"
             f" INSERT INTO pg_temp.{APPLIED} (mongo_id, fresh) SELECT mongo_id, fresh FROM up"
@@ -173,23 +161,14 @@ class _Session:
 
     @staticmethod
     def _child_sql(index: int, child: Child, stage_name: str) -> str:
-        columns = _child_columns(child)
-        key = _child_key(child)
-        table, stage, parent = _q(child.table), f"pg_temp.{_q(stage_name)}", _q(child.parent_column)
-        names = ", ".join(map(_q, columns))
-        key_names = ", ".join(map(_q, key))
-        on_conflict = _child_on_conflict(child)
+        table, stage, parent = quote(child.table), f"pg_temp.{quote(stage_name)}", quote(child.parent_column)
+        names = ", ".join(map(quote, child_columns(child)))
         # Parents this statement inserted have no child rows (the foreign key allows none without
-        # them): a plain insert. Of updated parents, rows that are gone are deleted and rows that
-        # stay or are new are upserted (disjoint sets, so one statement can do both).
+        # them): a plain insert. Of updated parents, the child rows are replaced.
         return (
             f", new{index} AS (INSERT INTO {table} ({names}) SELECT {names} FROM {stage}"
             f" WHERE {parent} IN (SELECT mongo_id FROM up WHERE fresh))"
-            f", del{index} AS (DELETE FROM {table} t WHERE t.{parent} IN (SELECT mongo_id FROM up WHERE NOT fresh)"
-            f" AND ({', '.join('t.' + _q(k) for k in key)}) NOT IN (SELECT {key_names} FROM {stage}))"
-            f", ins{index} AS (INSERT INTO {table} ({names}) SELECT {names} FROM {stage}"
-            f" WHERE {parent} IN (SELECT mongo_id FROM up WHERE NOT fresh) ON CONFLICT ({key_names}) {on_conflict})"
-        )
+        ) + replace_children(index, child, stage, "SELECT mongo_id FROM up WHERE NOT fresh")
 
 
 class BulkLoader:
@@ -240,7 +219,7 @@ class BulkLoader:
             source = iter(batches)
             current = next(source, None)
             while current is not None:
-                rowsets = _latest(current.rowsets)
+                rowsets = latest_per_document(current.rowsets)
                 following: Any = _UNSET
                 if rowsets:
                     session.stage(rowsets)

@@ -26,7 +26,6 @@ import psycopg
 from bson import ObjectId
 from django.db import connections
 from django.db import utils as django_db
-from psycopg import errors as pg_errors
 from psycopg_pool import PoolTimeout
 from pymongo import ReturnDocument
 from pymongo.collection import Collection
@@ -42,7 +41,6 @@ from dualwrite.errors import (
     MappingError,
     PostgresUnavailable,
     ReadOnlyBackupError,
-    SourceUnavailable,
 )
 from dualwrite.mapping import (
     ENGINE_FIELDS,
@@ -54,7 +52,7 @@ from dualwrite.mapping import (
 )
 from dualwrite.operations import CREATE, DELETE, UPDATE, Operation, apply_set
 from dualwrite.ordering import State, document_state, in_step
-from dualwrite.policy import ErrorKind, RetryPolicy, classify, describe
+from dualwrite.policy import ErrorKind, RetryPolicy, classify, describe, no_connection
 from dualwrite.queue import FAILED, PENDING, QueueRecord, RetryQueue
 from dualwrite.reconcile import Reconciler
 from dualwrite.sink import PostgresSink
@@ -83,6 +81,18 @@ class RetryOutcome(StrEnum):
     POSTPONED = "postponed"  # Postgres (or MongoDB) could not be reached; nothing was attempted
 
 
+@dataclass(frozen=True)
+class ManualRetry:
+    """What a manual retry of several documents did."""
+
+    attempted: int
+    applied: int  # documents Postgres now holds in their current state
+
+    @property
+    def still_failing(self) -> int:
+        return self.attempted - self.applied
+
+
 class Breaker:
     """Process-wide: after Postgres failed, writes go straight to the retry queue for a moment
     instead of each waiting on the connection pool. Only a shortcut: correctness never depends
@@ -105,17 +115,6 @@ class Breaker:
 
 
 BREAKER = Breaker()
-
-
-def _timed_out(exc: BaseException) -> bool:
-    """A lock_timeout or statement_timeout of the bounded in-request write."""
-    cause = exc.__cause__ if exc.__cause__ is not None else exc
-    return isinstance(cause, pg_errors.LockNotAvailable | pg_errors.QueryCanceled)
-
-
-def _no_connection(exc: BaseException) -> bool:
-    """True when no connection to Postgres could be had (the write never reached the server)."""
-    return isinstance(exc, PoolTimeout | PostgresUnavailable) or isinstance(exc.__cause__, PoolTimeout)
 
 
 @dataclass(frozen=True)
@@ -290,7 +289,7 @@ class DualWriteEngine:
         except MIRROR_ERRORS as exc:
             exc = self._as_duplicate(mapping, record.mongo_id, exc)
             error = describe(exc)
-            if _no_connection(exc) or isinstance(exc, SourceUnavailable):
+            if self.policy.postpones(exc):
                 self.queue.postpone(record, owner, error)
                 logger.warning(
                     "retry postponed, a store is unavailable: %s %s", record.collection, record.mongo_id
@@ -325,6 +324,26 @@ class DualWriteEngine:
         if document is not None:
             self._clear_marks(mapping, [document])
         return True
+
+    def retry_documents(self, targets: Iterable[tuple[str, str]], *, lease_seconds: float) -> ManualRetry:
+        """Manual retry of documents, one after the other (`retry_document`). A document the
+        engine refuses (e.g. a record of a collection no longer mapped) is logged and counts as
+        still failing."""
+        attempted = applied = 0
+        for collection, mongo_id in targets:
+            attempted += 1
+            try:
+                applied += self.retry_document(collection, mongo_id, f"manual:{mongo_id}", lease_seconds)
+            except DualWriteError as exc:
+                logger.warning("retry of %s %s refused: %s", collection, mongo_id, exc)
+        return ManualRetry(attempted, applied)
+
+    def retry_unresolved(
+        self, *, lease_seconds: float, collection: str | None = None, limit: int | None = None
+    ) -> ManualRetry:
+        """Manual retry of every unresolved record (of one collection; the first `limit`)."""
+        query = {} if collection is None else {"collection": collection}
+        return self.retry_documents(self.queue.unresolved_ids(query)[:limit], lease_seconds=lease_seconds)
 
     # == status =================================================================================
     def sync_status(self, collection: str, mongo_id: str) -> str | None:
@@ -546,11 +565,9 @@ class DualWriteEngine:
                 result = statement()
             except DB_ERRORS as exc:
                 self._discard_connection()
-                if classify(exc) is not ErrorKind.TRANSIENT or _timed_out(exc):
-                    raise  # a lock or statement timeout: Postgres is slow, not down; queue it now
-                if isinstance(exc, SourceUnavailable):
-                    raise  # MongoDB, not Postgres, failed: no breaker
-                if _no_connection(exc) or attempt == len(delays) - 1:
+                if not self.policy.retries_in_request(exc):
+                    raise  # refused, slow (a timeout: queue it now) or MongoDB's: no breaker
+                if no_connection(exc) or attempt == len(delays) - 1:
                     BREAKER.open(self.breaker_seconds)
                     raise
                 continue
@@ -638,7 +655,7 @@ class DualWriteEngine:
             mapping.collection, mongo_id, operation, error,
         )  # fmt: skip
         record = self._record(
-            mapping, mongo_id, operation, error, kind, counts=kind is not ErrorKind.TRANSIENT
+            mapping, mongo_id, operation, error, kind, counts=self.policy.counts_attempt(kind)
         )
         if record is None:
             return WriteResult(mapping.collection, mongo_id, operation, False, PENDING, error)

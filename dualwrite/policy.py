@@ -35,6 +35,17 @@ _TRANSIENT_SQLSTATE = (
 )
 
 
+def timed_out(exc: BaseException) -> bool:
+    """A lock_timeout or statement_timeout of a bounded in-request write: Postgres is slow, not down."""
+    cause = exc.__cause__ if exc.__cause__ is not None else exc
+    return isinstance(cause, pg_errors.LockNotAvailable | pg_errors.QueryCanceled)
+
+
+def no_connection(exc: BaseException) -> bool:
+    """True when no connection to Postgres could be had (the write never reached the server)."""
+    return isinstance(exc, PoolTimeout | PostgresUnavailable) or isinstance(exc.__cause__, PoolTimeout)
+
+
 def classify(exc: BaseException) -> ErrorKind:
     """Decide how the engine treats an error raised while writing to Postgres."""
     if isinstance(exc, MappingError | DuplicateKeyConflict):
@@ -68,7 +79,7 @@ def describe(exc: BaseException) -> str:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How often and when failed Postgres writes are tried again."""
+    """How often and when failed Postgres writes are tried again, and when they are not."""
 
     attempts: int  # worker attempts before a record is FAILED (DUAL_WRITE_RETRY_ATTEMPTS)
     base_delay: float  # seconds before the first worker retry (DUAL_WRITE_RETRY_DELAY)
@@ -82,3 +93,31 @@ class RetryPolicy:
 
     def next_attempt_at(self, now: dt.datetime, attempt: int) -> dt.datetime:
         return now + dt.timedelta(seconds=self.delay(attempt))
+
+    def retries_in_request(self, exc: BaseException) -> bool:
+        """A failed in-request write is tried again at once (`in_request_delays`) only when the
+        connection or server failed; not when Postgres refused the rows, not on a lock or
+        statement timeout (Postgres is slow, not down: the write is queued now), and not when
+        MongoDB failed."""
+        return (
+            classify(exc) is ErrorKind.TRANSIENT
+            and not timed_out(exc)
+            and not isinstance(exc, SourceUnavailable)
+        )
+
+    def counts_attempt(self, kind: ErrorKind) -> bool:
+        """A failed live write counts as an attempt when Postgres itself refused it (or the mapping
+        could not hold the document), so that a document that keeps failing reaches FAILED; an
+        outage or a timeout does not (the worker's retries count those)."""
+        return kind is not ErrorKind.TRANSIENT
+
+    def exhausted(self, kind: ErrorKind, attempts: int) -> bool:
+        """A record gives up (FAILED) after `attempts` counted attempts, or at once when retrying
+        cannot help (a permanent error)."""
+        return kind is ErrorKind.PERMANENT or attempts >= self.attempts
+
+    def postpones(self, exc: BaseException) -> bool:
+        """A retry that could not reach a store at all (no connection to Postgres, MongoDB
+        unavailable) was not attempted: it is postponed without using up an attempt, so that an
+        outage does not exhaust every record."""
+        return no_connection(exc) or isinstance(exc, SourceUnavailable)

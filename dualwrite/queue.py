@@ -101,6 +101,15 @@ class QueueRecord:
         }
 
 
+@dataclass
+class Backlog:
+    """The unresolved records of one collection."""
+
+    pending: int = 0
+    failed: int = 0
+    oldest_pending_age_seconds: float | None = None
+
+
 # Index specs of the queue collection (created by the MongoDB connection manager).
 QUEUE_INDEXES: tuple[tuple[tuple[str, ...], bool], ...] = (
     (("status", "next_attempt_at"), False),
@@ -161,8 +170,7 @@ class RetryQueue:
             return_document=ReturnDocument.AFTER,
         )
         record = QueueRecord.from_document(_upserted(doc))
-        exhausted = kind is ErrorKind.PERMANENT or record.attempts >= self.policy.attempts
-        if record.status != PENDING or not exhausted:
+        if record.status != PENDING or not self.policy.exhausted(kind, record.attempts):
             return record, False
         done = self.coll.update_one(
             {"_id": record.id, "generation": record.generation, "status": PENDING},
@@ -272,7 +280,7 @@ class RetryQueue:
         when the record was reopened meanwhile (its new failure restarted the count)."""
         now = utcnow()
         attempts = record.attempts + 1
-        exhausted = kind is ErrorKind.PERMANENT or attempts >= self.policy.attempts
+        exhausted = self.policy.exhausted(kind, attempts)
         status = FAILED if exhausted else PENDING
         done = self.coll.update_one(
             {"_id": record.id, "lease_owner": owner, "generation": record.generation},
@@ -353,10 +361,11 @@ class RetryQueue:
         cursor = self.coll.find({**query, "status": {"$in": UNRESOLVED}}, {"collection": 1, "mongo_id": 1})
         return [(doc["collection"], doc["mongo_id"]) for doc in cursor]
 
-    def backlog(self) -> dict[str, Any]:
-        """Pending and failed counts (total and by collection) and the oldest pending age."""
-        counts: dict[str, dict[str, int]] = {PENDING: {}, FAILED: {}}
-        oldest: dt.datetime | None = None
+    def backlog_by_collection(self) -> dict[str, Backlog]:
+        """Unresolved records per collection (collections without any are left out), with the
+        age of the oldest PENDING one."""
+        now = utcnow()
+        out: dict[str, Backlog] = {}
         pipeline: list[dict[str, Any]] = [
             {"$match": {"status": {"$in": UNRESOLVED}}},
             {
@@ -368,17 +377,31 @@ class RetryQueue:
             },
         ]
         for group in self.coll.aggregate(pipeline):
-            status, collection = group["_id"]["status"], group["_id"]["collection"]
-            counts[status][collection] = int(group["n"])
-            if status == PENDING and (oldest is None or group["oldest"] < oldest):
+            backlog = out.setdefault(group["_id"]["collection"], Backlog())
+            if group["_id"]["status"] == PENDING:
+                backlog.pending = int(group["n"])
                 oldest = group["oldest"]
-        age = None if oldest is None else max(0.0, (utcnow() - oldest).total_seconds())
+                if oldest.tzinfo is None:  # a client that is not tz_aware returns naive UTC
+                    oldest = oldest.replace(tzinfo=dt.UTC)
+                backlog.oldest_pending_age_seconds = max(0.0, (now - oldest).total_seconds())
+            else:
+                backlog.failed = int(group["n"])
+        return out
+
+    def backlog(self) -> dict[str, Any]:
+        """Pending and failed counts (total and by collection) and the oldest pending age."""
+        by_collection = self.backlog_by_collection()
+        ages = [
+            b.oldest_pending_age_seconds
+            for b in by_collection.values()
+            if b.oldest_pending_age_seconds is not None
+        ]
         return {
-            "pending": sum(counts[PENDING].values()),
-            "failed": sum(counts[FAILED].values()),
-            "pending_by_collection": counts[PENDING],
-            "failed_by_collection": counts[FAILED],
-            "oldest_pending_age_seconds": age,
+            "pending": sum(b.pending for b in by_collection.values()),
+            "failed": sum(b.failed for b in by_collection.values()),
+            "pending_by_collection": {name: b.pending for name, b in by_collection.items() if b.pending},
+            "failed_by_collection": {name: b.failed for name, b in by_collection.items() if b.failed},
+            "oldest_pending_age_seconds": max(ages) if ages else None,
         }
 
     def purge_resolved(self, older_than: dt.timedelta) -> int:

@@ -15,7 +15,7 @@ from typing import Any
 from django.db import connections
 
 from dualwrite.mapping import CollectionMapping
-from dualwrite.sink import _q
+from dualwrite.mirror_sql import quote
 
 Row = dict[str, Any]
 Children = dict[str, list[Row]]
@@ -25,7 +25,7 @@ def scan_live_rows(
     mapping: CollectionMapping, *, lower: str | None = None, page_size: int = 2000, using: str = "default"
 ) -> Iterator[tuple[Row, Children]]:
     """(row, child rows by table) of every live row with mongo_id >= `lower`, in mongo_id order."""
-    table = _q(mapping.table)
+    table = quote(mapping.table)
     last, inclusive = (lower or ""), True
     while True:
         operator = "~>=~" if inclusive else "~>~"
@@ -44,7 +44,7 @@ def scan_live_rows(
             }
             for child in mapping.children:
                 cursor.execute(
-                    f"SELECT * FROM {_q(child.table)} WHERE {_q(child.parent_column)} = ANY(%s)",
+                    f"SELECT * FROM {quote(child.table)} WHERE {quote(child.parent_column)} = ANY(%s)",
                     [list(children)],
                 )
                 child_names = [d[0] for d in cursor.description]

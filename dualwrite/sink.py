@@ -27,19 +27,16 @@ import psycopg
 from django.db import connections
 from psycopg.types.json import Jsonb
 
-from dualwrite.mapping import ArrayTable, Child, CollectionMapping
-from dualwrite.ordering import State, guard_sql
-from dualwrite.transform import RowSet
+from dualwrite.mapping import Child, CollectionMapping
+from dualwrite.mirror_sql import child_columns, guarded_upsert, quote, replace_children
+from dualwrite.ordering import State
+from dualwrite.transform import RowSet, latest_per_document
 
 SYNCED = "SYNCED"
 # sync_status of the placeholder row that locks an absent document during a reconcile.
 PLACEHOLDER = "PENDING"
 # Rows per statement: columns travel as arrays, so this bounds statement memory, not parameters.
 CHUNK_ROWS = 5000
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 @cache
@@ -54,28 +51,6 @@ def _db_types(model: Any, columns: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def _child_key(child: Child) -> list[str]:
-    """Columns identifying one child row within its table."""
-    if isinstance(child, ArrayTable):
-        return [child.parent_column, child.item_column]
-    return [child.parent_column]
-
-
-def _child_on_conflict(child: Child) -> str:
-    """What an upsert of a child row does when its key exists: update the other columns."""
-    key = _child_key(child)
-    non_key = [c for c in _child_columns(child) if c not in key]
-    if not non_key:
-        return "DO NOTHING"
-    return "DO UPDATE SET " + ", ".join(f"{_q(c)} = EXCLUDED.{_q(c)}" for c in non_key)
-
-
-def _child_columns(child: Child) -> list[str]:
-    if isinstance(child, ArrayTable):
-        return [child.parent_column, child.item_column, child.position_column]
-    return [child.parent_column, *(f.column for f in child.fields)]
-
-
 @dataclass
 class _Statement:
     sql: str
@@ -88,22 +63,14 @@ def _upsert_sql(mapping: CollectionMapping, force: bool) -> str:
     """Statement 1 of an upsert: the main rows from column arrays, through the guard unless forced.
     Parameters: the sync status, then one array per column (id, generation, version, the mapped
     columns in declaration order, extra)."""
-    table = _q(mapping.table)
     data_columns = tuple(f.column for f in mapping.fields)
     types = _db_types(mapping.model, data_columns)
     array_types = ["varchar(24)", "varchar(24)", "bigint", *(types[c] for c in data_columns), "jsonb"]
     unnest = ", ".join(f"%b::{t}[]" for t in array_types)
     names = ", ".join(f"c{i}" for i in range(len(array_types)))
     data = ", ".join(f"u.c{i}" for i in range(3, len(array_types)))
-    all_columns = ["mongo_id", "source_generation", "source_version", "source_deleted", "sync_status",
-                   "sync_error", *data_columns, mapping.extra_column, "last_sync_at"]  # fmt: skip
-    updates = ", ".join(f"{_q(c)} = EXCLUDED.{_q(c)}" for c in all_columns[1:])
-    guard = "" if force else f" WHERE {guard_sql(table, 'EXCLUDED')}"
-    return (
-        f"INSERT INTO {table} ({', '.join(map(_q, all_columns))})"
-        f" SELECT u.c0, u.c1, u.c2, false, %s, NULL, {data}, now() FROM unnest({unnest}) AS u({names})"
-        f" ON CONFLICT (mongo_id) DO UPDATE SET {updates}{guard}"
-    )
+    rows = f"SELECT u.c0, u.c1, u.c2, false, %s, NULL, {data}, now() FROM unnest({unnest}) AS u({names})"
+    return guarded_upsert(mapping, rows, force=force)
 
 
 @cache
@@ -111,7 +78,7 @@ def _children_sql(mapping: CollectionMapping, with_rows: tuple[bool, ...]) -> st
     """Statement 2 of an upsert: rewrite the child rows of the rows that hold the written state
     now (locked by statement 1); return their ids. Parameters: id, generation and version arrays,
     then the column arrays of each child table that has rows (`with_rows`, per child)."""
-    table = _q(mapping.table)
+    table = quote(mapping.table)
     sql = [
         f"WITH up AS (SELECT t.mongo_id FROM {table} t"
         " JOIN unnest(%b::varchar(24)[], %b::varchar(24)[], %b::bigint[]) AS w(mongo_id, generation, version)"
@@ -125,24 +92,15 @@ def _children_sql(mapping: CollectionMapping, with_rows: tuple[bool, ...]) -> st
 
 
 def _child_sql(index: int, child: Child, has_rows: bool) -> str:
-    """CTEs replacing the child rows of the applied parents: delete the rows that are gone,
-    upsert the rows that stay or are new (disjoint sets, so one statement can do both)."""
-    table, parent = _q(child.table), _q(child.parent_column)
+    """CTEs replacing the child rows of the applied parents with the rows of the arrays."""
+    table, parent = quote(child.table), quote(child.parent_column)
     if not has_rows:
         return f", del{index} AS (DELETE FROM {table} WHERE {parent} IN (SELECT mongo_id FROM up))"
-    columns = _child_columns(child)
-    key = _child_key(child)
+    columns = child_columns(child)
     types = _db_types(child.model, tuple(columns))
-    names = ", ".join(map(_q, columns))
-    key_names = ", ".join(map(_q, key))
     unnest = ", ".join(f"%b::{types[c]}[]" for c in columns)
-    return (
-        f", new{index} AS (SELECT * FROM unnest({unnest}) AS v({names}))"
-        f", del{index} AS (DELETE FROM {table} t WHERE t.{parent} IN (SELECT mongo_id FROM up)"
-        f" AND ({', '.join('t.' + _q(k) for k in key)}) NOT IN (SELECT {key_names} FROM new{index}))"
-        f", ins{index} AS (INSERT INTO {table} ({names}) SELECT {names} FROM new{index}"
-        f" WHERE {parent} IN (SELECT mongo_id FROM up) ON CONFLICT ({key_names}) {_child_on_conflict(child)})"
-    )
+    new_rows = f", new{index} AS (SELECT * FROM unnest({unnest}) AS v({', '.join(map(quote, columns))}))"
+    return new_rows + replace_children(index, child, f"new{index}", "SELECT mongo_id FROM up")
 
 
 @cache
@@ -156,13 +114,13 @@ def _placeholder_sql(mapping: CollectionMapping) -> str:
 def _tombstone_sql(mapping: CollectionMapping) -> str:
     """Tombstones from id, generation and version arrays (parameters: the sync status, the
     placeholder defaults, then the three arrays)."""
-    table = _q(mapping.table)
+    table = quote(mapping.table)
     columns = ["mongo_id", "source_generation", "source_version", "source_deleted", "sync_status",
                "sync_error", *(f.column for f in mapping.fields)]  # fmt: skip
-    resets = [f"{_q(f.column)} = EXCLUDED.{_q(f.column)}" for f in mapping.fields]
-    strip = ", ".join([*resets, f"{_q(mapping.extra_column)} = NULL"])
+    resets = [f"{quote(f.column)} = EXCLUDED.{quote(f.column)}" for f in mapping.fields]
+    strip = ", ".join([*resets, f"{quote(mapping.extra_column)} = NULL"])
     return (
-        f"INSERT INTO {table} ({', '.join(map(_q, columns))}, last_sync_at)"
+        f"INSERT INTO {table} ({', '.join(map(quote, columns))}, last_sync_at)"
         f" SELECT u.mongo_id, u.generation, u.version, true, %s, NULL{_placeholder_sql(mapping)}, now()"
         " FROM unnest(%s::varchar(24)[], %s::varchar(24)[], %s::bigint[]) AS u(mongo_id, generation, version)"
         " ON CONFLICT (mongo_id) DO UPDATE SET source_deleted = true,"
@@ -176,11 +134,11 @@ def _tombstone_sql(mapping: CollectionMapping) -> str:
 @cache
 def _drop_children_sql(mapping: CollectionMapping) -> str:
     """A statement dropping the child rows of the tombstones among `ANY(%s)`, returning their ids."""
-    table = _q(mapping.table)
+    table = quote(mapping.table)
     sql = [f"WITH gone AS (SELECT mongo_id FROM {table} WHERE mongo_id = ANY(%s) AND source_deleted)"]
     for index, child in enumerate(mapping.children):
         sql.append(
-            f", del{index} AS (DELETE FROM {_q(child.table)} WHERE {_q(child.parent_column)}"
+            f", del{index} AS (DELETE FROM {quote(child.table)} WHERE {quote(child.parent_column)}"
             " IN (SELECT mongo_id FROM gone))"
         )
     sql.append(" SELECT mongo_id FROM gone")
@@ -191,10 +149,10 @@ def _drop_children_sql(mapping: CollectionMapping) -> str:
 def _bury_sql(mapping: CollectionMapping) -> str:
     """Tombstone one row whatever life it holds (parameters: status, defaults, the id)."""
     types = _db_types(mapping.model, tuple(f.column for f in mapping.fields))
-    reset = "".join(f", {_q(f.column)} = %s::{types[f.column]}" for f in mapping.fields)
+    reset = "".join(f", {quote(f.column)} = %s::{types[f.column]}" for f in mapping.fields)
     return (
-        f"UPDATE {_q(mapping.table)} SET source_deleted = true, sync_status = %s, sync_error = NULL,"
-        f" last_sync_at = now(){reset}, {_q(mapping.extra_column)} = NULL WHERE mongo_id = %s"
+        f"UPDATE {quote(mapping.table)} SET source_deleted = true, sync_status = %s, sync_error = NULL,"
+        f" last_sync_at = now(){reset}, {quote(mapping.extra_column)} = NULL WHERE mongo_id = %s"
     )
 
 
@@ -234,13 +192,8 @@ class PostgresSink:
         holds (the reconcile path, under the row lock, with MongoDB's current document). When a
         batch holds one id twice, its highest version is written.
         """
-        latest: dict[str, RowSet] = {}
-        for rowset in rowsets:
-            held = latest.get(rowset.mongo_id)
-            if held is None or rowset.version >= held.version:
-                latest[rowset.mongo_id] = rowset
         applied: set[str] = set()
-        for chunk in self._chunks(list(latest.values())):
+        for chunk in self._chunks(latest_per_document(rowsets)):
             applied |= self._run(self._upsert_statements(mapping, chunk, force))
         return applied
 
@@ -268,7 +221,7 @@ class PostgresSink:
         """Inside a transaction: lock the document's row until the transaction ends and return the
         state it holds (None: no row). An absent row is locked through a placeholder tombstone,
         so that no other writer can insert it meanwhile; `settle` removes or replaces it."""
-        table = _q(mapping.table)
+        table = quote(mapping.table)
         columns = [
             "mongo_id",
             "source_version",
@@ -280,7 +233,7 @@ class PostgresSink:
             if self._limits:
                 cursor.execute(self._limits)
             cursor.execute(
-                f"INSERT INTO {table} ({', '.join(map(_q, columns))})"
+                f"INSERT INTO {table} ({', '.join(map(quote, columns))})"
                 f" SELECT %s, 0, true, %s{_placeholder_sql(mapping)} ON CONFLICT (mongo_id) DO NOTHING"
                 " RETURNING mongo_id",
                 [mongo_id, PLACEHOLDER, *(f.default for f in mapping.fields)],
@@ -300,7 +253,7 @@ class PostgresSink:
         if held is None:
             statements = [
                 _Statement(
-                    f"DELETE FROM {_q(mapping.table)} WHERE mongo_id = %s RETURNING mongo_id", [mongo_id]
+                    f"DELETE FROM {quote(mapping.table)} WHERE mongo_id = %s RETURNING mongo_id", [mongo_id]
                 )
             ]
         else:
@@ -314,7 +267,7 @@ class PostgresSink:
         """The state each existing row holds (ids without a row are left out)."""
         with self.connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT mongo_id, source_generation, source_version, source_deleted FROM {_q(mapping.table)}"
+                f"SELECT mongo_id, source_generation, source_version, source_deleted FROM {quote(mapping.table)}"
                 " WHERE mongo_id = ANY(%s)",
                 [list(mongo_ids)],
             )
@@ -324,7 +277,7 @@ class PostgresSink:
         """Record the sync status of an existing row (a missing row is left missing)."""
         with self.connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {_q(mapping.table)} SET sync_status = %s, sync_error = %s WHERE mongo_id = %s",
+                f"UPDATE {quote(mapping.table)} SET sync_status = %s, sync_error = %s WHERE mongo_id = %s",
                 [status, error, mongo_id],
             )
 
@@ -336,14 +289,14 @@ class PostgresSink:
         where, params = ("", []) if mongo_ids is None else (" WHERE mongo_id = ANY(%s)", [list(mongo_ids)])
         result: dict[str, tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]] = {}
         with self.connection.cursor() as cursor:
-            cursor.execute(f"SELECT * FROM {_q(mapping.table)}{where}", params)
+            cursor.execute(f"SELECT * FROM {quote(mapping.table)}{where}", params)
             names = [d[0] for d in cursor.description]
             for values in cursor.fetchall():
                 row = dict(zip(names, values, strict=True))
                 result[row["mongo_id"]] = (row, {child.table: [] for child in mapping.children})
             for child in mapping.children:
-                parent = _q(child.parent_column)
-                cursor.execute(f"SELECT * FROM {_q(child.table)} WHERE {parent} = ANY(%s)", [list(result)])
+                parent = quote(child.parent_column)
+                cursor.execute(f"SELECT * FROM {quote(child.table)} WHERE {parent} = ANY(%s)", [list(result)])
                 names = [d[0] for d in cursor.description]
                 for values in cursor.fetchall():
                     row = dict(zip(names, values, strict=True))
@@ -388,7 +341,7 @@ class PostgresSink:
             rows = [row for rs in rowsets for row in rs.children.get(child.table, [])]
             with_rows.append(bool(rows))
             if rows:
-                children += [[row[c] for row in rows] for c in _child_columns(child)]
+                children += [[row[c] for row in rows] for c in child_columns(child)]
         return [
             _Statement(_upsert_sql(mapping, force), main),
             _Statement(_children_sql(mapping, tuple(with_rows)), children),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,16 +11,9 @@ from pymongo.collection import Collection
 
 from dualwrite.checkpoint import CheckpointStore
 from dualwrite.mapping import PENDING_MARK_FIELD, MappingRegistry
-from dualwrite.queue import FAILED, PENDING, UNRESOLVED, RetryQueue
+from dualwrite.mirror_sql import quote
+from dualwrite.queue import Backlog, RetryQueue
 from dualwrite.reports import ReportStore
-from dualwrite.sink import _q
-
-
-@dataclass
-class Backlog:
-    pending: int = 0
-    failed: int = 0
-    oldest_pending_age_seconds: float | None = None
 
 
 @dataclass
@@ -78,29 +70,7 @@ class StatusReader:
 
     def backlog(self) -> dict[str, Backlog]:
         """Unresolved retry records per collection, with the age of the oldest PENDING one."""
-        now = dt.datetime.now(dt.UTC)
-        out: dict[str, Backlog] = {}
-        pipeline: list[dict[str, Any]] = [
-            {"$match": {"status": {"$in": UNRESOLVED}}},
-            {
-                "$group": {
-                    "_id": {"status": "$status", "collection": "$collection"},
-                    "n": {"$sum": 1},
-                    "oldest": {"$min": "$created_at"},
-                }
-            },
-        ]
-        for group in self.queue.coll.aggregate(pipeline):
-            backlog = out.setdefault(group["_id"]["collection"], Backlog())
-            if group["_id"]["status"] == PENDING:
-                backlog.pending = int(group["n"])
-                oldest = group["oldest"]
-                if oldest.tzinfo is None:
-                    oldest = oldest.replace(tzinfo=dt.UTC)
-                backlog.oldest_pending_age_seconds = max(0.0, (now - oldest).total_seconds())
-            elif group["_id"]["status"] == FAILED:
-                backlog.failed = int(group["n"])
-        return out
+        return self.queue.backlog_by_collection()
 
     def unmirrored(self) -> dict[str, int]:
         """Documents with a pending mark, per collection."""
@@ -121,7 +91,7 @@ class StatusReader:
             for mapping in self.registry:
                 cursor.execute(
                     "SELECT count(*) FILTER (WHERE NOT source_deleted), count(*) FILTER (WHERE source_deleted)"
-                    f" FROM {_q(mapping.table)}"
+                    f" FROM {quote(mapping.table)}"
                 )
                 live, dead = cursor.fetchone()
                 counts[mapping.collection] = (int(live), int(dead))

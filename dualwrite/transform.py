@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +43,17 @@ class RowSet:
     row: dict[str, Any]  # main-table columns (mapped fields and `extra`), by column name
     children: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # child table → rows
     generation: str | None = None  # 24-hex generation of the document's life; None for legacy ones
+
+
+def latest_per_document(rowsets: Iterable[RowSet]) -> list[RowSet]:
+    """One rowset per document, its highest version (of equal ones the last): one statement
+    cannot update a row twice."""
+    latest: dict[str, RowSet] = {}
+    for rowset in rowsets:
+        held = latest.get(rowset.mongo_id)
+        if held is None or rowset.version >= held.version:
+            latest[rowset.mongo_id] = rowset
+    return list(latest.values())
 
 
 def normalise_mongo_id(value: Any) -> str:

@@ -48,10 +48,11 @@ from dualwrite.bulk import BulkLoader
 from dualwrite.checkpoint import LEGACY_IDS, MIN_OBJECT_ID
 from dualwrite.errors import DualWriteError, MappingError
 from dualwrite.mapping import GENERATION_FIELD, VERSION_FIELD, ArrayTable, CollectionMapping
+from dualwrite.mirror_sql import child_columns
 from dualwrite.reconcile import Reconciler
 from dualwrite.reports import ReportStore
 from dualwrite.scan import Children, Row, scan_live_rows
-from dualwrite.sink import PostgresSink, _child_columns
+from dualwrite.sink import PostgresSink
 from dualwrite.transform import RowSet, document_to_rows, normalise_mongo_id, rows_to_document
 from dualwrite.uniqueness import conflict, unique_keys
 
@@ -153,7 +154,7 @@ def same_columns(mapping: CollectionMapping, rowset: RowSet, row: Row, children:
         mine, stored = rowset.children.get(child.table, []), children.get(child.table, [])
         if len(mine) != len(stored):
             return False
-        columns = _child_columns(child)
+        columns = child_columns(child)
         if isinstance(child, ArrayTable):
             stored = sorted(stored, key=lambda r: r[child.position_column])
         if any(a[c] != b[c] for a, b in zip(mine, stored, strict=True) for c in columns):

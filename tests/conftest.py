@@ -55,6 +55,17 @@ def fresh_runtime_flags() -> Iterator[None]:
     runtime_flags.invalidate()
 
 
+@pytest.fixture(autouse=True)
+def fresh_engine() -> Iterator[None]:
+    """Each test gets an engine built from its own settings and phase (`todo.wiring` caches one
+    per process; a setting changed through the `settings` fixture also drops it)."""
+    from todo.wiring import reset_engine
+
+    reset_engine()
+    yield
+    reset_engine()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def pool_closed_before_the_test_database_goes(django_db_setup: Any) -> Iterator[None]:
     """Threads of the tests (jobs, workers, concurrent writers) hand their connections back to the

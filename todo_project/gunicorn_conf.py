@@ -23,7 +23,7 @@ def post_worker_init(worker: Any) -> None:
     from django.conf import settings
 
     from todo.phases import mongodb_is_truth
-    from todo.services.operations_setup import history_sampler
+    from todo.wiring import history_sampler
 
     if mongodb_is_truth():
         history_sampler().start(settings.WRITE_HISTORY_INTERVAL)

@@ -76,7 +76,7 @@ def test_an_outage_does_not_use_up_a_documents_attempts(dual_write, settings) ->
 
 
 def test_a_failed_record_mended_by_a_later_write_is_resolved_by_the_worker(dual_write, settings) -> None:
-    from todo.services.dual_write_setup import build_worker
+    from todo.wiring import build_worker
 
     settings.DUAL_WRITE_RETRY_ATTEMPTS = 1
     service = DualWriteService()

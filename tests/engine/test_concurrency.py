@@ -15,7 +15,7 @@ from django.db import connections
 from dualwrite.sink import PostgresSink
 from tests.engine.helpers import mirror_differences
 from todo.services.dual_write_service import DualWriteService
-from todo.services.dual_write_setup import build_engine
+from todo.wiring import build_engine
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

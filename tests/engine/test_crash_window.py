@@ -14,8 +14,7 @@ from dualwrite.worker import RetryWorker
 from tests.engine.helpers import mirror_differences, row
 from todo.db.mongo_manager import DatabaseManager
 from todo.services.dual_write_service import DualWriteService
-from todo.services.dual_write_setup import build_engine
-from todo.services.operations_setup import build_status
+from todo.wiring import build_engine, build_status
 
 pytestmark = pytest.mark.django_db(transaction=True)
 GRACE = 0.5  # how long a worker waits before it takes a writer for dead (seconds)

@@ -15,8 +15,7 @@ from tests.engine.helpers import row
 from todo.db.mongo_manager import DatabaseManager
 from todo.mappings import get_registry
 from todo.repositories.mongo_repository import UserTeamDetailsRepository
-from todo.services.dual_write_setup import build_worker
-from todo.services.operations_setup import build_backfiller, build_verifier
+from todo.wiring import build_backfiller, build_verifier, build_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

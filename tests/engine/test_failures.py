@@ -9,17 +9,17 @@ import time
 
 import pytest
 from bson import ObjectId
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 
-from dualwrite.policy import RetryPolicy
+from dualwrite.policy import ErrorKind, RetryPolicy
 from dualwrite.queue import QUEUE_COLLECTION
 from tests.conftest import wait_for_postgres
 from tests.engine import alert_sink
 from tests.engine.helpers import mirror_differences, mongo_ids, postgres_round_trips, row
 from todo.db.mongo_manager import DatabaseManager
 from todo.models.postgres import PostgresUser
-from todo.services.dual_write_setup import build_worker
+from todo.wiring import build_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -372,3 +372,18 @@ def test_retry_command_reapplies_by_id_collection_and_all(dual_write, embedded_p
     call_command("dualwrite", "retry", "--all")
     assert mirror_differences("tasks", ids) == {} and dual_write.get_sync_failures() == []
     assert sorted(mongo_ids("tasks")) == sorted(ids)
+
+
+def test_retry_all_counts_a_record_it_cannot_retry_as_still_failing(dual_write, capsys) -> None:
+    """A record of a collection no longer mapped is refused (logged), the others are retried,
+    and the command says how many are left and fails."""
+    task_id, stray_id = str(ObjectId()), str(ObjectId())
+    dual_write.create_document(collection_name="tasks", data={"title": "x"}, mongo_id=task_id)
+    queue = dual_write.engine.queue
+    queue.record_failure("tasks", task_id, "update", "forced", ErrorKind.REJECTED)
+    queue.record_failure("retired_things", stray_id, "update", "forced", ErrorKind.REJECTED)
+    with pytest.raises(CommandError, match="1 document\\(s\\) still failing"):
+        call_command("dualwrite", "retry", "--all")
+    assert "retried 2: 1 applied, 1 still failing" in capsys.readouterr().out
+    assert queue.find_unresolved("tasks", task_id) is None
+    assert queue.find_unresolved("retired_things", stray_id) is not None

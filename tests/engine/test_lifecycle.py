@@ -11,7 +11,7 @@ from dualwrite.errors import DocumentNotFoundError, InvalidDocumentError, Mappin
 from tests.engine.helpers import mirror_differences, row
 from todo.db.mongo_manager import DatabaseManager
 from todo.mappings import get_registry
-from todo.services.operations_setup import build_backfiller
+from todo.wiring import build_backfiller
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

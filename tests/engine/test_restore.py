@@ -25,8 +25,7 @@ from todo.mappings import get_registry
 from todo.repositories.counters import DISPLAY_ID_COUNTER
 from todo.repositories.factory import get_counter_repository
 from todo.services import stand_in
-from todo.services.dual_write_setup import build_worker
-from todo.services.operations_setup import build_verifier
+from todo.wiring import build_verifier, build_worker
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

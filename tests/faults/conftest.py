@@ -17,8 +17,7 @@ from tests.faults.harness import Fleet, sign_in
 from todo.db.mongo_manager import DatabaseManager
 from todo.mappings import get_registry
 from todo.models.enums import TaskPriority
-from todo.services.dual_write_setup import build_worker
-from todo.services.operations_setup import build_verifier
+from todo.wiring import build_verifier, build_worker
 
 
 @dataclass(frozen=True)

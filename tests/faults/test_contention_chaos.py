@@ -24,7 +24,7 @@ from tests.conftest import wait_for_postgres
 from tests.faults.conftest import FaultSize
 from todo.db.mongo_manager import DatabaseManager
 from todo.services.dual_write_service import DualWriteService
-from todo.services.dual_write_setup import build_engine
+from todo.wiring import build_engine
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 

@@ -13,7 +13,7 @@ from dualwrite.engine import BREAKER, RetryOutcome
 from tests.conftest import wait_for_postgres
 from tests.faults.conftest import FaultSize, drain, drift, lost_writes, pending_records
 from tests.faults.harness import Fleet
-from todo.services.dual_write_setup import build_worker
+from todo.wiring import build_worker
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 

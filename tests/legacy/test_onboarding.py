@@ -26,7 +26,7 @@ from tests.legacy.dataset import PHYSICAL, LegacySummary
 from todo.db.mongo_manager import DatabaseManager
 from todo.mappings import get_registry
 from todo.services import doctor
-from todo.services.operations_setup import build_backfiller, build_checkpoints, build_verifier
+from todo.wiring import build_backfiller, build_checkpoints, build_verifier
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -12,7 +12,7 @@ from django.db import connection
 from dualwrite.bulk import BulkLoader
 from dualwrite.checkpoint import FINISHED, RUNNING, Shard
 from todo.mappings import get_registry
-from todo.services.operations_setup import build_backfiller, build_checkpoints, build_verifier
+from todo.wiring import build_backfiller, build_checkpoints, build_verifier
 
 from .conftest import insert_tasks
 
@@ -109,7 +109,7 @@ def test_unmappable_document_is_recorded_as_failed_and_the_rest_goes_on(tasks: A
     tasks.insert_one({"_id": bad, "title": "x", "status": "ARCHIVED"})
     report = build_backfiller().run(TASKS)
     assert (report.processed, report.written, report.rejected) == (51, 50, 1)
-    from todo.services.dual_write_setup import build_queue
+    from todo.wiring import build_queue
 
     record = build_queue().find_unresolved("tasks", str(bad))
     assert record is not None and record.status == "FAILED" and "status" in record.error
@@ -208,7 +208,7 @@ def test_document_postgres_refuses_is_recorded_and_the_rest_of_its_batch_is_writ
     report = build_backfiller(batch_size=50).run(get_registry().get("users"))
     assert (report.processed, report.written, report.rejected, report.duplicates) == (20, 19, 1, 1)
     assert _count("postgres_users") == 20
-    from todo.services.dual_write_setup import build_queue
+    from todo.wiring import build_queue
 
     refused = str(documents[3]["_id"])
     record = build_queue().find_unresolved("users", refused)

@@ -14,7 +14,7 @@ from django.db import connection
 from pymongo.errors import ServerSelectionTimeoutError
 
 from todo.services import health_service
-from todo.services.operations_setup import build_checkpoints
+from todo.wiring import build_checkpoints
 
 from .conftest import insert_tasks
 

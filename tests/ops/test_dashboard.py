@@ -11,8 +11,7 @@ from django.test import Client
 from dualwrite.policy import ErrorKind
 from todo.mappings import get_registry
 from todo.services.dual_write_service import DualWriteService
-from todo.services.dual_write_setup import build_queue
-from todo.services.operations_setup import build_verifier
+from todo.wiring import build_queue, build_verifier
 
 pytestmark = pytest.mark.django_db
 

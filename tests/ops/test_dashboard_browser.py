@@ -14,8 +14,7 @@ from todo.mappings import get_registry
 from todo.models.postgres.operations import Job
 from todo.services import jobs
 from todo.services.dual_write_service import DualWriteService
-from todo.services.dual_write_setup import build_queue
-from todo.services.operations_setup import build_backfiller, build_verifier, history_sampler
+from todo.wiring import build_backfiller, build_queue, build_verifier, history_sampler
 
 from .conftest import insert_tasks
 from .test_dashboard import outage_failure

@@ -19,8 +19,7 @@ from dualwrite.verify import INVALID, KINDS, MISSING
 from todo.db.mongo_manager import DatabaseManager
 from todo.mappings import get_registry
 from todo.services import doctor
-from todo.services.dual_write_setup import build_queue
-from todo.services.operations_setup import build_backfiller, build_verifier
+from todo.wiring import build_backfiller, build_queue, build_verifier
 
 pytestmark = pytest.mark.django_db
 

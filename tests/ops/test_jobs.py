@@ -20,7 +20,7 @@ from todo.models.postgres import PostgresTask
 from todo.models.postgres.operations import Job
 from todo.services import jobs
 from todo.services.jobs import JobRefused, start_jobs
-from todo.services.operations_setup import build_backfiller, build_reports, build_verifier
+from todo.wiring import build_backfiller, build_reports, build_verifier
 
 from .conftest import insert_tasks
 

@@ -20,7 +20,7 @@ from todo.phases import current_phase
 from todo.repositories.factory import get_repository
 from todo.runtime_flags import ReadRoute
 from todo.services.dual_write_service import DualWriteService
-from todo.services.operations_setup import build_verifier
+from todo.wiring import build_verifier
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / ".data" / "screenshots"
 

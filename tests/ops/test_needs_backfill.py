@@ -19,7 +19,7 @@ from django.test import Client
 
 from dualwrite.verify import DIFFERENT, NEEDS_BACKFILL
 from todo.mappings import get_registry
-from todo.services.operations_setup import build_backfiller, build_verifier
+from todo.wiring import build_backfiller, build_verifier
 
 from .conftest import insert_tasks
 

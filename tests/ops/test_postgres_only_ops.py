@@ -17,7 +17,7 @@ from pymongo.errors import AutoReconnect
 from todo.db.mongo_manager import DatabaseManager
 from todo.models.documents import Task
 from todo.repositories.factory import get_repository
-from todo.services.dual_write_setup import build_reverse_mirror
+from todo.wiring import build_reverse_mirror
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -30,8 +30,7 @@ from todo.runtime_flags import ReadRoute
 from todo.services import flag_service, phase_service, readiness
 from todo.services.background import BackgroundWorker
 from todo.services.dual_write_service import DualWriteService
-from todo.services.dual_write_setup import build_reverse_mirror
-from todo.services.operations_setup import build_verifier
+from todo.wiring import build_reverse_mirror, build_verifier
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,7 +10,7 @@ from django.db import connection
 
 from dualwrite.verify import DIFFERENT, EXTRA, INVALID, MISSING, NEEDS_BACKFILL
 from todo.mappings import get_registry
-from todo.services.operations_setup import build_backfiller, build_reports, build_verifier
+from todo.wiring import build_backfiller, build_reports, build_verifier
 
 from .conftest import LABELS, insert_tasks
 

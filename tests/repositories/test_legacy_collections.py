@@ -16,7 +16,7 @@ from todo.mappings import get_registry
 from todo.models.postgres import PostgresTaskAssignment, PostgresWatchlist
 from todo.repositories.factory import get_repository
 from todo.repositories.postgres_repository import PostgresWatchlistRepository
-from todo.services.operations_setup import build_backfiller, build_verifier
+from todo.wiring import build_backfiller, build_verifier
 from todo_project.config import ConfigError, load_config
 
 pytestmark = pytest.mark.django_db(transaction=True)

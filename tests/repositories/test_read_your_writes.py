@@ -23,7 +23,7 @@ from todo.models.postgres import PostgresTask
 from todo.repositories.factory import get_repository
 from todo.repositories.read_your_writes import read_fallback_counts
 from todo.repositories.routing import RoutedRepository, shadow_mismatch_counts
-from todo.services.dual_write_setup import build_queue, build_worker
+from todo.wiring import build_queue, build_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -23,8 +23,7 @@ from todo.models.postgres import PostgresTask
 from todo.phases import PhaseNotReady
 from todo.repositories.factory import get_repository
 from todo.services import phase_service
-from todo.services.dual_write_setup import build_reverse_mirror, build_worker
-from todo.services.operations_setup import build_verifier, save_reverse_report
+from todo.wiring import build_reverse_mirror, build_verifier, build_worker, save_reverse_report
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -18,7 +18,7 @@ from todo.models import documents as d
 from todo.repositories import task_list as tl
 from todo.repositories.mongo_repository import MONGO_REPOSITORIES
 from todo.repositories.postgres_repository import POSTGRES_REPOSITORIES
-from todo.services.operations_setup import build_backfiller
+from todo.wiring import build_backfiller
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

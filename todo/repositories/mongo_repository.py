@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from functools import cached_property
 from typing import Any
 
 from bson import ObjectId
@@ -94,13 +93,14 @@ class MongoRepository(AbstractRepository[M]):
     def __init__(self, engine: DualWriteEngine | None = None) -> None:
         self._engine = engine
 
-    @cached_property
+    @property
     def engine(self) -> DualWriteEngine:
-        if self._engine is None:
-            from todo.services.dual_write_setup import build_engine
+        """The engine given, else the process's cached one (`todo.wiring`)."""
+        if self._engine is not None:
+            return self._engine
+        from todo.wiring import dual_write_engine
 
-            self._engine = build_engine()
-        return self._engine
+        return dual_write_engine()
 
     @property
     def mapping(self) -> CollectionMapping:

@@ -123,7 +123,7 @@ class Freshness:
 
 
 def build_freshness(collection: str, using: str = "default") -> Freshness:
-    from todo.services.dual_write_setup import build_queue
+    from todo.wiring import build_queue
 
     return Freshness(MONGO_REPOSITORIES[collection](), build_queue(), using)
 

@@ -20,7 +20,7 @@ from dualwrite.maintenance import Maintenance, Periodic
 from dualwrite.reverse import ReverseMirror
 from dualwrite.worker import RetryWorker
 from todo.phases import current_phase, mongodb_retired
-from todo.services.dual_write_setup import build_reverse_mirror, build_worker
+from todo.wiring import build_reverse_mirror, build_worker
 
 logger = logging.getLogger(__name__)
 

@@ -16,12 +16,12 @@ from django.conf import settings
 from dualwrite import metrics
 from dualwrite.engine import DualWriteEngine, WriteResult
 from dualwrite.transform import normalise_mongo_id
-from todo.services.dual_write_setup import build_engine
+from todo.wiring import dual_write_engine
 
 
 class DualWriteService:
     def __init__(self, engine: DualWriteEngine | None = None) -> None:
-        self.engine = engine or build_engine()
+        self.engine = engine or dual_write_engine()
         self.last_result: WriteResult | None = None
 
     # -- writes ------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from pymongo.errors import PyMongoError
 
 from todo.db.mongo_manager import DatabaseManager
 from todo.phases import POSTGRES_ONLY, current_phase, mongodb_retired
-from todo.services.dual_write_setup import build_queue, build_reverse_mirror
+from todo.wiring import build_queue, build_reverse_mirror
 
 logger = logging.getLogger(__name__)
 

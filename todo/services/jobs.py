@@ -3,7 +3,7 @@
 A job is a row of `dualwrite_jobs` (`todo.models.postgres.operations.Job`) run in a daemon thread
 of the process that took the request: with the in-process MongoDB stand-in only the serving
 process sees the data. The thread runs the same builders as `manage.py dualwrite verify|backfill`
-(`todo.services.operations_setup`), so a verify report also lands in the ReportStore. It writes
+(`todo.wiring`), so a verify report also lands in the ReportStore. It writes
 the progress hooks' (processed, total) to the row at most twice a second, and a heartbeat every
 few seconds; a queued or running job whose heartbeat is older than STALE_AFTER lost its thread
 (its process stopped) and is marked abandoned when a new job for its collection is requested.
@@ -30,7 +30,7 @@ from dualwrite.mapping import CollectionMapping
 from todo.mappings import get_registry
 from todo.models.postgres.operations import Job
 from todo.phases import POSTGRES_ONLY, current_phase, reverse_mirroring
-from todo.services.operations_setup import build_backfiller, build_verifier, reverse_verify
+from todo.wiring import build_backfiller, build_verifier, reverse_verify
 
 logger = logging.getLogger(__name__)
 

@@ -167,7 +167,7 @@ def _forward_facts(names: list[str], statuses: list[CollectionStatus] | None) ->
     """Backlog and verify facts while MongoDB is the store of record (from `statuses` when the
     caller has read them already)."""
     if statuses is None:
-        from todo.services.operations_setup import build_status
+        from todo.wiring import build_status
 
         status = build_status()
         backlog, unmirrored, reports = status.backlog(), status.unmirrored(), status.last_reports()
@@ -198,7 +198,7 @@ def _forward_facts(names: list[str], statuses: list[CollectionStatus] | None) ->
 
 def _reverse_facts(names: list[str], *, retired: bool) -> dict[str, dict[str, Any]]:
     """postgres_only: what waits to be written back, and the last reverse verify since it began."""
-    from todo.services.dual_write_setup import build_reverse_mirror
+    from todo.wiring import build_reverse_mirror
 
     waiting = build_reverse_mirror().backlog() if not retired else {}
     record = PhaseRecord.objects.filter(key="current").first()
@@ -246,7 +246,7 @@ def build_report(
         else:
             facts = _forward_facts(names, statuses)
         if not settings.MONGODB_RETIRED:
-            from todo.services.dual_write_setup import build_reverse_mirror
+            from todo.wiring import build_reverse_mirror
 
             failing = build_reverse_mirror().backlog(failing=True)
     except (PyMongoError, DatabaseError) as exc:

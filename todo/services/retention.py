@@ -28,8 +28,7 @@ from django.db.models import Max, Q
 
 from todo.models.postgres.operations import Job, ReverseVerifyReport, ShadowRead
 from todo.phases import mongodb_retired
-from todo.services.dual_write_setup import build_queue
-from todo.services.operations_setup import build_checkpoints, build_history, build_reports
+from todo.wiring import build_checkpoints, build_history, build_queue, build_reports
 
 logger = logging.getLogger(__name__)
 

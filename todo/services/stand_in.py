@@ -17,8 +17,8 @@ import logging
 
 from django.db import connection
 
+from dualwrite.mirror_sql import quote
 from dualwrite.restore import RestoreReport, restore_documents
-from dualwrite.sink import _q
 from todo.db.mongo_manager import DatabaseManager
 from todo.mappings import get_registry
 from todo.models.postgres.base import SyncStatus
@@ -49,7 +49,7 @@ def _settle_row_statuses() -> int:
     with connection.cursor() as cursor:
         for mapping in get_registry():
             cursor.execute(
-                f"UPDATE {_q(mapping.table)} SET sync_status = %s, sync_error = NULL"
+                f"UPDATE {quote(mapping.table)} SET sync_status = %s, sync_error = NULL"
                 " WHERE NOT source_deleted AND sync_status IN (%s, %s)",
                 [SyncStatus.SYNCED, SyncStatus.PENDING, SyncStatus.FAILED],
             )

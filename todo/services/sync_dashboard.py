@@ -2,33 +2,22 @@
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 
-from dualwrite.errors import DualWriteError
+from dualwrite.engine import ManualRetry
 from dualwrite.history import Minute
 from dualwrite.status import CollectionStatus
 from todo.phases import PHASES, current_phase, mongodb_is_truth, reverse_mirroring
 from todo.runtime_flags import READ_SOURCES
 from todo.services import flag_service, readiness
 from todo.services.dual_write_service import DualWriteService
-from todo.services.dual_write_setup import build_reverse_mirror
-from todo.services.operations_setup import build_history, build_status, history_sampler
-
-logger = logging.getLogger(__name__)
+from todo.wiring import build_history, build_reverse_mirror, build_status, dual_write_engine, history_sampler
 
 # Failures listed on the page, and retried by one "retry all" click.
 FAILURE_LIMIT = 200
 RETRY_ALL_LIMIT = 1000
-
-
-@dataclass(frozen=True)
-class RetryOutcome:
-    applied: int
-    attempted: int
 
 
 def _postgres_only_data() -> dict[str, Any]:
@@ -112,13 +101,8 @@ def retry_one(collection: str, mongo_id: str) -> bool:
     return DualWriteService().retry_failed_sync(collection, mongo_id)
 
 
-def retry_all() -> RetryOutcome:
-    service = DualWriteService()
-    targets = service.engine.queue.unresolved_ids({})[:RETRY_ALL_LIMIT]
-    applied = 0
-    for collection, mongo_id in targets:
-        try:
-            applied += service.retry_failed_sync(collection, mongo_id)
-        except DualWriteError as exc:  # e.g. a record of a collection no longer mapped
-            logger.warning("retry of %s %s refused: %s", collection, mongo_id, exc)
-    return RetryOutcome(applied, len(targets))
+def retry_all() -> ManualRetry:
+    """Re-apply the first RETRY_ALL_LIMIT unresolved records now (the engine's manual retry)."""
+    return dual_write_engine().retry_unresolved(
+        limit=RETRY_ALL_LIMIT, lease_seconds=settings.DUAL_WRITE_LEASE_SECONDS
+    )

@@ -17,8 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from dualwrite.gauges import OperationsCollector, ReverseMirrorCollector
 from todo.mappings import get_registry
 from todo.phases import POSTGRES_ONLY, current_phase, reverse_mirroring
-from todo.services.dual_write_setup import build_reverse_mirror
-from todo.services.operations_setup import build_status
+from todo.wiring import build_reverse_mirror, build_status
 
 
 @functools.cache

@@ -44,21 +44,25 @@ from todo.phases import (
 )
 from todo.services import doctor, flag_service, phase_service, readiness
 from todo.services.background import BackgroundWorker
-from todo.services.dual_write_setup import build_engine, build_reverse_mirror, build_worker
 from todo.services.flag_service import InvalidFlag
 from todo.services.health_service import check_health
-from todo.services.operations_setup import (
+from todo.services.retention import purge_all
+from todo.wiring import (
     build_backfiller,
+    build_reverse_mirror,
     build_status,
     build_verifier,
+    build_worker,
+    dual_write_engine,
     history_sampler,
     reverse_verify,
 )
-from todo.services.retention import purge_all
 
 # Exit code of an operator mistake in the operations commands (verify: 0 equal, 1 drift).
 MISTAKE = 2
 STORE_ERRORS = (DatabaseError, psycopg.Error, PyMongoError)
+# How long `retry` holds each document's queue record while it re-applies it.
+MANUAL_RETRY_LEASE_SECONDS = 60
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -453,28 +457,25 @@ class Command(BaseCommand):
         self.stdout.write(f"written back {pushed.pushed}, postponed {pushed.failed}")
 
     def _retry(self, options: dict[str, Any]) -> None:
-        engine = build_engine()
-        registry = engine.registry
+        engine = dual_write_engine()
         if options["mongo_id"]:
             if not options["in_collection"]:
                 raise CommandError("--id needs --in COLLECTION")
-            targets = [
-                (registry.get(options["in_collection"]).collection, normalise_mongo_id(options["mongo_id"]))
-            ]
-        elif options["collection"]:
-            collection = registry.get(options["collection"]).collection
-            targets = engine.queue.unresolved_ids({"collection": collection})
+            target = (
+                engine.registry.get(options["in_collection"]).collection,
+                normalise_mongo_id(options["mongo_id"]),
+            )
+            outcome = engine.retry_documents([target], lease_seconds=MANUAL_RETRY_LEASE_SECONDS)
         else:
-            targets = engine.queue.unresolved_ids({})
-        applied = 0
-        for collection, mongo_id in targets:
-            if engine.retry_document(collection, mongo_id, owner="manual-retry", lease_seconds=60):
-                applied += 1
+            collection = (
+                engine.registry.get(options["collection"]).collection if options["collection"] else None
+            )
+            outcome = engine.retry_unresolved(collection=collection, lease_seconds=MANUAL_RETRY_LEASE_SECONDS)
         self.stdout.write(
-            f"retried {len(targets)}: {applied} applied, {len(targets) - applied} still failing"
+            f"retried {outcome.attempted}: {outcome.applied} applied, {outcome.still_failing} still failing"
         )
-        if applied < len(targets):
-            raise CommandError(f"{len(targets) - applied} document(s) still failing; see get_sync_failures()")
+        if outcome.still_failing:
+            raise CommandError(f"{outcome.still_failing} document(s) still failing; see get_sync_failures()")
 
     def _cleanup(self, options: dict[str, Any]) -> None:
         age = parse_duration(options["older_than"]) if options["older_than"] else None

@@ -30,8 +30,7 @@ from todo.phases import (
 )
 from todo.services import stand_in
 from todo.services.background import BackgroundWorker
-from todo.services.dual_write_setup import build_worker
-from todo.services.operations_setup import history_sampler
+from todo.wiring import build_worker, history_sampler
 
 
 def _banner() -> list[str]:

@@ -1,5 +1,6 @@
-"""What every Postgres mirror table has: the MongoDB id, the source version guarding against stale
-writes, the tombstone flag, the sync metadata, and undeclared document keys."""
+"""The constraints and indexes of the mirror tables. Their columns (the MongoDB id, the source
+version and generation guarding against stale writes, the tombstone flag, the sync metadata, and
+undeclared document keys) are the engine's: `dualwrite.models.MirrorModel`, re-exported here."""
 
 from __future__ import annotations
 
@@ -8,13 +9,9 @@ from collections.abc import Sequence
 from django.db import models
 from django.db.models import Q
 
+from dualwrite.models import MirrorModel, SyncStatus
 
-class SyncStatus(models.TextChoices):
-    SYNCED = "SYNCED"
-    PENDING = "PENDING"
-    FAILED = "FAILED"
-    # postgres_only: written here, not yet written back to MongoDB (set in the write's transaction).
-    REVERSE = "REVERSE"
+__all__ = ["MirrorModel", "SyncStatus", "mirror_constraints", "one_of", "outbox_index", "unique_live"]
 
 
 def one_of(column: str, values: Sequence[object], *, nullable: bool = True) -> models.CheckConstraint:
@@ -32,27 +29,6 @@ def unique_live(*columns: str) -> models.UniqueConstraint:
         condition=Q(source_deleted=False),
         name=f"%(app_label)s_%(class)s_{'_'.join(columns)}_live_uniq",
     )
-
-
-class MirrorModel(models.Model):
-    """Abstract base of the mirror tables (one row per MongoDB document)."""
-
-    mongo_id = models.CharField(max_length=24, unique=True)
-    # Version of the MongoDB document this row holds; a write only replaces a lower version.
-    source_version = models.BigIntegerField(default=0)
-    # Generation of the MongoDB document (the ObjectId minted when this life of the id began):
-    # versions are only compared within one generation; NULL for documents written before it.
-    source_generation = models.CharField(max_length=24, null=True, blank=True)
-    # Tombstone: the document was deleted in MongoDB; a late update cannot bring the row back.
-    source_deleted = models.BooleanField(default=False)
-    sync_status = models.CharField(max_length=7, choices=SyncStatus.choices, default=SyncStatus.SYNCED)
-    sync_error = models.TextField(null=True, blank=True)
-    last_sync_at = models.DateTimeField(null=True, blank=True)
-    # Document keys the mapping does not declare, as MongoDB extended JSON (nothing dropped).
-    extra = models.JSONField(null=True, blank=True)
-
-    class Meta:
-        abstract = True
 
 
 def outbox_index(prefix: str) -> models.Index:
