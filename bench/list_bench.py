@@ -48,9 +48,9 @@ from django.test import override_settings  # noqa: E402
 
 from todo.db.mongo_manager import DatabaseManager  # noqa: E402
 from todo.mappings import get_registry  # noqa: E402
-from todo.models import documents as d  # noqa: E402
+from todo.models import documents as domain_models  # noqa: E402
 from todo.models.enums import AssigneeType  # noqa: E402
-from todo.repositories import task_list as tl  # noqa: E402
+from todo.repositories import task_list as task_lists  # noqa: E402
 from todo.repositories.factory import get_repository  # noqa: E402
 from todo.repositories.queries import In  # noqa: E402
 from todo.selectors import tasks as task_selectors  # noqa: E402
@@ -71,8 +71,10 @@ STATUSES = ("TODO", "IN_PROGRESS", "TODO", "BLOCKED", "DONE")
 
 # == the previous implementation (the baseline) ======================================================
 def old_task_list(actor: str, page: int = 1, limit: int = PAGE) -> tuple[list[Any], int]:
-    poc_of = [t.id for t in get_repository(d.Team).get_all({"poc_id": actor, "is_deleted": False})]
-    assignments = get_repository(d.TaskAssignment)
+    poc_of = [
+        t.id for t in get_repository(domain_models.Team).get_all({"poc_id": actor, "is_deleted": False})
+    ]
+    assignments = get_repository(domain_models.TaskAssignment)
     mine = assignments.get_all({"assignee_id": actor, "user_type": AssigneeType.USER, "is_active": True})
     led = (
         assignments.get_all({"assignee_id": In(poc_of), "user_type": AssigneeType.TEAM, "is_active": True})
@@ -80,18 +82,20 @@ def old_task_list(actor: str, page: int = 1, limit: int = PAGE) -> tuple[list[An
         else []
     )
     task_ids = sorted({a.task_id for a in [*mine, *led] if a.task_id})
-    tasks = get_repository(d.Task).get_by_ids(task_ids) if task_ids else []
-    details = [x for x in task_selectors.task_details(tasks, actor) if tl.status_matches(None, x.status)]
+    tasks = get_repository(domain_models.Task).get_by_ids(task_ids) if task_ids else []
+    details = [
+        x for x in task_selectors.task_details(tasks, actor) if task_lists.status_matches(None, x.status)
+    ]
     ordered = task_selectors._sorted(details, "activity", None)
     start = (page - 1) * limit
     return ordered[start : start + limit], len(ordered)
 
 
 def old_watchlist(actor: str, page: int = 1, limit: int = PAGE) -> tuple[list[Any], int]:
-    entries = {e.task_id: e for e in get_repository(d.Watchlist).get_for_user(actor) if e.task_id}
-    live = get_repository(d.Task).get_by_ids(sorted(entries)) if entries else []
+    entries = {e.task_id: e for e in get_repository(domain_models.Watchlist).get_for_user(actor) if e.task_id}
+    live = get_repository(domain_models.Task).get_by_ids(sorted(entries)) if entries else []
 
-    def activity(task: d.Task) -> tuple[dt.datetime, str]:
+    def activity(task: domain_models.Task) -> tuple[dt.datetime, str]:
         moment = task.updated_at or task.created_at
         return (moment or dt.datetime.min.replace(tzinfo=dt.UTC)), task.id
 
@@ -220,7 +224,7 @@ ROUTES: dict[str, dict[str, Any]] = {
 
 def lists(owner: str, find: str, *, baseline: bool) -> dict[str, Callable[[], Any]]:
     def search() -> Any:
-        users = get_repository(d.User)
+        users = get_repository(domain_models.User)
         return users.search(find, 1, SEARCH_PAGE), users.search_count(find)
 
     if baseline:

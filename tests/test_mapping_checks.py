@@ -15,11 +15,11 @@ from dualwrite.errors import MappingDeclarationError
 from dualwrite.mapping import CollectionMapping, EmbeddedTable, Field, declaration_problems
 from todo import mappings
 from todo.checks import CHECK_ID, check_mappings, domain_problems, mapping_problems
-from todo.models import documents as d
-from todo.models import postgres as pg
+from todo.models import documents as domain_models
+from todo.models import postgres as postgres_models
 
 
-class TaskWithForgottenField(d.Task):
+class TaskWithForgottenField(domain_models.Task):
     """The task model with a field added on the domain side only."""
 
     forgotten_field: int | None = None
@@ -34,7 +34,7 @@ def without(mapping: CollectionMapping, source: str) -> CollectionMapping:
 
 
 def test_the_real_mappings_agree_with_their_tables_and_domain_models() -> None:
-    assert mapping_problems(mappings.get_registry(), d.DOMAIN_MODELS) == []
+    assert mapping_problems(mappings.get_registry(), domain_models.DOMAIN_MODELS) == []
     assert check_mappings() == []
     call_command("check")  # raises SystemCheckError on any error
 
@@ -60,7 +60,7 @@ def test_a_child_table_column_no_field_fills_is_named() -> None:
     assert declaration_problems(broken) == [
         "postgres_deferred_details column 'deferred_by' is not mapped by tasks.deferredDetails"
     ]
-    assert domain_problems(broken, d.Task) == [
+    assert domain_problems(broken, domain_models.Task) == [
         "DeferredDetails.deferred_by ('deferredBy') is not mapped in tasks.deferredDetails"
     ]
 
@@ -74,7 +74,7 @@ def test_a_domain_field_that_is_not_mapped_is_named() -> None:
 def test_a_field_kept_in_extra_on_purpose_is_declared() -> None:
     users = real("users")
     assert users.in_extra == ("token_version",)
-    assert domain_problems(dataclasses.replace(users, in_extra=()), d.User) == [
+    assert domain_problems(dataclasses.replace(users, in_extra=()), domain_models.User) == [
         "User.token_version ('token_version') is neither mapped in users nor declared in_extra"
     ]
 
@@ -84,11 +84,13 @@ def test_a_mapped_key_the_domain_model_does_not_read_is_named() -> None:
     broken = dataclasses.replace(
         tasks, fields=(*tasks.fields, Field("forgottenField", "title", mappings.TEXT))
     )
-    assert domain_problems(broken, d.Task) == ["tasks maps 'forgottenField', which Task does not read"]
+    assert domain_problems(broken, domain_models.Task) == [
+        "tasks maps 'forgottenField', which Task does not read"
+    ]
 
 
 def test_a_collection_without_a_domain_model_and_a_model_without_a_mapping_are_named() -> None:
-    problems = mapping_problems([real("tasks")], [d.Task, d.Label])
+    problems = mapping_problems([real("tasks")], [domain_models.Task, domain_models.Label])
     assert problems == ["Label (labels) has no mapping"]
     assert mapping_problems([real("tasks")], []) == ["tasks is mapped but has no domain model"]
 
@@ -112,7 +114,7 @@ def test_a_domain_field_without_a_column_stops_the_mapping_from_being_built() ->
     ):
         mappings.collection(
             TaskWithForgottenField,
-            pg.PostgresTask,
+            postgres_models.PostgresTask,
             types={"priority": mappings.TEXT, "status": mappings.TEXT},
             children=real("tasks").children,
         )

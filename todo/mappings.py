@@ -35,8 +35,8 @@ from pydantic import BaseModel
 from dualwrite.errors import MappingDeclarationError
 from dualwrite.mapping import ArrayTable, Child, CollectionMapping, EmbeddedTable, Field, MappingRegistry
 from dualwrite.types import Bool, Enum, Int, ObjectIdRef, Text, Timestamp, ValueType
-from todo.models import documents as d
-from todo.models import postgres as pg
+from todo.models import documents as domain_models
+from todo.models import postgres as postgres_models
 from todo.models.enums import AssigneeType, AuditAction, RoleName, RoleScope, TaskPriority, TaskStatus
 
 REF = ObjectIdRef()
@@ -47,7 +47,13 @@ TEXT = Text()
 TIME = Timestamp()
 BOOL = Bool()
 # The value type of a plain annotation (after `| None`).
-ANNOTATION_TYPES: dict[object, ValueType] = {str: TEXT, bool: BOOL, int: Int(), dt.datetime: TIME, d.Id: REF}
+ANNOTATION_TYPES: dict[object, ValueType] = {
+    str: TEXT,
+    bool: BOOL,
+    int: Int(),
+    dt.datetime: TIME,
+    domain_models.Id: REF,
+}
 
 
 def _value_type(model: type[BaseModel], name: str) -> ValueType:
@@ -94,7 +100,7 @@ def derived_fields(
 
 
 def collection(
-    model: type[d.DomainModel],
+    model: type[domain_models.DomainModel],
     table: type[models.Model],
     *,
     types: Mapping[str, ValueType] | None = None,
@@ -127,40 +133,50 @@ def _mappings() -> list[CollectionMapping]:
     roles = {"scope": _enum(*RoleScope.values)}
     return [
         # The session version of tokens ("ver", todo/auth) lives in `extra`: no column.
-        collection(d.User, pg.PostgresUser, in_extra=("token_version",)),
+        collection(domain_models.User, postgres_models.PostgresUser, in_extra=("token_version",)),
         collection(
-            d.Task,
-            pg.PostgresTask,
+            domain_models.Task,
+            postgres_models.PostgresTask,
             types={"priority": _enum(*TaskPriority.values), "status": task_status},
             children=(
-                ArrayTable("labels", pg.PostgresTaskLabel, "task_mongo_id", "label_mongo_id", REF),
+                ArrayTable(
+                    "labels", postgres_models.PostgresTaskLabel, "task_mongo_id", "label_mongo_id", REF
+                ),
                 EmbeddedTable(
                     "deferredDetails",
-                    pg.PostgresDeferredDetails,
+                    postgres_models.PostgresDeferredDetails,
                     "task_mongo_id",
-                    derived_fields(d.DeferredDetails),
+                    derived_fields(domain_models.DeferredDetails),
                 ),
             ),
         ),
-        collection(d.Team, pg.PostgresTeam),
-        collection(d.UserTeamDetails, pg.PostgresUserTeamDetails),
-        collection(d.Label, pg.PostgresLabel),
-        collection(d.Role, pg.PostgresRole, types={"name": _enum(*RoleName.values), **roles}),
-        collection(d.UserRole, pg.PostgresUserRole, types={"role_name": _enum(*RoleName.values), **roles}),
+        collection(domain_models.Team, postgres_models.PostgresTeam),
+        collection(domain_models.UserTeamDetails, postgres_models.PostgresUserTeamDetails),
+        collection(domain_models.Label, postgres_models.PostgresLabel),
         collection(
-            d.TaskAssignment, pg.PostgresTaskAssignment, types={"user_type": _enum(*AssigneeType.values)}
+            domain_models.Role, postgres_models.PostgresRole, types={"name": _enum(*RoleName.values), **roles}
         ),
-        collection(d.Watchlist, pg.PostgresWatchlist),
         collection(
-            d.AuditLog,
-            pg.PostgresAuditLog,
+            domain_models.UserRole,
+            postgres_models.PostgresUserRole,
+            types={"role_name": _enum(*RoleName.values), **roles},
+        ),
+        collection(
+            domain_models.TaskAssignment,
+            postgres_models.PostgresTaskAssignment,
+            types={"user_type": _enum(*AssigneeType.values)},
+        ),
+        collection(domain_models.Watchlist, postgres_models.PostgresWatchlist),
+        collection(
+            domain_models.AuditLog,
+            postgres_models.PostgresAuditLog,
             types={
                 "action": _enum(*AuditAction.values),
                 "status_from": task_status,
                 "status_to": task_status,
             },
         ),
-        collection(d.TeamCreationInviteCode, pg.PostgresTeamCreationInviteCode),
+        collection(domain_models.TeamCreationInviteCode, postgres_models.PostgresTeamCreationInviteCode),
     ]
 
 

@@ -9,7 +9,7 @@ import datetime as dt
 from rest_framework import serializers
 
 from todo.api.task_serializers import TaskOut, stored_values
-from todo.models import documents as d
+from todo.models import documents as domain_models
 
 
 class Shape(serializers.Serializer):
@@ -22,7 +22,7 @@ class Shape(serializers.Serializer):
 
 def test_the_keys_the_model_reads_take_its_values() -> None:
     due = dt.datetime(2030, 1, 2, tzinfo=dt.UTC)
-    task = d.Task.model_validate(
+    task = domain_models.Task.model_validate(
         {"_id": "6650f0c2a1b2c3d4e5f60718", "displayId": "#7", "isAcknowledged": True, "dueAt": due}
     )
     # `id` is the model's `_id`, not a document key of the shape; `notAField` is the caller's.
@@ -30,7 +30,7 @@ def test_the_keys_the_model_reads_take_its_values() -> None:
 
 
 def test_the_task_shape_takes_every_plain_task_field() -> None:
-    task = d.Task.model_validate({"_id": "6650f0c2a1b2c3d4e5f60718", "title": "T"})
+    task = domain_models.Task.model_validate({"_id": "6650f0c2a1b2c3d4e5f60718", "title": "T"})
     assert set(stored_values(task, TaskOut)) == {
         "displayId", "title", "description", "priority", "status", "isAcknowledged", "labels",
         "startedAt", "dueAt", "deferredDetails", "createdAt", "updatedAt", "createdBy", "updatedBy",

@@ -14,7 +14,7 @@ import pytest
 from tests.api.task_helpers import make_team
 from tests.api.team_helpers import client, make_moderator
 from todo.models.documents import TeamCreationInviteCode, User, UserTeamDetails
-from todo.repositories import abstract_repository as a
+from todo.repositories import abstract_repository as interfaces
 from todo.repositories.factory import get_repository
 from todo.services import invite_code_service
 from todo.services.auth_service import user_sign_in
@@ -50,7 +50,7 @@ def test_first_sign_ins_of_one_account_make_one_user(
 ) -> None:
     enter(phase)
     first = user_sign_in(google_id="g-race", email="race@example.com", name="Race", picture=None)
-    missing_once(monkeypatch, a.AbstractUserRepository, "get_by_google_id")
+    missing_once(monkeypatch, interfaces.AbstractUserRepository, "get_by_google_id")
     second = user_sign_in(google_id="g-race", email="race@example.com", name="Renamed", picture=None)
     assert (second.id, second.name) == (first.id, "Renamed")
     assert get_repository(User).count({"google_id": "g-race"}) == 1
@@ -62,7 +62,7 @@ def test_first_local_tokens_of_one_email_make_one_user(
 ) -> None:
     enter(phase)
     local_token(email="local@example.com")
-    missing_once(monkeypatch, a.AbstractUserRepository, "get_by_email")
+    missing_once(monkeypatch, interfaces.AbstractUserRepository, "get_by_email")
     assert local_token(email="local@example.com")
     assert get_repository(User).count({"email_id": "local@example.com"}) == 1
 
@@ -75,7 +75,9 @@ def test_joins_of_one_user_make_one_membership(
     team = make_team(ada, [ada, bob])
     enter(phase)
     # Both of Bob's joins (in two processes) found no membership, before either was written.
-    monkeypatch.setattr(a.AbstractUserTeamDetailsRepository, "get_membership", lambda self, user, team: None)
+    monkeypatch.setattr(
+        interfaces.AbstractUserTeamDetailsRepository, "get_membership", lambda self, user, team: None
+    )
     response = client(bob).post(
         "/v1/teams/join-by-invite", {"invite_code": team.invite_code}, content_type="application/json"
     )
@@ -93,7 +95,7 @@ def test_a_code_drawn_twice_at_once_is_drawn_again(
     get_repository(TeamCreationInviteCode).create({"code": "AAAAAA", "is_used": False})
     draws: Iterator[str] = iter("AAAAAA" + "BBBBBB")
     monkeypatch.setattr(invite_code_service.secrets, "choice", lambda alphabet: next(draws))
-    missing_once(monkeypatch, a.AbstractTeamCreationInviteCodeRepository, "get_by_code")
+    missing_once(monkeypatch, interfaces.AbstractTeamCreationInviteCodeRepository, "get_by_code")
     made = invite_code_service.invite_code_generate(actor=admin.id, description=None)
     assert made.code == "BBBBBB"
     assert get_repository(TeamCreationInviteCode).count({"code": "AAAAAA"}) == 1

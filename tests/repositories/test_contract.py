@@ -9,7 +9,7 @@ import pytest
 from bson import ObjectId
 
 from dualwrite.errors import InvalidMongoIdError
-from todo.models import documents as d
+from todo.models import documents as domain_models
 from todo.repositories.errors import DuplicateKey, RepositoryError
 from todo.repositories.queries import ASC, DESC, In
 
@@ -35,7 +35,7 @@ def test_create_then_get_by_id_returns_the_full_object(repo) -> None:
             "createdBy": "system",
         }
     )
-    assert isinstance(created, d.Task)
+    assert isinstance(created, domain_models.Task)
     assert (created.title, created.priority, created.status, created.labels) == ("Ship it", 1, "TODO", labels)
     assert created.deferred_details.deferred_till == _at(30)
     assert tasks.get_by_id(created.id) == created

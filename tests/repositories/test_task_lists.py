@@ -14,8 +14,8 @@ from django.test.utils import CaptureQueriesContext
 
 from todo.db.mongo_manager import DatabaseManager
 from todo.mappings import get_registry
-from todo.models import documents as d
-from todo.repositories import task_list as tl
+from todo.models import documents as domain_models
+from todo.repositories import task_list as task_lists
 from todo.repositories.mongo_repository import MONGO_REPOSITORIES
 from todo.repositories.postgres_repository import POSTGRES_REPOSITORIES
 from todo.wiring import build_backfiller
@@ -27,8 +27,8 @@ AT = BASE + dt.timedelta(days=40)
 STATUSES = ("TODO", "IN_PROGRESS", "DONE", "BLOCKED", "DEFERRED", None)
 QUERIES = [
     (status, sort_by, descending)
-    for status in (None, "DONE", "DEFERRED", "TODO", tl.ALL)
-    for sort_by in tl.SORT_KEYS
+    for status in (None, "DONE", "DEFERRED", "TODO", task_lists.ALL)
+    for sort_by in task_lists.SORT_KEYS
     for descending in (True, False)
 ]
 
@@ -85,16 +85,16 @@ def _store(documents: list[dict[str, Any]], owner: ObjectId, other: ObjectId) ->
         build_backfiller().run(get_registry().get(collection))
 
 
-def _query(owner: ObjectId, status: str | None, sort_by: str, descending: bool) -> tl.TaskListQuery:
-    scope = tl.Scope("task_assignments", "task_id", {"assignee_id": str(owner), "is_active": True})
-    return tl.TaskListQuery(scope, AT, status, sort_by, descending)
+def _query(owner: ObjectId, status: str | None, sort_by: str, descending: bool) -> task_lists.TaskListQuery:
+    scope = task_lists.Scope("task_assignments", "task_id", {"assignee_id": str(owner), "is_active": True})
+    return task_lists.TaskListQuery(scope, AT, status, sort_by, descending)
 
 
-def _expected(query: tl.TaskListQuery) -> list[d.Task]:
+def _expected(query: task_lists.TaskListQuery) -> list[domain_models.Task]:
     """The Python rules over every task of the scope (what the lists did before, in Python)."""
     assignments = MONGO_REPOSITORIES["task_assignments"]().get_all(query.scope.filters)
     tasks = [t for t in MONGO_REPOSITORIES["tasks"]().get_all() if t.id in {a.task_id for a in assignments}]
-    return tl.ordered(query, [t for t in tasks if tl.matches(query, t)])
+    return task_lists.ordered(query, [t for t in tasks if task_lists.matches(query, t)])
 
 
 @pytest.mark.parametrize("legacy", [False, True], ids=["canonical", "legacy"])
@@ -116,7 +116,7 @@ def test_both_stores_answer_every_page_of_every_list_as_the_python_rules(mongo_d
 def test_a_page_beyond_the_first_is_the_next_slice_of_the_order(mongo_db: Any) -> None:
     owner = ObjectId()
     _store(_tasks(owner, 30, legacy=False), owner, ObjectId())
-    query = _query(owner, tl.ALL, "createdAt", False)
+    query = _query(owner, task_lists.ALL, "createdAt", False)
     for family in (MONGO_REPOSITORIES, POSTGRES_REPOSITORIES):
         repo = family["tasks"]()
         first, second = repo.list_page(query, 1, 10), repo.list_page(query, 2, 10)
@@ -129,7 +129,7 @@ def test_postgres_fetches_one_page_of_rows_whatever_the_scope_holds(mongo_db: An
     owner = ObjectId()
     _store(_tasks(owner, 60, legacy=False), owner, ObjectId())
     repo = POSTGRES_REPOSITORIES["tasks"]()
-    query = _query(owner, tl.ALL, "activity", True)
+    query = _query(owner, task_lists.ALL, "activity", True)
     connection.ensure_connection()
     with CaptureQueriesContext(connection) as captured:
         page = repo.list_page(query, 2, 5)

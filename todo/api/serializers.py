@@ -8,20 +8,20 @@ from typing import Any
 from rest_framework import serializers
 
 from todo.api.responses import LinksOut
-from todo.models import documents as d
+from todo.models import documents as domain_models
 
 
-def profile(model: d.User) -> dict[str, Any]:
+def profile(model: domain_models.User) -> dict[str, Any]:
     """The signed-in user as GET /v1/users?profile=true answers it."""
     return {"id": model.id, "name": model.name, "email": model.email_id, "picture": model.picture or ""}
 
 
-def user_found(model: d.User) -> dict[str, Any]:
+def user_found(model: domain_models.User) -> dict[str, Any]:
     """A user in a search result."""
     return {"id": model.id, "name": model.name, "email": model.email_id}
 
 
-def label(model: d.Label) -> dict[str, Any]:
+def label(model: domain_models.Label) -> dict[str, Any]:
     return {"id": model.id, "name": model.name, "color": model.color, "description": model.description}
 
 

@@ -27,7 +27,7 @@ from todo.api.fields import (
     unique_ids,
 )
 from todo.api.responses import LinksOut, ZonedDateTimeField, envelope, render
-from todo.models import documents as d
+from todo.models import documents as domain_models
 from todo.models.enums import AssigneeType, TaskPriority, TaskStatus
 
 if TYPE_CHECKING:
@@ -317,7 +317,7 @@ class ExecutorUpdatedOut(serializers.Serializer):
 
 
 # -- building the response values ------------------------------------------------------------------
-def person(user_id: str | None, users: Mapping[str, d.User]) -> dict[str, Any] | None:
+def person(user_id: str | None, users: Mapping[str, domain_models.User]) -> dict[str, Any] | None:
     """{id, name, addedOn, tasksAssignedCount} of a user id ("system" and unknown users keep their
     id and have no name)."""
     if user_id is None:
@@ -327,7 +327,9 @@ def person(user_id: str | None, users: Mapping[str, d.User]) -> dict[str, Any] |
 
 
 def assignee_name(
-    model: d.TaskAssignment, users: Mapping[str, d.User], teams: Mapping[str, d.Team]
+    model: domain_models.TaskAssignment,
+    users: Mapping[str, domain_models.User],
+    teams: Mapping[str, domain_models.Team],
 ) -> str | None:
     if model.user_type == AssigneeType.TEAM:
         team = teams.get(model.assignee_id or "")
@@ -337,7 +339,9 @@ def assignee_name(
 
 
 def assignment(
-    model: d.TaskAssignment, users: Mapping[str, d.User], teams: Mapping[str, d.Team]
+    model: domain_models.TaskAssignment,
+    users: Mapping[str, domain_models.User],
+    teams: Mapping[str, domain_models.Team],
 ) -> dict[str, Any]:
     executor = person(model.executor_id, users)
     return {
@@ -357,7 +361,7 @@ def assignment(
     }
 
 
-def _labels(model: d.Task, labels: Mapping[str, d.Label]) -> list[dict[str, Any]]:
+def _labels(model: domain_models.Task, labels: Mapping[str, domain_models.Label]) -> list[dict[str, Any]]:
     return [
         {"id": label.id, "name": label.name, "color": label.color}
         for label in (labels.get(label_id) for label_id in model.labels)
@@ -365,7 +369,7 @@ def _labels(model: d.Task, labels: Mapping[str, d.Label]) -> list[dict[str, Any]
     ]
 
 
-def _deferred(model: d.Task, users: Mapping[str, d.User]) -> dict[str, Any] | None:
+def _deferred(model: domain_models.Task, users: Mapping[str, domain_models.User]) -> dict[str, Any] | None:
     deferred = model.deferred_details
     if deferred is None:
         return None
@@ -381,7 +385,7 @@ def _keys(shape: type[serializers.Serializer]) -> tuple[str, ...]:
     return tuple(shape().fields)
 
 
-def stored_values(model: d.DomainModel, shape: type[serializers.Serializer]) -> dict[str, Any]:
+def stored_values(model: domain_models.DomainModel, shape: type[serializers.Serializer]) -> dict[str, Any]:
     """The response keys of `shape` that are document keys of `model` (camelCase aliases), with
     the model's values: a task field a response shows as stored needs only its line in the shape.
     The caller overrides the keys it shows otherwise (people, labels, names of priorities)."""
@@ -389,7 +393,7 @@ def stored_values(model: d.DomainModel, shape: type[serializers.Serializer]) -> 
     return {key: getattr(model, names[key]) for key in _keys(shape) if key in names}
 
 
-def _priority(model: d.Task) -> str | None:
+def _priority(model: domain_models.Task) -> str | None:
     return TaskPriority(model.priority).name if model.priority in TaskPriority.values else None
 
 
@@ -412,7 +416,7 @@ def task_details(details: TaskDetails) -> dict[str, Any]:
     return render(TaskOut, value)
 
 
-def watch_item(details: TaskDetails, entry: d.Watchlist) -> dict[str, Any]:
+def watch_item(details: TaskDetails, entry: domain_models.Watchlist) -> dict[str, Any]:
     """A watchlist item (GET /v1/watchlist/tasks): the watched task by `taskId`."""
     model, users = details.task, details.users
     active = details.assignment
@@ -438,11 +442,13 @@ def watch_item(details: TaskDetails, entry: d.Watchlist) -> dict[str, Any]:
     return render(WatchItemOut, value)
 
 
-def watchlist_entry(model: d.Watchlist) -> dict[str, Any]:
+def watchlist_entry(model: domain_models.Watchlist) -> dict[str, Any]:
     return render(WatchlistEntryOut, {**stored_values(model, WatchlistEntryOut), "id": model.id})
 
 
 def assignment_detail(
-    model: d.TaskAssignment, users: Mapping[str, d.User], teams: Mapping[str, d.Team]
+    model: domain_models.TaskAssignment,
+    users: Mapping[str, domain_models.User],
+    teams: Mapping[str, domain_models.Team],
 ) -> dict[str, Any]:
     return render(AssignmentDetailOut, assignment(model, users, teams))

@@ -14,13 +14,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, ClassVar, Generic, TypeVar
 
-from todo.models import documents as d
+from todo.models import documents as domain_models
 from todo.models.enums import AuditAction
 from todo.repositories.errors import RepositoryError
 from todo.repositories.queries import ANY_OF, ASC, DESC, AnyOf, Contains, Filters, In, Sort
 from todo.repositories.task_list import TaskListQuery
 
-M = TypeVar("M", bound=d.DomainModel)
+M = TypeVar("M", bound=domain_models.DomainModel)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -42,7 +42,7 @@ def now() -> dt.datetime:
 class AbstractRepository(ABC, Generic[M]):
     """Generic data access for one collection."""
 
-    model: ClassVar[type[d.DomainModel]]
+    model: ClassVar[type[domain_models.DomainModel]]
 
     @property
     def collection(self) -> str:
@@ -69,7 +69,7 @@ class AbstractRepository(ABC, Generic[M]):
     def _count(self, filters: Filters) -> int: ...
 
     @abstractmethod
-    def sibling(self, model: type[d.DomainModel]) -> AbstractRepository[Any]:
+    def sibling(self, model: type[domain_models.DomainModel]) -> AbstractRepository[Any]:
         """The repository of another collection in the same store (e.g. for audit entries)."""
 
     # -- the interface ---------------------------------------------------------------------------
@@ -139,7 +139,7 @@ class AbstractRepository(ABC, Generic[M]):
 
     def audit(self, action: AuditAction, actor: str | None, **fields: Any) -> None:
         entry = {"action": action.value, "timestamp": now(), "performed_by": actor, **fields}
-        self.sibling(d.AuditLog)._insert({**entry, "_id": _new_id()})
+        self.sibling(domain_models.AuditLog)._insert({**entry, "_id": _new_id()})
 
     def _model(self, document: dict[str, Any]) -> M:
         return self.model.from_document(document)  # type: ignore[return-value]
@@ -152,19 +152,19 @@ def _new_id() -> Any:
 
 
 # == entity interfaces ============================================================================
-class AbstractUserRepository(AbstractRepository[d.User]):
-    model = d.User
+class AbstractUserRepository(AbstractRepository[domain_models.User]):
+    model = domain_models.User
 
     @reads
-    def get_by_email(self, email: str) -> d.User | None:
+    def get_by_email(self, email: str) -> domain_models.User | None:
         return self.find_one({"email_id": email})
 
     @reads
-    def get_by_google_id(self, google_id: str) -> d.User | None:
+    def get_by_google_id(self, google_id: str) -> domain_models.User | None:
         return self.find_one({"google_id": google_id})
 
     @reads
-    def search(self, text: str, page: int = 1, limit: int = 20) -> list[d.User]:
+    def search(self, text: str, page: int = 1, limit: int = 20) -> list[domain_models.User]:
         """Users whose name or email contains `text` literally, ignoring case, by name (a page of
         them, selected and paged by the store)."""
         return self.get_all(self._search_filters(text), [("name", ASC)], page, limit)
@@ -178,33 +178,39 @@ class AbstractUserRepository(AbstractRepository[d.User]):
         return {ANY_OF: AnyOf([{"name": Contains(text)}, {"email_id": Contains(text)}])}
 
 
-class AbstractTaskRepository(AbstractRepository[d.Task]):
-    model = d.Task
+class AbstractTaskRepository(AbstractRepository[domain_models.Task]):
+    model = domain_models.Task
 
     @reads
-    def get_by_ids(self, ids: list[str], sort: Sort | None = None) -> list[d.Task]:
+    def get_by_ids(self, ids: list[str], sort: Sort | None = None) -> list[domain_models.Task]:
         return self.get_all({"_id": In(ids), "isDeleted": False}, sort)
 
     @reads
-    def get_by_status(self, status: str, page: int = 1, limit: int | None = None) -> list[d.Task]:
+    def get_by_status(self, status: str, page: int = 1, limit: int | None = None) -> list[domain_models.Task]:
         return self.get_all({"status": status, "isDeleted": False}, [("updatedAt", DESC)], page, limit)
 
     @reads
-    def get_by_assignee(self, assignee_id: str, sort: Sort | None = None) -> list[d.Task]:
+    def get_by_assignee(self, assignee_id: str, sort: Sort | None = None) -> list[domain_models.Task]:
         """Live tasks actively assigned to a user or a team."""
-        assignments = self.sibling(d.TaskAssignment).get_all({"assignee_id": assignee_id, "is_active": True})
+        assignments = self.sibling(domain_models.TaskAssignment).get_all(
+            {"assignee_id": assignee_id, "is_active": True}
+        )
         return self.get_by_ids([a.task_id for a in assignments if a.task_id], sort)
 
     @reads
-    def get_by_team(self, team_id: str, sort: Sort | None = None) -> list[d.Task]:
+    def get_by_team(self, team_id: str, sort: Sort | None = None) -> list[domain_models.Task]:
         """Live tasks that came from a team (assigned to it, or to a member from it)."""
-        assignments = self.sibling(d.TaskAssignment).get_all({"team_id": team_id, "is_active": True})
-        team_tasks = self.sibling(d.TaskAssignment).get_all({"assignee_id": team_id, "is_active": True})
+        assignments = self.sibling(domain_models.TaskAssignment).get_all(
+            {"team_id": team_id, "is_active": True}
+        )
+        team_tasks = self.sibling(domain_models.TaskAssignment).get_all(
+            {"assignee_id": team_id, "is_active": True}
+        )
         ids = {a.task_id for a in [*assignments, *team_tasks] if a.task_id}
         return self.get_by_ids(sorted(ids), sort)
 
     @reads
-    def list_page(self, query: TaskListQuery, page: int = 1, limit: int = 20) -> list[d.Task]:
+    def list_page(self, query: TaskListQuery, page: int = 1, limit: int = 20) -> list[domain_models.Task]:
         """One page of a task list (task_list.py), selected, ordered and paged by the store."""
         if page < 1 or limit < 1:
             raise RepositoryError(f"bad page {page} or limit {limit}")
@@ -213,7 +219,7 @@ class AbstractTaskRepository(AbstractRepository[d.Task]):
     @reads
     def list_page_ahead(
         self, query: TaskListQuery, page: int = 1, limit: int = 20
-    ) -> tuple[list[d.Task], bool]:
+    ) -> tuple[list[domain_models.Task], bool]:
         """One page of a task list and whether another page follows, in one query: the store is asked
         for one task more than the page holds, and nothing is counted (a count reads the whole list)."""
         if page < 1 or limit < 1:
@@ -234,12 +240,14 @@ class AbstractTaskRepository(AbstractRepository[d.Task]):
     def _list_count(self, query: TaskListQuery) -> int: ...
 
     @reads
-    def get_with_label(self, label_id: str) -> list[d.Task]:
+    def get_with_label(self, label_id: str) -> list[domain_models.Task]:
         return self.get_all({"labels": label_id, "isDeleted": False}, [("createdAt", ASC)])
 
-    def after_update(self, before: d.Task, after: d.Task, actor: str | None) -> None:
+    def after_update(self, before: domain_models.Task, after: domain_models.Task, actor: str | None) -> None:
         if before.status != after.status:
-            assignment = self.sibling(d.TaskAssignment).find_one({"task_id": after.id, "is_active": True})
+            assignment = self.sibling(domain_models.TaskAssignment).find_one(
+                {"task_id": after.id, "is_active": True}
+            )
             self.audit(
                 AuditAction.STATUS_CHANGED,
                 actor,
@@ -250,106 +258,108 @@ class AbstractTaskRepository(AbstractRepository[d.Task]):
             )
 
 
-class AbstractTeamRepository(AbstractRepository[d.Team]):
-    model = d.Team
+class AbstractTeamRepository(AbstractRepository[domain_models.Team]):
+    model = domain_models.Team
 
     @reads
-    def get_by_invite_code(self, code: str) -> d.Team | None:
+    def get_by_invite_code(self, code: str) -> domain_models.Team | None:
         return self.find_one({"invite_code": code, "is_deleted": False})
 
     @reads
-    def get_by_ids(self, ids: list[str]) -> list[d.Team]:
+    def get_by_ids(self, ids: list[str]) -> list[domain_models.Team]:
         return self.get_all({"_id": In(ids), "is_deleted": False}, [("name", ASC)])
 
-    def after_create(self, created: d.Team, actor: str | None) -> None:
+    def after_create(self, created: domain_models.Team, actor: str | None) -> None:
         self.audit(AuditAction.TEAM_CREATED, actor, team_id=created.id, spoc_id=created.poc_id)
 
-    def after_update(self, before: d.Team, after: d.Team, actor: str | None) -> None:
+    def after_update(self, before: domain_models.Team, after: domain_models.Team, actor: str | None) -> None:
         if before.poc_id != after.poc_id:
             self.audit(AuditAction.POC_CHANGED, actor, team_id=after.id, spoc_id=after.poc_id)
 
 
-class AbstractUserTeamDetailsRepository(AbstractRepository[d.UserTeamDetails]):
-    model = d.UserTeamDetails
+class AbstractUserTeamDetailsRepository(AbstractRepository[domain_models.UserTeamDetails]):
+    model = domain_models.UserTeamDetails
 
     @reads
-    def get_by_user(self, user_id: str) -> list[d.UserTeamDetails]:
+    def get_by_user(self, user_id: str) -> list[domain_models.UserTeamDetails]:
         return self.get_all({"user_id": user_id, "is_active": True}, [("created_at", ASC)])
 
     @reads
-    def get_by_team(self, team_id: str) -> list[d.UserTeamDetails]:
+    def get_by_team(self, team_id: str) -> list[domain_models.UserTeamDetails]:
         return self.get_all({"team_id": team_id, "is_active": True}, [("created_at", ASC)])
 
     @reads
-    def get_membership(self, user_id: str, team_id: str) -> d.UserTeamDetails | None:
+    def get_membership(self, user_id: str, team_id: str) -> domain_models.UserTeamDetails | None:
         return self.find_one({"user_id": user_id, "team_id": team_id})
 
-    def after_create(self, created: d.UserTeamDetails, actor: str | None) -> None:
+    def after_create(self, created: domain_models.UserTeamDetails, actor: str | None) -> None:
         action = (
             AuditAction.MEMBER_JOINED_TEAM if actor == created.user_id else AuditAction.MEMBER_ADDED_TO_TEAM
         )
         self.audit(action, actor, team_id=created.team_id, assignee_to=created.user_id)
 
-    def after_update(self, before: d.UserTeamDetails, after: d.UserTeamDetails, actor: str | None) -> None:
+    def after_update(
+        self, before: domain_models.UserTeamDetails, after: domain_models.UserTeamDetails, actor: str | None
+    ) -> None:
         if before.is_active and not after.is_active:
             left = actor == after.user_id
             action = AuditAction.MEMBER_LEFT_TEAM if left else AuditAction.MEMBER_REMOVED_FROM_TEAM
             self.audit(action, actor, team_id=after.team_id, assignee_from=after.user_id)
 
 
-class AbstractLabelRepository(AbstractRepository[d.Label]):
-    model = d.Label
+class AbstractLabelRepository(AbstractRepository[domain_models.Label]):
+    model = domain_models.Label
 
     @reads
-    def search(self, text: str = "", page: int = 1, limit: int = 20) -> list[d.Label]:
+    def search(self, text: str = "", page: int = 1, limit: int = 20) -> list[domain_models.Label]:
         filters: Filters = {"isDeleted": False}
         if text:
             filters["name"] = Contains(text)
         return self.get_all(filters, [("name", ASC)], page, limit)
 
     @reads
-    def get_by_ids(self, ids: list[str]) -> list[d.Label]:
+    def get_by_ids(self, ids: list[str]) -> list[domain_models.Label]:
         return self.get_all({"_id": In(ids)}, [("name", ASC)])
 
 
-class AbstractRoleRepository(AbstractRepository[d.Role]):
-    model = d.Role
+class AbstractRoleRepository(AbstractRepository[domain_models.Role]):
+    model = domain_models.Role
 
     @reads
-    def get_by_name(self, name: str, scope: str | None = None) -> d.Role | None:
+    def get_by_name(self, name: str, scope: str | None = None) -> domain_models.Role | None:
         filters: Filters = {"name": name, "is_active": True}
         if scope is not None:
             filters["scope"] = scope
         return self.find_one(filters)
 
 
-class AbstractUserRoleRepository(AbstractRepository[d.UserRole]):
-    model = d.UserRole
+class AbstractUserRoleRepository(AbstractRepository[domain_models.UserRole]):
+    model = domain_models.UserRole
 
     @reads
-    def get_by_user(self, user_id: str, team_id: str | None = None) -> list[d.UserRole]:
+    def get_by_user(self, user_id: str, team_id: str | None = None) -> list[domain_models.UserRole]:
         filters: Filters = {"user_id": user_id, "is_active": True}
         if team_id is not None:
             filters["team_id"] = team_id
         return self.get_all(filters, [("role_name", ASC)])
 
     @reads
-    def get_by_team(self, team_id: str) -> list[d.UserRole]:
+    def get_by_team(self, team_id: str) -> list[domain_models.UserRole]:
         return self.get_all({"team_id": team_id, "is_active": True}, [("user_id", ASC), ("role_name", ASC)])
 
 
-class AbstractTaskAssignmentRepository(AbstractRepository[d.TaskAssignment]):
-    model = d.TaskAssignment
+class AbstractTaskAssignmentRepository(AbstractRepository[domain_models.TaskAssignment]):
+    model = domain_models.TaskAssignment
 
     @reads
-    def get_active_for_task(self, task_id: str) -> d.TaskAssignment | None:
+    def get_active_for_task(self, task_id: str) -> domain_models.TaskAssignment | None:
         return self.find_one({"task_id": task_id, "is_active": True})
 
     @reads
-    def get_by_assignee(self, assignee_id: str) -> list[d.TaskAssignment]:
+    def get_by_assignee(self, assignee_id: str) -> list[domain_models.TaskAssignment]:
         return self.get_all({"assignee_id": assignee_id, "is_active": True}, [("created_at", ASC)])
 
-    def after_create(self, created: d.TaskAssignment, actor: str | None) -> None:
+    def after_create(self, created: domain_models.TaskAssignment, actor: str | None) -> None:
         action = (
             AuditAction.ASSIGNED_TO_TEAM if created.user_type == "team" else AuditAction.ASSIGNED_TO_MEMBER
         )
@@ -357,7 +367,9 @@ class AbstractTaskAssignmentRepository(AbstractRepository[d.TaskAssignment]):
             action, actor, task_id=created.task_id, team_id=created.team_id, assignee_to=created.assignee_id
         )
 
-    def after_update(self, before: d.TaskAssignment, after: d.TaskAssignment, actor: str | None) -> None:
+    def after_update(
+        self, before: domain_models.TaskAssignment, after: domain_models.TaskAssignment, actor: str | None
+    ) -> None:
         if before.executor_id != after.executor_id:
             self.audit(
                 AuditAction.REASSIGN_EXECUTOR,
@@ -372,32 +384,36 @@ class AbstractTaskAssignmentRepository(AbstractRepository[d.TaskAssignment]):
             self.audit(AuditAction.UNASSIGNED_FROM_TEAM, actor, task_id=after.task_id, team_id=after.team_id)
 
 
-class AbstractWatchlistRepository(AbstractRepository[d.Watchlist]):
-    model = d.Watchlist
+class AbstractWatchlistRepository(AbstractRepository[domain_models.Watchlist]):
+    model = domain_models.Watchlist
 
     @reads
-    def get_for_user(self, user_id: str, page: int = 1, limit: int | None = None) -> list[d.Watchlist]:
+    def get_for_user(
+        self, user_id: str, page: int = 1, limit: int | None = None
+    ) -> list[domain_models.Watchlist]:
         return self.get_all({"userId": user_id, "isActive": True}, [("createdAt", DESC)], page, limit)
 
     @reads
-    def get_entry(self, user_id: str, task_id: str) -> d.Watchlist | None:
+    def get_entry(self, user_id: str, task_id: str) -> domain_models.Watchlist | None:
         return self.find_one({"userId": user_id, "taskId": task_id})
 
 
-class AbstractAuditLogRepository(AbstractRepository[d.AuditLog]):
-    model = d.AuditLog
+class AbstractAuditLogRepository(AbstractRepository[domain_models.AuditLog]):
+    model = domain_models.AuditLog
 
     @reads
-    def get_by_team(self, team_id: str, page: int = 1, limit: int | None = None) -> list[d.AuditLog]:
+    def get_by_team(
+        self, team_id: str, page: int = 1, limit: int | None = None
+    ) -> list[domain_models.AuditLog]:
         """The team's activity timeline, newest first."""
         return self.get_all({"team_id": team_id}, [("timestamp", DESC)], page, limit)
 
 
-class AbstractTeamCreationInviteCodeRepository(AbstractRepository[d.TeamCreationInviteCode]):
-    model = d.TeamCreationInviteCode
+class AbstractTeamCreationInviteCodeRepository(AbstractRepository[domain_models.TeamCreationInviteCode]):
+    model = domain_models.TeamCreationInviteCode
 
     @reads
-    def get_by_code(self, code: str) -> d.TeamCreationInviteCode | None:
+    def get_by_code(self, code: str) -> domain_models.TeamCreationInviteCode | None:
         return self.find_one({"code": code})
 
     @abstractmethod
@@ -408,7 +424,7 @@ class AbstractTeamCreationInviteCodeRepository(AbstractRepository[d.TeamCreation
     @writes
     def mark_used(
         self, id: str, *, used_by: str, used_at: dt.datetime, actor: str | None = None
-    ) -> d.TeamCreationInviteCode | None:
+    ) -> domain_models.TeamCreationInviteCode | None:
         """Mark the code used by `used_by`, only if it is still unused: of concurrent callers (in
         any process) exactly one gets the code back, the others None."""
         before = self.get_by_id(id)
@@ -428,11 +444,14 @@ class AbstractTeamCreationInviteCodeRepository(AbstractRepository[d.TeamCreation
         fields = {"is_used": False, "used_by": None, "used_at": None}
         return self._set_where(id, {"is_used": True, "used_by": used_by}, fields) is not None
 
-    def after_create(self, created: d.TeamCreationInviteCode, actor: str | None) -> None:
+    def after_create(self, created: domain_models.TeamCreationInviteCode, actor: str | None) -> None:
         self.audit(AuditAction.INVITE_CODE_GENERATED, actor)
 
     def after_update(
-        self, before: d.TeamCreationInviteCode, after: d.TeamCreationInviteCode, actor: str | None
+        self,
+        before: domain_models.TeamCreationInviteCode,
+        after: domain_models.TeamCreationInviteCode,
+        actor: str | None,
     ) -> None:
         if not before.is_used and after.is_used:
             self.audit(AuditAction.INVITE_CODE_CONSUMED, actor)

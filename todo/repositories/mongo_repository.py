@@ -27,10 +27,10 @@ from dualwrite.types import ObjectIdRef, Timestamp, ValueType
 from dualwrite.uniqueness import unique_keys
 from todo.db.mongo_manager import DatabaseManager
 from todo.mappings import get_registry
-from todo.models import documents as d
+from todo.models import documents as domain_models
 from todo.models.enums import TaskPriority, TaskStatus
-from todo.repositories import abstract_repository as a
-from todo.repositories import task_list as tl
+from todo.repositories import abstract_repository as interfaces
+from todo.repositories import task_list as task_lists
 from todo.repositories.abstract_repository import AbstractRepository, M
 from todo.repositories.errors import DuplicateKey, RepositoryError
 from todo.repositories.queries import AnyOf, Contains, Filters, In, Sort
@@ -110,7 +110,7 @@ class MongoRepository(AbstractRepository[M]):
     def coll(self) -> Any:
         return DatabaseManager.get().get_collection(self.collection)
 
-    def sibling(self, model: type[d.DomainModel]) -> AbstractRepository[Any]:
+    def sibling(self, model: type[domain_models.DomainModel]) -> AbstractRepository[Any]:
         return MONGO_REPOSITORIES[model.collection](self.engine)
 
     def _insert(self, document: dict[str, Any]) -> dict[str, Any]:
@@ -163,7 +163,7 @@ class MongoRepository(AbstractRepository[M]):
 _KEY, _MISSING = "_list_key", "_list_missing"  # fields the list pipeline adds (and drops)
 
 
-class TaskRepository(a.AbstractTaskRepository, MongoRepository[d.Task]):
+class TaskRepository(interfaces.AbstractTaskRepository, MongoRepository[domain_models.Task]):
     """Tasks in MongoDB; every write is mirrored to Postgres.
 
     Task lists (task_list.py) are filtered, ordered, paged and counted by MongoDB: the scope's ids
@@ -175,9 +175,9 @@ class TaskRepository(a.AbstractTaskRepository, MongoRepository[d.Task]):
     instead (task_list.matches / ordered), as Postgres would order them."""
 
     # The last query's scope: (query, filter or None when empty, legacy-typed).
-    _scope_of: tuple[tl.TaskListQuery, dict[str, Any] | None, bool] | None = None
+    _scope_of: tuple[task_lists.TaskListQuery, dict[str, Any] | None, bool] | None = None
 
-    def _list_find(self, query: tl.TaskListQuery, skip: int, limit: int) -> list[dict[str, Any]]:
+    def _list_find(self, query: task_lists.TaskListQuery, skip: int, limit: int) -> list[dict[str, Any]]:
         base, legacy = self._list_scope(query)
         if base is None:
             return []
@@ -196,7 +196,7 @@ class TaskRepository(a.AbstractTaskRepository, MongoRepository[d.Task]):
         ]
         return [canonical_document(self.mapping, doc) for doc in self.coll.aggregate(pipeline)]
 
-    def _list_count(self, query: tl.TaskListQuery) -> int:
+    def _list_count(self, query: task_lists.TaskListQuery) -> int:
         base, legacy = self._list_scope(query)
         if base is None:
             return 0
@@ -205,7 +205,7 @@ class TaskRepository(a.AbstractTaskRepository, MongoRepository[d.Task]):
         return int(self.coll.count_documents({"$and": [base, *self._status_filter(query)]}))
 
     # -- parts -----------------------------------------------------------------------------------
-    def _list_scope(self, query: tl.TaskListQuery) -> tuple[dict[str, Any] | None, bool]:
+    def _list_scope(self, query: task_lists.TaskListQuery) -> tuple[dict[str, Any] | None, bool]:
         """The scope's filter (`_list_base`) and whether it holds legacy-typed values, read once
         per query: a list asks for its page and then its count with the same query object."""
         held = self._scope_of
@@ -216,7 +216,7 @@ class TaskRepository(a.AbstractTaskRepository, MongoRepository[d.Task]):
         self._scope_of = (query, base, legacy)
         return base, legacy
 
-    def _list_base(self, query: tl.TaskListQuery) -> dict[str, Any] | None:
+    def _list_base(self, query: task_lists.TaskListQuery) -> dict[str, Any] | None:
         """Live tasks of the scope (its ids in both stored forms: legacy documents keep strings);
         None for an empty scope, whose list is empty without asking for any task."""
         scope = self.sibling_repository(query.scope.collection)
@@ -230,33 +230,33 @@ class TaskRepository(a.AbstractTaskRepository, MongoRepository[d.Task]):
     def sibling_repository(self, collection: str) -> MongoRepository[Any]:
         return MONGO_REPOSITORIES[collection](self.engine)
 
-    def _legacy_typed(self, query: tl.TaskListQuery, base: dict[str, Any]) -> bool:
+    def _legacy_typed(self, query: task_lists.TaskListQuery, base: dict[str, Any]) -> bool:
         """Whether a task of the scope holds a value MongoDB would order or compare otherwise than
         its canonical form: a date key (sorted or filtered on) or its id held as a string."""
         keys = ["_id"]
         keys += [k for k in query.sort_keys if isinstance(_value_type(self.mapping, k)[0], Timestamp)]
         if query.needs_deferral:
-            keys.append(tl.DEFERRED_TILL)
+            keys.append(task_lists.DEFERRED_TILL)
         legacy = {"$or": [{key: {"$type": "string"}} for key in keys]}
         return self.coll.find_one({"$and": [base, legacy]}, {"_id": 1}) is not None
 
     def _python_list(
-        self, query: tl.TaskListQuery, base: dict[str, Any]
-    ) -> list[tuple[dict[str, Any], d.Task]]:
+        self, query: task_lists.TaskListQuery, base: dict[str, Any]
+    ) -> list[tuple[dict[str, Any], domain_models.Task]]:
         documents = [canonical_document(self.mapping, doc) for doc in self.coll.find(base)]
         tasks = [self._model(doc) for doc in documents]
         by_task = {task.id: doc for task, doc in zip(tasks, documents, strict=True)}
-        kept = tl.ordered(query, [task for task in tasks if tl.matches(query, task)])
+        kept = task_lists.ordered(query, [task for task in tasks if task_lists.matches(query, task)])
         return [(by_task[task.id], task) for task in kept]
 
     @staticmethod
-    def _status_filter(query: tl.TaskListQuery) -> list[dict[str, Any]]:
+    def _status_filter(query: task_lists.TaskListQuery) -> list[dict[str, Any]]:
         """MongoDB conditions of the query's status (see task_list's docstring)."""
         status = query.status
-        if status == tl.ALL:
+        if status == task_lists.ALL:
             return []
         at = query.at.astimezone(dt.UTC).replace(tzinfo=None)  # naive UTC, as BSON dates compare
-        deferred = {tl.DEFERRED_TILL: {"$gt": at}}
+        deferred = {task_lists.DEFERRED_TILL: {"$gt": at}}
         not_deferred = {"$nor": [deferred]}  # missing, null, or not after `at`
         if status is None:
             return [not_deferred, {"status": {"$nin": [TaskStatus.DONE.value, TaskStatus.DEFERRED.value]}}]
@@ -268,7 +268,7 @@ class TaskRepository(a.AbstractTaskRepository, MongoRepository[d.Task]):
         return [not_deferred, {"status": shown}]
 
     @staticmethod
-    def _key_expression(query: tl.TaskListQuery) -> Any:
+    def _key_expression(query: task_lists.TaskListQuery) -> Any:
         """The sort value: the first present of the query's keys (a missing priority reads LOW)."""
         if query.sort_by == "priority":
             return {"$ifNull": ["$priority", TaskPriority.LOW.value]}
@@ -277,7 +277,7 @@ class TaskRepository(a.AbstractTaskRepository, MongoRepository[d.Task]):
 
 
 class TeamCreationInviteCodeRepository(
-    a.AbstractTeamCreationInviteCodeRepository, MongoRepository[d.TeamCreationInviteCode]
+    interfaces.AbstractTeamCreationInviteCodeRepository, MongoRepository[domain_models.TeamCreationInviteCode]
 ):
     """Team-creation invite codes in MongoDB; every write is mirrored to Postgres."""
 
@@ -297,39 +297,43 @@ class TeamCreationInviteCodeRepository(
         return canonical_document(self.mapping, stored)
 
 
-class UserRepository(a.AbstractUserRepository, MongoRepository[d.User]):
+class UserRepository(interfaces.AbstractUserRepository, MongoRepository[domain_models.User]):
     """Users in MongoDB; every write is mirrored to Postgres."""
 
 
-class TeamRepository(a.AbstractTeamRepository, MongoRepository[d.Team]):
+class TeamRepository(interfaces.AbstractTeamRepository, MongoRepository[domain_models.Team]):
     """Teams in MongoDB; every write is mirrored to Postgres."""
 
 
-class UserTeamDetailsRepository(a.AbstractUserTeamDetailsRepository, MongoRepository[d.UserTeamDetails]):
+class UserTeamDetailsRepository(
+    interfaces.AbstractUserTeamDetailsRepository, MongoRepository[domain_models.UserTeamDetails]
+):
     """Team memberships in MongoDB; every write is mirrored to Postgres."""
 
 
-class LabelRepository(a.AbstractLabelRepository, MongoRepository[d.Label]):
+class LabelRepository(interfaces.AbstractLabelRepository, MongoRepository[domain_models.Label]):
     """Labels in MongoDB; every write is mirrored to Postgres."""
 
 
-class RoleRepository(a.AbstractRoleRepository, MongoRepository[d.Role]):
+class RoleRepository(interfaces.AbstractRoleRepository, MongoRepository[domain_models.Role]):
     """Roles in MongoDB; every write is mirrored to Postgres."""
 
 
-class UserRoleRepository(a.AbstractUserRoleRepository, MongoRepository[d.UserRole]):
+class UserRoleRepository(interfaces.AbstractUserRoleRepository, MongoRepository[domain_models.UserRole]):
     """Role grants of users in MongoDB; every write is mirrored to Postgres."""
 
 
-class TaskAssignmentRepository(a.AbstractTaskAssignmentRepository, MongoRepository[d.TaskAssignment]):
+class TaskAssignmentRepository(
+    interfaces.AbstractTaskAssignmentRepository, MongoRepository[domain_models.TaskAssignment]
+):
     """Task assignments in MongoDB; every write is mirrored to Postgres."""
 
 
-class WatchlistRepository(a.AbstractWatchlistRepository, MongoRepository[d.Watchlist]):
+class WatchlistRepository(interfaces.AbstractWatchlistRepository, MongoRepository[domain_models.Watchlist]):
     """Watchlist entries in MongoDB; every write is mirrored to Postgres."""
 
 
-class AuditLogRepository(a.AbstractAuditLogRepository, MongoRepository[d.AuditLog]):
+class AuditLogRepository(interfaces.AbstractAuditLogRepository, MongoRepository[domain_models.AuditLog]):
     """Audit log entries in MongoDB; every write is mirrored to Postgres."""
 
 

@@ -37,11 +37,11 @@ from dualwrite.transform import canonical_document, document_to_rows, normalise_
 from dualwrite.types import ObjectIdRef, Text, ValueProblem
 from dualwrite.uniqueness import violated_key
 from todo.mappings import get_registry
-from todo.models import documents as d
+from todo.models import documents as domain_models
 from todo.models.enums import TaskStatus
 from todo.phases import reverse_mirroring
-from todo.repositories import abstract_repository as a
-from todo.repositories import task_list as tl
+from todo.repositories import abstract_repository as interfaces
+from todo.repositories import task_list as task_lists
 from todo.repositories.abstract_repository import AbstractRepository, M
 from todo.repositories.errors import DuplicateKey, RepositoryError
 from todo.repositories.queries import AnyOf, Contains, Filters, In, Sort
@@ -62,7 +62,7 @@ class PostgresRepository(AbstractRepository[M]):
     def mapping(self) -> CollectionMapping:
         return get_registry().get(self.collection)
 
-    def sibling(self, model: type[d.DomainModel]) -> AbstractRepository[Any]:
+    def sibling(self, model: type[domain_models.DomainModel]) -> AbstractRepository[Any]:
         return POSTGRES_REPOSITORIES[model.collection](self.sink)
 
     # -- queries -------------------------------------------------------------------------------
@@ -212,24 +212,24 @@ def _sort_expression(mapping: CollectionMapping, field: Field, direction: int) -
     return expression.asc(nulls_first=True) if direction >= 0 else expression.desc(nulls_last=True)
 
 
-class PostgresUserRepository(a.AbstractUserRepository, PostgresRepository[d.User]):
+class PostgresUserRepository(interfaces.AbstractUserRepository, PostgresRepository[domain_models.User]):
     """Users read from (and, in postgres_only, written to) Postgres."""
 
 
-class PostgresTaskRepository(a.AbstractTaskRepository, PostgresRepository[d.Task]):
+class PostgresTaskRepository(interfaces.AbstractTaskRepository, PostgresRepository[domain_models.Task]):
     """Task lists (task_list.py) in one SQL query each: the scope as a semi-join on its table, the
     status as conditions on the task and its deferral row, ORDER BY with OFFSET/LIMIT, COUNT."""
 
-    def _list_find(self, query: tl.TaskListQuery, skip: int, limit: int) -> list[dict[str, Any]]:
+    def _list_find(self, query: task_lists.TaskListQuery, skip: int, limit: int) -> list[dict[str, Any]]:
         queryset = self._list_queryset(query).order_by(*self._list_ordering(query))
         ids = list(queryset.values_list("mongo_id", flat=True)[skip : skip + limit])
         rows = self.sink.fetch(self.mapping, ids)
         return [rows_to_document(self.mapping, *rows[mongo_id]) for mongo_id in ids if mongo_id in rows]
 
-    def _list_count(self, query: tl.TaskListQuery) -> int:
+    def _list_count(self, query: task_lists.TaskListQuery) -> int:
         return int(self._list_queryset(query).count())
 
-    def _list_queryset(self, query: tl.TaskListQuery) -> models.QuerySet[Any]:
+    def _list_queryset(self, query: task_lists.TaskListQuery) -> models.QuerySet[Any]:
         scope = POSTGRES_REPOSITORIES[query.scope.collection](self.sink)
         field = scope.mapping.by_source.get(query.scope.key)
         if field is None:
@@ -237,12 +237,12 @@ class PostgresTaskRepository(a.AbstractTaskRepository, PostgresRepository[d.Task
         scope_ids = scope._queryset(query.scope.filters).values(_attname(scope.mapping.model, field.column))
         return self._queryset({"isDeleted": False}).filter(Q(mongo_id__in=scope_ids) & self._status_q(query))
 
-    def _status_q(self, query: tl.TaskListQuery) -> Q:
+    def _status_q(self, query: task_lists.TaskListQuery) -> Q:
         status = query.status
-        if status == tl.ALL:
+        if status == task_lists.ALL:
             return Q()
         details = next(c for c in self.mapping.children if isinstance(c, EmbeddedTable))
-        till = next(f for f in details.fields if f.source == tl.DEFERRED_TILL.split(".")[1])
+        till = next(f for f in details.fields if f.source == task_lists.DEFERRED_TILL.split(".")[1])
         deferred_rows = details.model._default_manager.filter(
             **{f"{_attname(details.model, till.column)}__gt": query.at}
         )
@@ -255,7 +255,7 @@ class PostgresTaskRepository(a.AbstractTaskRepository, PostgresRepository[d.Task
             return deferred | Q(status=TaskStatus.DEFERRED)
         return ~deferred & Q(status=status)
 
-    def _list_ordering(self, query: tl.TaskListQuery) -> list[Any]:
+    def _list_ordering(self, query: task_lists.TaskListQuery) -> list[Any]:
         columns = [
             F(_attname(self.mapping.model, self.mapping.by_source[key].column)) for key in query.sort_keys
         ]
@@ -266,44 +266,51 @@ class PostgresTaskRepository(a.AbstractTaskRepository, PostgresRepository[d.Task
         return [key.asc(nulls_last=True), mongo_id.asc()]
 
 
-class PostgresTeamRepository(a.AbstractTeamRepository, PostgresRepository[d.Team]):
+class PostgresTeamRepository(interfaces.AbstractTeamRepository, PostgresRepository[domain_models.Team]):
     pass
 
 
 class PostgresUserTeamDetailsRepository(
-    a.AbstractUserTeamDetailsRepository, PostgresRepository[d.UserTeamDetails]
+    interfaces.AbstractUserTeamDetailsRepository, PostgresRepository[domain_models.UserTeamDetails]
 ):
     pass
 
 
-class PostgresLabelRepository(a.AbstractLabelRepository, PostgresRepository[d.Label]):
+class PostgresLabelRepository(interfaces.AbstractLabelRepository, PostgresRepository[domain_models.Label]):
     pass
 
 
-class PostgresRoleRepository(a.AbstractRoleRepository, PostgresRepository[d.Role]):
+class PostgresRoleRepository(interfaces.AbstractRoleRepository, PostgresRepository[domain_models.Role]):
     pass
 
 
-class PostgresUserRoleRepository(a.AbstractUserRoleRepository, PostgresRepository[d.UserRole]):
+class PostgresUserRoleRepository(
+    interfaces.AbstractUserRoleRepository, PostgresRepository[domain_models.UserRole]
+):
     pass
 
 
 class PostgresTaskAssignmentRepository(
-    a.AbstractTaskAssignmentRepository, PostgresRepository[d.TaskAssignment]
+    interfaces.AbstractTaskAssignmentRepository, PostgresRepository[domain_models.TaskAssignment]
 ):
     pass
 
 
-class PostgresWatchlistRepository(a.AbstractWatchlistRepository, PostgresRepository[d.Watchlist]):
+class PostgresWatchlistRepository(
+    interfaces.AbstractWatchlistRepository, PostgresRepository[domain_models.Watchlist]
+):
     pass
 
 
-class PostgresAuditLogRepository(a.AbstractAuditLogRepository, PostgresRepository[d.AuditLog]):
+class PostgresAuditLogRepository(
+    interfaces.AbstractAuditLogRepository, PostgresRepository[domain_models.AuditLog]
+):
     pass
 
 
 class PostgresTeamCreationInviteCodeRepository(
-    a.AbstractTeamCreationInviteCodeRepository, PostgresRepository[d.TeamCreationInviteCode]
+    interfaces.AbstractTeamCreationInviteCodeRepository,
+    PostgresRepository[domain_models.TeamCreationInviteCode],
 ):
     def _set_where(self, id: str, expected: Filters, fields: dict[str, Any]) -> dict[str, Any] | None:
         """Checked and set under the row lock, in one transaction."""

@@ -40,7 +40,7 @@ from dualwrite.ordering import State, document_state, in_step
 from dualwrite.queue import UNRESOLVED, RetryQueue
 from dualwrite.sink import PostgresSink
 from dualwrite.transform import normalise_mongo_id
-from todo.models import documents as d
+from todo.models import documents as domain_models
 from todo.repositories.abstract_repository import AbstractRepository
 from todo.repositories.mongo_repository import MONGO_REPOSITORIES, MongoRepository, mongo_query
 from todo.repositories.postgres_repository import POSTGRES_REPOSITORIES, PostgresRepository
@@ -66,7 +66,7 @@ def filtered_ids(filters: Filters) -> list[str] | None:
 def model_ids(result: Any) -> list[str]:
     """The ids of the documents in a read result (a model, a list of models, or anything else)."""
     items = result if isinstance(result, list) else [result]
-    return [item.id for item in items if isinstance(item, d.DomainModel) and item.id]
+    return [item.id for item in items if isinstance(item, domain_models.DomainModel) and item.id]
 
 
 class Freshness:
@@ -136,7 +136,7 @@ class ReadYourWrites(PostgresRepository[Any]):
     def freshness(self) -> Freshness:
         return build_freshness(self.collection, self.sink.using)
 
-    def sibling(self, model: type[d.DomainModel]) -> AbstractRepository[Any]:
+    def sibling(self, model: type[domain_models.DomainModel]) -> AbstractRepository[Any]:
         return fresh_postgres(model.collection, self.sink)
 
     def _find(self, filters: Filters, sort: Sort, skip: int, limit: int | None) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from todo.models import documents as d
+from todo.models import documents as domain_models
 from todo.models.enums import TaskStatus
 from todo.repositories.queries import Filters
 
@@ -73,13 +73,13 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
-def is_deferred(task: d.Task, at: dt.datetime) -> bool:
+def is_deferred(task: domain_models.Task, at: dt.datetime) -> bool:
     details = task.deferred_details
     till = details.deferred_till if details is not None else None
     return till is not None and _aware(till) > _aware(at)
 
 
-def shown_status(task: d.Task, at: dt.datetime) -> str:
+def shown_status(task: domain_models.Task, at: dt.datetime) -> str:
     return TaskStatus.DEFERRED if is_deferred(task, at) else task.status
 
 
@@ -93,12 +93,12 @@ def status_matches(status: str | None, shown: str) -> bool:
     return shown == status
 
 
-def matches(query: TaskListQuery, task: d.Task) -> bool:
+def matches(query: TaskListQuery, task: domain_models.Task) -> bool:
     """A live task showing the query's status (the scope is the caller's)."""
     return not task.is_deleted and status_matches(query.status, shown_status(task, query.at))
 
 
-def sort_value(query: TaskListQuery, task: d.Task) -> Any:
+def sort_value(query: TaskListQuery, task: domain_models.Task) -> Any:
     values = {
         "priority": task.priority,
         "dueAt": task.due_at,
@@ -112,7 +112,7 @@ def sort_value(query: TaskListQuery, task: d.Task) -> Any:
     return None
 
 
-def ordered(query: TaskListQuery, tasks: list[d.Task]) -> list[d.Task]:
+def ordered(query: TaskListQuery, tasks: list[domain_models.Task]) -> list[domain_models.Task]:
     """Present values first, by value; then missing ones; ties (and missing ones) by id, all in the
     query's direction."""
     return sort_with(tasks, lambda task: sort_value(query, task), query.descending)

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from todo.domain.errors import Forbidden, NotFound
-from todo.models import documents as d
+from todo.models import documents as domain_models
 from todo.models.enums import AssigneeType, TaskStatus
-from todo.repositories import task_list as tl
+from todo.repositories import task_list as task_lists
 from todo.repositories.abstract_repository import now
 from todo.repositories.factory import get_repository
 from todo.repositories.queries import ANY_OF, AnyOf, In
@@ -47,19 +47,21 @@ DEFAULT_DESCENDING = {
 
 
 # == look-ups shared by the task, assignment and watchlist services ================================
-def live_task(task_id: str) -> d.Task:
+def live_task(task_id: str) -> domain_models.Task:
     """The task, unless it does not exist or is deleted (NotFound about `task_id`)."""
-    task = get_repository(d.Task).get_by_id(task_id)
+    task = get_repository(domain_models.Task).get_by_id(task_id)
     if task is None or task.is_deleted:
         raise NotFound.no_such("Task", "task_id")
     return task
 
 
-def active_assignment(task_id: str) -> d.TaskAssignment | None:
-    return get_repository(d.TaskAssignment).get_active_for_task(task_id)
+def active_assignment(task_id: str) -> domain_models.TaskAssignment | None:
+    return get_repository(domain_models.TaskAssignment).get_active_for_task(task_id)
 
 
-def is_assignee(task: d.Task, user_id: str, assignment: d.TaskAssignment | None) -> bool:
+def is_assignee(
+    task: domain_models.Task, user_id: str, assignment: domain_models.TaskAssignment | None
+) -> bool:
     """The user the task is assigned to, its executor, or the point of contact or a member of the
     team it is assigned to."""
     if assignment is None:
@@ -72,14 +74,14 @@ def is_assignee(task: d.Task, user_id: str, assignment: d.TaskAssignment | None)
     return team is not None and (team.poc_id == user_id or is_member(user_id, team.id))
 
 
-def is_deferred(task: d.Task, at: dt.datetime) -> bool:
+def is_deferred(task: domain_models.Task, at: dt.datetime) -> bool:
     """The task's deferral runs: its `deferredTill` is after `at`."""
     deferred = task.deferred_details
     till = deferred.deferred_till if deferred is not None else None
     return till is not None and as_aware(till) > at
 
 
-def effective_status(task: d.Task, at: dt.datetime) -> str:
+def effective_status(task: domain_models.Task, at: dt.datetime) -> str:
     """DEFERRED while the deferral runs, whatever the stored status; otherwise the stored status."""
     return TaskStatus.DEFERRED if is_deferred(task, at) else task.status
 
@@ -94,12 +96,12 @@ def as_aware(value: dt.datetime) -> dt.datetime:
 class TaskDetails:
     """A task with everything its response expands: labels, people, teams, the active assignment."""
 
-    task: d.Task
+    task: domain_models.Task
     status: str
-    assignment: d.TaskAssignment | None
-    labels: dict[str, d.Label]
-    users: dict[str, d.User]
-    teams: dict[str, d.Team]
+    assignment: domain_models.TaskAssignment | None
+    labels: dict[str, domain_models.Label]
+    users: dict[str, domain_models.User]
+    teams: dict[str, domain_models.Team]
     in_watchlist: bool | None = None  # for the viewer: watched, watched before, never watched
 
     def assignee_name(self) -> str | None:
@@ -113,7 +115,7 @@ class TaskDetails:
         return user.name if user else None
 
 
-def task_details(tasks: list[d.Task], viewer: str | None = None) -> list[TaskDetails]:
+def task_details(tasks: list[domain_models.Task], viewer: str | None = None) -> list[TaskDetails]:
     """Details of tasks, with the related documents read in a few batched queries; `in_watchlist`
     is the viewer's (None without a viewer)."""
     if not tasks:
@@ -121,17 +123,17 @@ def task_details(tasks: list[d.Task], viewer: str | None = None) -> list[TaskDet
     ids = [t.id for t in tasks]
     watched: dict[str, bool] = {}
     if viewer is not None:
-        entries = get_repository(d.Watchlist).get_all({"userId": viewer, "taskId": In(ids)})
+        entries = get_repository(domain_models.Watchlist).get_all({"userId": viewer, "taskId": In(ids)})
         watched = {e.task_id: e.is_active for e in entries if e.task_id}
     assignments = {
         a.task_id: a
-        for a in get_repository(d.TaskAssignment).get_all({"task_id": In(ids), "is_active": True})
+        for a in get_repository(domain_models.TaskAssignment).get_all({"task_id": In(ids), "is_active": True})
         if a.task_id
     }
     label_ids = sorted({label for t in tasks for label in t.labels})
-    labels = {x.id: x for x in get_repository(d.Label).get_by_ids(label_ids)} if label_ids else {}
+    labels = {x.id: x for x in get_repository(domain_models.Label).get_by_ids(label_ids)} if label_ids else {}
     team_ids = {a.assignee_id for a in assignments.values() if a.user_type == AssigneeType.TEAM}
-    teams = _by_id(d.Team, team_ids)
+    teams = _by_id(domain_models.Team, team_ids)
     user_ids: set[str | None] = set()
     for t in tasks:
         user_ids |= {t.created_by, t.updated_by}
@@ -141,7 +143,7 @@ def task_details(tasks: list[d.Task], viewer: str | None = None) -> list[TaskDet
         user_ids.add(a.executor_id)
         if a.user_type == AssigneeType.USER:
             user_ids.add(a.assignee_id)
-    users = _by_id(d.User, user_ids)
+    users = _by_id(domain_models.User, user_ids)
     moment = now()
     return [
         TaskDetails(
@@ -151,14 +153,14 @@ def task_details(tasks: list[d.Task], viewer: str | None = None) -> list[TaskDet
     ]
 
 
-def _by_id(model: type[d.DomainModel], ids: Iterable[str | None]) -> dict[str, Any]:
+def _by_id(model: type[domain_models.DomainModel], ids: Iterable[str | None]) -> dict[str, Any]:
     wanted = sorted({i for i in ids if i and i != "system"})
     if not wanted:
         return {}
     return {m.id: m for m in get_repository(model).get_all({"_id": In(wanted)})}
 
 
-def readable_task(task_id: str, viewer: str) -> d.Task:
+def readable_task(task_id: str, viewer: str) -> domain_models.Task:
     """A task the viewer may read: its creator, an assignee (a member or the point of contact of
     the team it belongs to included) or a moderator; anyone else gets the NotFound of a missing
     task, so that ids (guessable ObjectIds) reveal nothing."""
@@ -200,24 +202,28 @@ def task_list(
         # Assigned to a member from the team, or to the team itself.
         either = [{"team_id": team_id}, {"assignee_id": team_id}]
     else:
-        poc_of = [t.id for t in get_repository(d.Team).get_all({"poc_id": actor, "is_deleted": False})]
+        poc_of = [
+            t.id for t in get_repository(domain_models.Team).get_all({"poc_id": actor, "is_deleted": False})
+        ]
         either = [{"assignee_id": actor, "user_type": AssigneeType.USER}]
         if poc_of:
             either.append({"assignee_id": In(poc_of), "user_type": AssigneeType.TEAM})
-    scope = tl.Scope(d.TaskAssignment.collection, "task_id", {"is_active": True, ANY_OF: AnyOf(either)})
+    scope = task_lists.Scope(
+        domain_models.TaskAssignment.collection, "task_id", {"is_active": True, ANY_OF: AnyOf(either)}
+    )
     sort_key = sort_by or DEFAULT_SORT
     descending = DEFAULT_DESCENDING[sort_key] if order is None else order == "desc"
-    tasks_repo = get_repository(d.Task)
+    tasks_repo = get_repository(domain_models.Task)
     if sort_key == "assignee":
         # Ordered by a name of another collection (the assignee's): the store selects and counts
         # the tasks, the order and the page are made here from all of them.
-        query = tl.TaskListQuery(scope, now(), status, "createdAt", descending)
+        query = task_lists.TaskListQuery(scope, now(), status, "createdAt", descending)
         total = tasks_repo.list_count(query)
         tasks = tasks_repo.list_page(query, 1, max(total, 1))
         ordered = _sorted(task_details(tasks, actor), sort_key, order)
         start = (page - 1) * limit
         return ordered[start : start + limit], len(ordered) > start + limit
-    query = tl.TaskListQuery(scope, now(), status, sort_key, descending)
+    query = task_lists.TaskListQuery(scope, now(), status, sort_key, descending)
     tasks, more = tasks_repo.list_page_ahead(query, page, limit)
     return task_details(tasks, actor), more
 

@@ -21,7 +21,7 @@ unassigned_from_team).
 from __future__ import annotations
 
 from todo.domain.errors import Conflict, Forbidden, Invalid, NotFound
-from todo.models import documents as d
+from todo.models import documents as domain_models
 from todo.models.enums import AssigneeType
 from todo.repositories.abstract_repository import now
 from todo.repositories.factory import get_repository
@@ -31,7 +31,7 @@ from todo.selectors.teams import is_member, live_team
 
 def check_assignee(
     *, actor: str, assignee_id: str, user_type: str, prefix: str = "", team_id: str | None = None
-) -> d.Team | None:
+) -> domain_models.Team | None:
     """The assignee exists (NotFound) and, for a team, the actor belongs to it (Forbidden). Returns
     the team.
 
@@ -45,7 +45,7 @@ def check_assignee(
             raise Forbidden.not_allowed(
                 "Only the team's point of contact or members may assign its tasks", "team_id"
             )
-        if get_repository(d.User).get_by_id(assignee_id) is None:
+        if get_repository(domain_models.User).get_by_id(assignee_id) is None:
             raise NotFound.no_such("User", f"{prefix}assignee_id")
         if not is_member(assignee_id, team.id):
             raise Invalid.value(f"{prefix}assignee_id", "must be a member of the team")
@@ -59,12 +59,12 @@ def check_assignee(
                 "Only the team's point of contact or members may assign tasks to it", f"{prefix}assignee_id"
             )
         return team
-    if get_repository(d.User).get_by_id(assignee_id) is None:
+    if get_repository(domain_models.User).get_by_id(assignee_id) is None:
         raise NotFound.no_such("User", f"{prefix}assignee_id")
     return None
 
 
-def may_reassign(task: d.Task, actor: str, current: d.TaskAssignment | None) -> bool:
+def may_reassign(task: domain_models.Task, actor: str, current: domain_models.TaskAssignment | None) -> bool:
     if task.created_by == actor:
         return True
     if current is None:
@@ -76,11 +76,11 @@ def may_reassign(task: d.Task, actor: str, current: d.TaskAssignment | None) -> 
 
 
 def assignment_add(
-    *, actor: str, task: d.Task, assignee_id: str, user_type: str, team_id: str | None = None
-) -> d.TaskAssignment:
+    *, actor: str, task: domain_models.Task, assignee_id: str, user_type: str, team_id: str | None = None
+) -> domain_models.TaskAssignment:
     """Make `assignee_id` the task's one active assignee (checks done by the caller). The row's
     team: the team itself, `team_id` when given, or the current row's team the assignee belongs to."""
-    repo = get_repository(d.TaskAssignment)
+    repo = get_repository(domain_models.TaskAssignment)
     current = repo.get_active_for_task(task.id)
     if user_type == AssigneeType.TEAM:
         team_id = assignee_id
@@ -113,7 +113,7 @@ def assignment_add(
     return created
 
 
-def assignment_change(*, actor: str, task: d.Task, assignee_id: str, user_type: str) -> None:
+def assignment_change(*, actor: str, task: domain_models.Task, assignee_id: str, user_type: str) -> None:
     """Reassign from a task edit (checks done by the caller); the current assignee again changes
     nothing."""
     current = active_assignment(task.id)
@@ -124,7 +124,7 @@ def assignment_change(*, actor: str, task: d.Task, assignee_id: str, user_type: 
 
 def _settle(task_id: str, *, keep: str, actor: str) -> None:
     """Deactivate active rows of the task other than the newest (left by a concurrent assign)."""
-    repo = get_repository(d.TaskAssignment)
+    repo = get_repository(domain_models.TaskAssignment)
     active = repo.get_all({"task_id": task_id, "is_active": True})
     newest = max([keep, *(a.id for a in active)])
     for row in active:
@@ -132,7 +132,9 @@ def _settle(task_id: str, *, keep: str, actor: str) -> None:
             repo.update(row.id, {"is_active": False, "updated_by": actor, "updated_at": now()}, actor=actor)
 
 
-def task_assign(*, actor: str, task_id: str, assignee_id: str, user_type: str) -> d.TaskAssignment:
+def task_assign(
+    *, actor: str, task_id: str, assignee_id: str, user_type: str
+) -> domain_models.TaskAssignment:
     """Assign or reassign a task (PATCH /v1/tasks/{id}/assign, POST /v1/task-assignments)."""
     task = live_task(task_id)
     current = active_assignment(task.id)
@@ -146,7 +148,7 @@ def task_assign(*, actor: str, task_id: str, assignee_id: str, user_type: str) -
     return assignment_add(actor=actor, task=task, assignee_id=assignee_id, user_type=user_type)
 
 
-def assignment_get(*, task_id: str) -> d.TaskAssignment:
+def assignment_get(*, task_id: str) -> domain_models.TaskAssignment:
     """The task's active assignment (NotFound when the task is unknown or unassigned)."""
     task = live_task(task_id)
     current = active_assignment(task.id)
@@ -155,7 +157,7 @@ def assignment_get(*, task_id: str) -> d.TaskAssignment:
     return current
 
 
-def assignment_set_executor(*, actor: str, task_id: str, executor_id: str) -> d.TaskAssignment:
+def assignment_set_executor(*, actor: str, task_id: str, executor_id: str) -> domain_models.TaskAssignment:
     """Hand a team task to a member: the task is assigned to a team (Invalid), the actor is its
     point of contact (Forbidden), the executor an existing member (Invalid). The active row becomes the executor's
     user assignment, keeping the team as `team_id`, with `executor_id` set; the repository audits
@@ -168,9 +170,11 @@ def assignment_set_executor(*, actor: str, task_id: str, executor_id: str) -> d.
         raise NotFound.no_such("Team", "task_id")
     if team.poc_id != actor:
         raise Forbidden.not_allowed("Only the team's point of contact may set the executor", "task_id")
-    if get_repository(d.User).get_by_id(executor_id) is None or not is_member(executor_id, team.id):
+    if get_repository(domain_models.User).get_by_id(executor_id) is None or not is_member(
+        executor_id, team.id
+    ):
         raise Invalid.value("executor_id", "must be a member of the team")
-    updated = get_repository(d.TaskAssignment).update(
+    updated = get_repository(domain_models.TaskAssignment).update(
         current.id,
         {
             "assignee_id": executor_id,
@@ -197,16 +201,18 @@ def task_unassign(*, actor: str, task_id: str) -> None:
         raise Forbidden.not_allowed(
             "Only the task's creator, its assignee or its team's point of contact may unassign it", "task_id"
         )
-    repo = get_repository(d.TaskAssignment)
+    repo = get_repository(domain_models.TaskAssignment)
     for row in repo.get_all({"task_id": task.id, "is_active": True}):
         repo.update(row.id, {"is_active": False, "updated_by": actor, "updated_at": now()}, actor=actor)
 
 
-def assignment_details(assignment: d.TaskAssignment) -> tuple[dict[str, d.User], dict[str, d.Team]]:
+def assignment_details(
+    assignment: domain_models.TaskAssignment,
+) -> tuple[dict[str, domain_models.User], dict[str, domain_models.Team]]:
     """Users and teams an assignment's response names."""
-    users: dict[str, d.User] = {}
-    teams: dict[str, d.Team] = {}
-    user_repo = get_repository(d.User)
+    users: dict[str, domain_models.User] = {}
+    teams: dict[str, domain_models.Team] = {}
+    user_repo = get_repository(domain_models.User)
     for user_id in {
         assignment.executor_id,
         assignment.assignee_id if assignment.user_type == "user" else None,
@@ -216,7 +222,7 @@ def assignment_details(assignment: d.TaskAssignment) -> tuple[dict[str, d.User],
             if found is not None:
                 users[user_id] = found
     if assignment.user_type == AssigneeType.TEAM and assignment.assignee_id:
-        team = get_repository(d.Team).get_by_id(assignment.assignee_id)
+        team = get_repository(domain_models.Team).get_by_id(assignment.assignee_id)
         if team is not None:
             teams[team.id] = team
     return users, teams

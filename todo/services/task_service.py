@@ -19,7 +19,7 @@ import zoneinfo
 from typing import Any
 
 from todo.domain.errors import Conflict, Forbidden, Inconsistent, Invalid, NotFound, Problem
-from todo.models import documents as d
+from todo.models import documents as domain_models
 from todo.models.enums import TaskPriority, TaskStatus
 from todo.repositories.abstract_repository import now
 from todo.repositories.counters import DISPLAY_ID_COUNTER
@@ -36,7 +36,7 @@ from todo.selectors.tasks import (
 from todo.services import task_assignment_service
 
 
-def editable_task(task_id: str, actor: str) -> d.Task:
+def editable_task(task_id: str, actor: str) -> domain_models.Task:
     """A live task the actor may change: its creator or an assignee (Forbidden otherwise)."""
     task = live_task(task_id)
     if task.created_by != actor and not is_assignee(task, actor, active_assignment(task.id)):
@@ -62,7 +62,7 @@ def check_labels(label_ids: list[str]) -> None:
     """Every label exists and is not deleted (NotFound about `labels`, one problem per label)."""
     if not label_ids:
         return
-    found = {x.id for x in get_repository(d.Label).get_by_ids(label_ids) if not x.is_deleted}
+    found = {x.id for x in get_repository(domain_models.Label).get_by_ids(label_ids) if not x.is_deleted}
     missing = [i for i in label_ids if i not in found]
     if missing:
         problems = [Problem("labels", "Not found", f"No such label: {i}") for i in missing]
@@ -96,7 +96,7 @@ def task_create(
             actor=actor, assignee_id=assignee["assignee_id"], user_type=assignee["user_type"], team_id=team_id
         )
     moment = now()
-    task = get_repository(d.Task).create(
+    task = get_repository(domain_models.Task).create(
         {
             "displayId": next_display_id(),
             "title": title,
@@ -171,7 +171,7 @@ def task_update(*, actor: str, task_id: str, changes: dict[str, Any]) -> TaskDet
             raise Invalid.value("dueAt", "must be after the task's deferredTill")
     updated = task
     if fields:
-        changed = get_repository(d.Task).update(
+        changed = get_repository(domain_models.Task).update(
             task.id, {**fields, "updatedAt": moment, "updatedBy": actor}, actor=actor
         )
         if changed is None:
@@ -196,7 +196,7 @@ def task_defer(*, actor: str, task_id: str, deferred_till: dt.datetime) -> TaskD
     if task.due_at is not None and deferred_till >= as_aware(task.due_at):
         raise Inconsistent.value("deferredTill", "must be before the task's dueAt")
     details = {"deferredAt": moment, "deferredTill": deferred_till, "deferredBy": actor}
-    updated = get_repository(d.Task).update(
+    updated = get_repository(domain_models.Task).update(
         task.id,
         {"deferredDetails": details, "status": TaskStatus.TODO, "updatedAt": moment, "updatedBy": actor},
         actor=actor,
@@ -209,6 +209,6 @@ def task_defer(*, actor: str, task_id: str, deferred_till: dt.datetime) -> TaskD
 def task_delete(*, actor: str, task_id: str) -> None:
     """Soft delete (isDeleted true), by the creator or an assignee."""
     task = editable_task(task_id, actor)
-    get_repository(d.Task).update(
+    get_repository(domain_models.Task).update(
         task.id, {"isDeleted": True, "updatedAt": now(), "updatedBy": actor}, actor=actor
     )

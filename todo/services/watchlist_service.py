@@ -9,8 +9,8 @@ recent task activity first (updatedAt, else createdAt).
 from __future__ import annotations
 
 from todo.domain.errors import Invalid, NotFound
-from todo.models import documents as d
-from todo.repositories import task_list as tl
+from todo.models import documents as domain_models
+from todo.repositories import task_list as task_lists
 from todo.repositories.abstract_repository import now
 from todo.repositories.errors import DuplicateKey
 from todo.repositories.factory import get_repository
@@ -20,18 +20,20 @@ from todo.selectors.tasks import TaskDetails, live_task, readable_task, task_det
 
 def watchlist_tasks(
     *, actor: str, page: int, limit: int
-) -> tuple[list[tuple[TaskDetails, d.Watchlist]], bool]:
+) -> tuple[list[tuple[TaskDetails, domain_models.Watchlist]], bool]:
     """One page of the live tasks I watch with my entries, newest activity first (ties: newer id
     first), and whether another page follows; selected, ordered and paged by the store."""
     active = {"userId": actor, "isActive": True}
-    query = tl.TaskListQuery(tl.Scope(d.Watchlist.collection, "taskId", active), now(), tl.ALL)
-    tasks_repo = get_repository(d.Task)
+    query = task_lists.TaskListQuery(
+        task_lists.Scope(domain_models.Watchlist.collection, "taskId", active), now(), task_lists.ALL
+    )
+    tasks_repo = get_repository(domain_models.Task)
     tasks, more = tasks_repo.list_page_ahead(query, page, limit)
     shown = task_details(tasks, actor)
     ids = [x.task.id for x in shown]
     # Of two entries for one task (legacy data), the oldest one, as before.
     found = (
-        get_repository(d.Watchlist).get_all({**active, "taskId": In(ids)}, [("createdAt", DESC)])
+        get_repository(domain_models.Watchlist).get_all({**active, "taskId": In(ids)}, [("createdAt", DESC)])
         if ids
         else []
     )
@@ -43,11 +45,11 @@ def _exists() -> Invalid:
     return Invalid.value("taskId", "the task already has a watchlist entry; change it with PATCH")
 
 
-def watchlist_add(*, actor: str, task_id: str) -> d.Watchlist:
+def watchlist_add(*, actor: str, task_id: str) -> domain_models.Watchlist:
     """Watch a live task (NotFound: unknown task; Invalid: I have an entry for it, active or
     not)."""
     task = readable_task(task_id, actor)
-    repo = get_repository(d.Watchlist)
+    repo = get_repository(domain_models.Watchlist)
     if repo.get_entry(actor, task.id) is not None:
         raise _exists()
     moment = now()
@@ -68,9 +70,9 @@ def watchlist_add(*, actor: str, task_id: str) -> d.Watchlist:
         raise _exists() from None
 
 
-def watchlist_update(*, actor: str, task_id: str, is_active: bool | None) -> d.Watchlist:
+def watchlist_update(*, actor: str, task_id: str, is_active: bool | None) -> domain_models.Watchlist:
     """Set my entry of the task active or not (None toggles it); NotFound when there is no entry."""
-    entry = get_repository(d.Watchlist).get_entry(actor, task_id)
+    entry = get_repository(domain_models.Watchlist).get_entry(actor, task_id)
     if entry is None:
         raise NotFound.no_such("Watchlist entry", "task_id")
     wanted = (not entry.is_active) if is_active is None else is_active
@@ -84,12 +86,12 @@ def watchlist_update(*, actor: str, task_id: str, is_active: bool | None) -> d.W
 def watchlist_check(*, actor: str, task_id: str) -> bool:
     """Whether I watch the live task (NotFound when the task is unknown or deleted)."""
     task = live_task(task_id)
-    entry = get_repository(d.Watchlist).get_entry(actor, task.id)
+    entry = get_repository(domain_models.Watchlist).get_entry(actor, task.id)
     return entry is not None and entry.is_active
 
 
-def _set_active(entry: d.Watchlist, active: bool, actor: str) -> d.Watchlist:
-    updated = get_repository(d.Watchlist).update(
+def _set_active(entry: domain_models.Watchlist, active: bool, actor: str) -> domain_models.Watchlist:
+    updated = get_repository(domain_models.Watchlist).update(
         entry.id, {"isActive": active, "updatedAt": now(), "updatedBy": actor}, actor=actor
     )
     if updated is None:

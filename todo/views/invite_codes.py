@@ -13,8 +13,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from todo.api import team_serializers as io
-from todo.api import throttles
+from todo.api import team_serializers, throttles
 from todo.api.fields import validated
 from todo.api.params import integer
 from todo.api.responses import render
@@ -40,17 +39,19 @@ def _page_url(request: Request, page: int, limit: int) -> str:
 
 class InviteCodeGenerateView(APIView):
     @extend_schema(
-        request=io.InviteCodeGenerateSerializer,
-        responses={201: io.InviteCodeGeneratedOut},
+        request=team_serializers.InviteCodeGenerateSerializer,
+        responses={201: team_serializers.InviteCodeGeneratedOut},
         summary="Generate a team-creation invite code (admins only)",
     )
     def post(self, request: Request) -> Response:
-        body = validated(io.InviteCodeGenerateSerializer, request.data)
+        body = validated(team_serializers.InviteCodeGenerateSerializer, request.data)
         code = invite_code_service.invite_code_generate(
             actor=signed_in(request).id, description=body.get("description")
         )
         answer = {"code": code.code, "description": code.description, "message": "Invite code generated"}
-        return Response(render(io.InviteCodeGeneratedOut, answer), status=status.HTTP_201_CREATED)
+        return Response(
+            render(team_serializers.InviteCodeGeneratedOut, answer), status=status.HTTP_201_CREATED
+        )
 
 
 class InviteCodeVerifyView(APIView):
@@ -58,20 +59,20 @@ class InviteCodeVerifyView(APIView):
     throttle_scope = throttles.INVITE_CODE
 
     @extend_schema(
-        request=io.InviteCodeVerifySerializer,
-        responses={200: io.MessageOut},
+        request=team_serializers.InviteCodeVerifySerializer,
+        responses={200: team_serializers.MessageOut},
         summary="Check a code without using it: 200 when usable, 400 when unknown or already used",
     )
     def post(self, request: Request) -> Response:
-        body = validated(io.InviteCodeVerifySerializer, request.data)
+        body = validated(team_serializers.InviteCodeVerifySerializer, request.data)
         invite_code_service.invite_code_verify(actor=signed_in(request).id, code=body["code"])
-        return Response(render(io.MessageOut, {"message": "Invite code is valid"}))
+        return Response(render(team_serializers.MessageOut, {"message": "Invite code is valid"}))
 
 
 class InviteCodesView(APIView):
     @extend_schema(
         parameters=PAGE_PARAMETERS,
-        responses={200: io.InviteCodeListOut},
+        responses={200: team_serializers.InviteCodeListOut},
         summary="Team-creation invite codes, newest first (admins only)",
     )
     def get(self, request: Request) -> Response:
@@ -85,4 +86,4 @@ class InviteCodesView(APIView):
             "next_url": _page_url(request, page + 1, limit) if page * limit < total else None,
             "message": "Invite codes fetched successfully",
         }
-        return Response(render(io.InviteCodeListOut, answer))
+        return Response(render(team_serializers.InviteCodeListOut, answer))

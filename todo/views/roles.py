@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from todo.api import team_serializers as io
+from todo.api import team_serializers
 from todo.api.fields import validated
 from todo.api.params import invalid, object_id, page_and_limit, paginated
 from todo.api.responses import render
@@ -27,7 +27,7 @@ class RolesView(APIView):
     @extend_schema(
         operation_id="roles_list",
         parameters=[OpenApiParameter("scope", str, enum=list(RoleScope.values)), *PAGE_PARAMETERS],
-        responses={200: io.RoleListOut},
+        responses={200: team_serializers.RoleListOut},
         summary="The active roles, by scope and name",
     )
     def get(self, request: Request) -> Response:
@@ -36,20 +36,22 @@ class RolesView(APIView):
             raise invalid("scope", "must be GLOBAL or TEAM")
         page, limit = page_and_limit(request)
         roles, total = role_service.role_list(scope=scope, page=page, limit=limit)
-        return Response(render(io.RoleListOut, paginated(request, "roles", roles, page, limit, total)))
+        return Response(
+            render(team_serializers.RoleListOut, paginated(request, "roles", roles, page, limit, total))
+        )
 
 
 class RoleView(APIView):
-    @extend_schema(responses={200: io.RoleEnvelopeOut}, summary="One role")
+    @extend_schema(responses={200: team_serializers.RoleEnvelopeOut}, summary="One role")
     def get(self, request: Request, role_id: str) -> Response:
         role = role_service.role_get(role_id=object_id(role_id, "role_id"))
-        return _data(render(io.RoleOut, role))
+        return _data(render(team_serializers.RoleOut, role))
 
 
 class UserRolesView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("team_id", str)],
-        responses={200: io.UserRolesEnvelopeOut},
+        responses={200: team_serializers.UserRolesEnvelopeOut},
         summary="A user's active roles (GLOBAL and every team's, or one team's with team_id): yourself, or moderators",
     )
     def get(self, request: Request, user_id: str) -> Response:
@@ -58,14 +60,14 @@ class UserRolesView(APIView):
         raw_team = request.query_params.get("team_id")
         team_id = object_id(raw_team, "team_id", "parameter") if raw_team is not None else None
         grants = role_service.user_roles_of(user_id=user_id, team_id=team_id)
-        return _data(render(io.UserRolesOut, {"userId": user_id, "roles": grants}))
+        return _data(render(team_serializers.UserRolesOut, {"userId": user_id, "roles": grants}))
 
 
 class TeamUsersRolesView(APIView):
     @extend_schema(
         operation_id="teams_users_roles_list",
         parameters=PAGE_PARAMETERS,
-        responses={200: io.UserRoleListOut},
+        responses={200: team_serializers.UserRoleListOut},
         summary="The active roles of a team's users",
     )
     def get(self, request: Request, team_id: str) -> Response:
@@ -74,12 +76,14 @@ class TeamUsersRolesView(APIView):
         grants, total = team_service.team_user_roles_for_member(
             actor=signed_in(request).id, team_id=team_id, page=page, limit=limit
         )
-        return Response(render(io.UserRoleListOut, paginated(request, "roles", grants, page, limit, total)))
+        return Response(
+            render(team_serializers.UserRoleListOut, paginated(request, "roles", grants, page, limit, total))
+        )
 
 
 class TeamUserRolesView(APIView):
     @extend_schema(
-        responses={200: io.TeamUserRolesOut},
+        responses={200: team_serializers.TeamUserRolesOut},
         summary="A user's active roles in a team (members only); an empty list when none",
     )
     def get(self, request: Request, team_id: str, user_id: str) -> Response:
@@ -87,16 +91,16 @@ class TeamUserRolesView(APIView):
         found = team_service.team_roles_for_member(
             actor=signed_in(request).id, team_id=team_id, user_id=user_id
         )
-        return Response(render(io.TeamUserRolesOut, found))
+        return Response(render(team_serializers.TeamUserRolesOut, found))
 
     @extend_schema(
-        request=io.RoleGrantSerializer,
-        responses={201: io.UserRoleEnvelopeOut},
+        request=team_serializers.RoleGrantSerializer,
+        responses={201: team_serializers.UserRoleEnvelopeOut},
         summary="Give a member a team role (needs the admin or owner role; owner needs owner)",
     )
     def post(self, request: Request, team_id: str, user_id: str) -> Response:
         team_id, user_id = object_id(team_id, "team_id"), object_id(user_id, "user_id")
-        body = validated(io.RoleGrantSerializer, request.data)
+        body = validated(team_serializers.RoleGrantSerializer, request.data)
         team = team_service.existing_team(team_id)
         grant = role_service.team_role_add(
             actor=signed_in(request).id,
@@ -105,12 +109,12 @@ class TeamUserRolesView(APIView):
             role_name=body.get("role_name"),
             role_id=body.get("role_id"),
         )
-        return _data(render(io.UserRoleOut, grant), status.HTTP_201_CREATED)
+        return _data(render(team_serializers.UserRoleOut, grant), status.HTTP_201_CREATED)
 
 
 class TeamUserRoleView(APIView):
     @extend_schema(
-        responses={200: io.UserRoleListEnvelopeOut},
+        responses={200: team_serializers.UserRoleListEnvelopeOut},
         summary="Remove a user's team role (sets is_active false); role_id is the role's or the grant's id",
     )
     def delete(self, request: Request, team_id: str, user_id: str, role_id: str) -> Response:
@@ -120,4 +124,4 @@ class TeamUserRoleView(APIView):
         removed = role_service.team_role_remove(
             actor=signed_in(request).id, team=team, user_id=user_id, role_id=role_id
         )
-        return _data(render(io.UserRoleOut, removed, many=True))
+        return _data(render(team_serializers.UserRoleOut, removed, many=True))

@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from todo.api import task_serializers as ts
+from todo.api import task_serializers
 from todo.api.domain_errors import error_sources, in_path, in_query
 from todo.api.fields import validated
 from todo.api.params import invalid, object_id, page_and_limit, paginated
@@ -49,7 +49,7 @@ def task_list_body(
     request: Request, found: list[task_selectors.TaskDetails], page: int, limit: int, more: bool
 ) -> dict[str, Any]:
     """{links, error: null, tasks: [Task], page, limit}: uncounted (the client reads only `tasks`)."""
-    items = [ts.task_details(x) for x in found]
+    items = [task_serializers.task_details(x) for x in found]
     body = paginated(request, "tasks", items, page, limit, more=more)
     return {**body, "error": None}
 
@@ -71,7 +71,7 @@ class TasksView(APIView):
             OpenApiParameter("page", int),
             OpenApiParameter("limit", int),
         ],
-        responses={200: ts.TaskListOut},
+        responses={200: task_serializers.TaskListOut},
         operation_id="tasks_list",
         summary="Tasks assigned to me or to teams I am the point of contact of; or a team's tasks",
     )
@@ -90,10 +90,12 @@ class TasksView(APIView):
         return Response(task_list_body(request, found, page, limit, more))
 
     @extend_schema(
-        request=ts.TaskCreateSerializer, responses={201: ts.TaskCreatedOut}, summary="Create a task"
+        request=task_serializers.TaskCreateSerializer,
+        responses={201: task_serializers.TaskCreatedOut},
+        summary="Create a task",
     )
     def post(self, request: Request) -> Response:
-        body = validated(ts.TaskCreateSerializer, request.data)
+        body = validated(task_serializers.TaskCreateSerializer, request.data)
         created = task_service.task_create(
             actor=signed_in(request).id,
             title=body["title"],
@@ -110,7 +112,7 @@ class TasksView(APIView):
             {
                 "statusCode": 201,
                 "successMessage": "Task created successfully",
-                "data": ts.task_details(created),
+                "data": task_serializers.task_details(created),
             },
             status=http.HTTP_201_CREATED,
         )
@@ -118,30 +120,32 @@ class TasksView(APIView):
 
 class TaskDetailView(APIView):
     @task_id_is_id
-    @extend_schema(responses={200: ts.TaskEnvelopeOut}, operation_id="task_retrieve", summary="A task")
+    @extend_schema(
+        responses={200: task_serializers.TaskEnvelopeOut}, operation_id="task_retrieve", summary="A task"
+    )
     def get(self, request: Request, task_id: str) -> Response:
         found = task_selectors.task_get(task_id=object_id(task_id, "id"), viewer=signed_in(request).id)
-        return Response({"statusCode": 200, "data": ts.task_details(found)})
+        return Response({"statusCode": 200, "data": task_serializers.task_details(found)})
 
     @task_id_is_id
     @extend_schema(
         parameters=[OpenApiParameter("action", str, enum=["defer"])],
-        request=ts.TaskUpdateSerializer,
-        responses={200: ts.TaskOut},
+        request=task_serializers.TaskUpdateSerializer,
+        responses={200: task_serializers.TaskOut},
         summary="Change a task (creator or assignee); `?action=defer` with deferredTill defers it",
     )
     def patch(self, request: Request, task_id: str) -> Response:
         action = choice(request, "action", ("defer",))
         task = object_id(task_id, "id")
         if action == "defer":
-            body = validated(ts.TaskDeferSerializer, request.data)
+            body = validated(task_serializers.TaskDeferSerializer, request.data)
             changed = task_service.task_defer(
                 actor=signed_in(request).id, task_id=task, deferred_till=body["deferredTill"]
             )
         else:
-            body = validated(ts.TaskUpdateSerializer, request.data)
+            body = validated(task_serializers.TaskUpdateSerializer, request.data)
             changed = task_service.task_update(actor=signed_in(request).id, task_id=task, changes=body)
-        return Response(ts.task_details(changed))
+        return Response(task_serializers.task_details(changed))
 
     @task_id_is_id
     @extend_schema(responses={204: None}, summary="Delete a task (soft delete; creator or assignee)")
@@ -153,27 +157,27 @@ class TaskDetailView(APIView):
 class TaskUpdateView(APIView):
     @task_id_is_id
     @extend_schema(
-        request=ts.TaskUpdateSerializer,
-        responses={200: ts.TaskOut},
+        request=task_serializers.TaskUpdateSerializer,
+        responses={200: task_serializers.TaskOut},
         summary="Edit a task (creator or assignee): only the changed fields; answers the bare Task",
     )
     def patch(self, request: Request, task_id: str) -> Response:
         task = object_id(task_id, "id")
-        body = validated(ts.TaskUpdateSerializer, request.data)
+        body = validated(task_serializers.TaskUpdateSerializer, request.data)
         changed = task_service.task_update(actor=signed_in(request).id, task_id=task, changes=body)
-        return Response(ts.task_details(changed))
+        return Response(task_serializers.task_details(changed))
 
 
 class TaskAssignView(APIView):
     @task_id_is_id
     @extend_schema(
-        request=ts.TaskAssignSerializer,
-        responses={200: ts.AssignmentEnvelopeOut},
+        request=task_serializers.TaskAssignSerializer,
+        responses={200: task_serializers.AssignmentEnvelopeOut},
         summary="Assign or reassign a task",
     )
     def patch(self, request: Request, task_id: str) -> Response:
         task = object_id(task_id, "id")
-        body = validated(ts.TaskAssignSerializer, request.data)
+        body = validated(task_serializers.TaskAssignSerializer, request.data)
         assigned = task_assignment_service.task_assign(
             actor=signed_in(request).id,
             task_id=task,

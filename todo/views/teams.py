@@ -15,8 +15,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from todo.api import team_serializers as io
-from todo.api import throttles
+from todo.api import team_serializers, throttles
 from todo.api.fields import validated
 from todo.api.params import MAX_LIMIT, flag, object_id, page_and_limit, paginated
 from todo.api.responses import render
@@ -34,7 +33,7 @@ def _data(data: object, code: int = status.HTTP_200_OK) -> Response:
 
 def _team(team: Any, users: Any = None) -> Any:
     """A bare team object (`users` null unless the members were asked for)."""
-    return render(io.TeamOut, {**dict(team), "users": users})
+    return render(team_serializers.TeamOut, {**dict(team), "users": users})
 
 
 class TeamsView(APIView):
@@ -44,22 +43,24 @@ class TeamsView(APIView):
     @extend_schema(
         operation_id="teams_list",
         parameters=PAGE_PARAMETERS,
-        responses={200: io.TeamListOut},
+        responses={200: team_serializers.TeamListOut},
         summary="The teams I am a member of, by name (all of them unless a limit is given)",
     )
     def get(self, request: Request) -> Response:
         page, limit = page_and_limit(request, default_limit=MAX_LIMIT)
         teams, total = team_service.team_list_mine(actor=signed_in(request).id, page=page, limit=limit)
         items = [{**dict(t), "users": None} for t in teams]
-        return Response(render(io.TeamListOut, paginated(request, "teams", items, page, limit, total)))
+        return Response(
+            render(team_serializers.TeamListOut, paginated(request, "teams", items, page, limit, total))
+        )
 
     @extend_schema(
-        request=io.TeamCreateSerializer,
-        responses={201: io.TeamCreatedOut},
+        request=team_serializers.TeamCreateSerializer,
+        responses={201: team_serializers.TeamCreatedOut},
         summary="Create a team with a team-creation invite code (consumed); I become owner, admin and member",
     )
     def post(self, request: Request) -> Response:
-        body = validated(io.TeamCreateSerializer, request.data)
+        body = validated(team_serializers.TeamCreateSerializer, request.data)
         team = team_service.team_create(
             actor=signed_in(request).id,
             name=body["name"],
@@ -68,14 +69,16 @@ class TeamsView(APIView):
             member_ids=body.get("member_ids", []),
             poc_id=body.get("poc_id"),
         )
-        created = render(io.TeamCreatedOut, {"team": {**dict(team), "users": None}, "message": TEAM_CREATED})
+        created = render(
+            team_serializers.TeamCreatedOut, {"team": {**dict(team), "users": None}, "message": TEAM_CREATED}
+        )
         return Response(created, status=status.HTTP_201_CREATED)
 
 
 class TeamDetailView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("member", bool)],
-        responses={200: io.TeamOut},
+        responses={200: team_serializers.TeamOut},
         summary="A team (members only); `member=true` fills `users` with its members",
     )
     def get(self, request: Request, team_id: str) -> Response:
@@ -87,13 +90,13 @@ class TeamDetailView(APIView):
         return Response(_team(found.team, found.users))
 
     @extend_schema(
-        request=io.TeamUpdateSerializer,
-        responses={200: io.TeamOut},
+        request=team_serializers.TeamUpdateSerializer,
+        responses={200: team_serializers.TeamOut},
         summary="Change the point of contact (the team's creator or an admin); the new one must be a member",
     )
     def patch(self, request: Request, team_id: str) -> Response:
         team_id = object_id(team_id, "team_id")
-        body = validated(io.TeamUpdateSerializer, request.data)
+        body = validated(team_serializers.TeamUpdateSerializer, request.data)
         team = team_service.team_change_poc(
             actor=signed_in(request).id, team_id=team_id, poc_id=body["poc_id"]
         )
@@ -105,23 +108,25 @@ class JoinByInviteView(APIView):
     throttle_scope = throttles.INVITE_CODE
 
     @extend_schema(
-        request=io.JoinByInviteSerializer,
-        responses={200: io.TeamOut},
+        request=team_serializers.JoinByInviteSerializer,
+        responses={200: team_serializers.TeamOut},
         summary="Join a team by its invite code",
     )
     def post(self, request: Request) -> Response:
-        body = validated(io.JoinByInviteSerializer, request.data)
+        body = validated(team_serializers.JoinByInviteSerializer, request.data)
         team = team_service.team_join_by_invite(actor=signed_in(request).id, invite_code=body["invite_code"])
         return Response(_team(team))
 
 
 class TeamMembersView(APIView):
     @extend_schema(
-        request=io.AddMembersSerializer, responses={200: io.TeamOut}, summary="Add members (members only)"
+        request=team_serializers.AddMembersSerializer,
+        responses={200: team_serializers.TeamOut},
+        summary="Add members (members only)",
     )
     def post(self, request: Request, team_id: str) -> Response:
         team_id = object_id(team_id, "team_id")
-        body = validated(io.AddMembersSerializer, request.data)
+        body = validated(team_serializers.AddMembersSerializer, request.data)
         team = team_service.team_add_members(
             actor=signed_in(request).id, team_id=team_id, member_ids=body["member_ids"]
         )
@@ -142,7 +147,7 @@ class TeamMemberView(APIView):
 
 class TeamInviteCodeView(APIView):
     @extend_schema(
-        responses={200: io.TeamInviteCodeEnvelopeOut},
+        responses={200: team_serializers.TeamInviteCodeEnvelopeOut},
         summary="The team's invite code (its creator or point of contact)",
     )
     def get(self, request: Request, team_id: str) -> Response:
@@ -154,7 +159,7 @@ class TeamInviteCodeView(APIView):
 class TeamActivityView(APIView):
     @extend_schema(
         parameters=PAGE_PARAMETERS,
-        responses={200: io.TimelineOut},
+        responses={200: team_serializers.TimelineOut},
         summary="The team's activity, newest first, with names resolved (the last 200 unless paged)",
     )
     def get(self, request: Request, team_id: str) -> Response:
@@ -163,4 +168,6 @@ class TeamActivityView(APIView):
         entries, total = team_timeline.team_activity(
             actor=signed_in(request).id, team_id=team_id, page=page, limit=limit
         )
-        return Response(render(io.TimelineOut, paginated(request, "timeline", entries, page, limit, total)))
+        return Response(
+            render(team_serializers.TimelineOut, paginated(request, "timeline", entries, page, limit, total))
+        )

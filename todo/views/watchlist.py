@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from todo.api import task_serializers as ts
+from todo.api import task_serializers
 from todo.api.domain_errors import error_sources, in_body, in_query
 from todo.api.fields import validated
 from todo.api.params import invalid, object_id, page_and_limit, paginated
@@ -20,29 +20,29 @@ from todo.services import watchlist_service as service
 class WatchlistTasksView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("page", int), OpenApiParameter("limit", int)],
-        responses={200: ts.WatchListOut},
+        responses={200: task_serializers.WatchListOut},
         summary="The live tasks I watch, most recent task activity first",
     )
     def get(self, request: Request) -> Response:
         page, limit = page_and_limit(request)
         found, more = service.watchlist_tasks(actor=signed_in(request).id, page=page, limit=limit)
-        items = [ts.watch_item(details, entry) for details, entry in found]
+        items = [task_serializers.watch_item(details, entry) for details, entry in found]
         return Response({**paginated(request, "tasks", items, page, limit, more=more), "error": None})
 
     @error_sources(task_id=in_body("taskId"))
     @extend_schema(
-        request=ts.WatchlistCreateSerializer,
-        responses={201: ts.WatchlistEntryEnvelopeOut},
+        request=task_serializers.WatchlistCreateSerializer,
+        responses={201: task_serializers.WatchlistEntryEnvelopeOut},
         summary="Watch a task (400 when I already have an entry for it, active or not)",
     )
     def post(self, request: Request) -> Response:
-        body = validated(ts.WatchlistCreateSerializer, request.data)
+        body = validated(task_serializers.WatchlistCreateSerializer, request.data)
         entry = service.watchlist_add(actor=signed_in(request).id, task_id=body["taskId"])
         return Response(
             {
                 "statusCode": http.HTTP_201_CREATED,
                 "successMessage": "Task added to watchlist successfully",
-                "data": ts.watchlist_entry(entry),
+                "data": task_serializers.watchlist_entry(entry),
             },
             status=http.HTTP_201_CREATED,
         )
@@ -50,24 +50,24 @@ class WatchlistTasksView(APIView):
 
 class WatchlistTaskView(APIView):
     @extend_schema(
-        request=ts.WatchlistUpdateSerializer,
-        responses={200: ts.WatchlistEntryEnvelopeOut},
+        request=task_serializers.WatchlistUpdateSerializer,
+        responses={200: task_serializers.WatchlistEntryEnvelopeOut},
         summary="Set my watchlist entry of a task active or not (an empty body toggles it)",
     )
     def patch(self, request: Request, task_id: str) -> Response:
         task = object_id(task_id, "task_id")
-        body = validated(ts.WatchlistUpdateSerializer, request.data)
+        body = validated(task_serializers.WatchlistUpdateSerializer, request.data)
         entry = service.watchlist_update(
             actor=signed_in(request).id, task_id=task, is_active=body.get("isActive")
         )
-        return Response({"statusCode": 200, "data": ts.watchlist_entry(entry)})
+        return Response({"statusCode": 200, "data": task_serializers.watchlist_entry(entry)})
 
 
 class WatchlistCheckView(APIView):
     @error_sources(task_id=in_query("task_id"))
     @extend_schema(
         parameters=[OpenApiParameter("task_id", str, required=True)],
-        responses={200: ts.WatchCheckEnvelopeOut},
+        responses={200: task_serializers.WatchCheckEnvelopeOut},
         summary="Whether I watch a task",
     )
     def get(self, request: Request) -> Response:
