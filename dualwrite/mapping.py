@@ -167,19 +167,21 @@ def _columns(model: type[models.Model]) -> list[str]:
     return [str(f.column) for f in model._meta.concrete_fields]
 
 
+def _unfilled(model: type[models.Model], filled: set[str]) -> list[str]:
+    """The model's columns other than its primary key that are not in `filled`."""
+    pk = model._meta.pk
+    return [c for c in _columns(model) if c not in filled and (pk is None or c != pk.column)]
+
+
 def declaration_problems(mapping: CollectionMapping) -> list[str]:
     """The columns of the mapping's tables that nothing fills: not a declared field, not one of
     MIRROR_COLUMNS, not named in `unmapped_columns` (for a child table: not its key, parent, item,
     position or declared field). Empty when every column is accounted for."""
     problems: list[str] = []
     known = {f.column for f in mapping.fields} | set(MIRROR_COLUMNS) | set(mapping.unmapped_columns)
-    pk = mapping.model._meta.pk
-    if pk is not None:
-        known.add(str(pk.column))
     problems += [
         f"{mapping.table} column {column!r} is neither mapped nor listed in unmapped_columns"
-        for column in _columns(mapping.model)
-        if column not in known
+        for column in _unfilled(mapping.model, known)
     ]
     problems += [
         f"{mapping.table} has no column {column!r} (listed in unmapped_columns)"
@@ -191,13 +193,9 @@ def declaration_problems(mapping: CollectionMapping) -> list[str]:
             wanted = {child.parent_column} | {f.column for f in child.fields}
         else:
             wanted = {child.parent_column, child.item_column, child.position_column}
-        child_pk = child.model._meta.pk
-        if child_pk is not None:
-            wanted.add(str(child_pk.column))
         problems += [
             f"{child.table} column {column!r} is not mapped by {mapping.collection}.{child.source}"
-            for column in _columns(child.model)
-            if column not in wanted
+            for column in _unfilled(child.model, wanted)
         ]
     return problems
 
