@@ -461,3 +461,19 @@ def test_status_filter_uses_the_shown_status(api: Client, user) -> None:
     send(api, "patch", f"/v1/tasks/{deferred['id']}?action=defer", {"deferredTill": iso(later(1))})
     assert [t["title"] for t in api.get("/v1/tasks", {"status": "DEFERRED"}).json()["tasks"]] == ["deferred"]
     assert [t["title"] for t in api.get("/v1/tasks", {"status": "TODO"}).json()["tasks"]] == ["todo"]
+
+
+@pytest.mark.parametrize("key", ["isDeleted", "displayId", "createdBy", "deferredDetails", "unknown"])
+def test_the_update_service_refuses_keys_it_keeps_itself(api: Client, user: Any, key: str) -> None:
+    """The service knows no HTTP: a caller other than the view (which sends only the serializer's
+    keys) cannot change identity, deletion, deferral or audit keys through an update."""
+    from todo.domain.errors import Invalid
+    from todo.services import task_service
+
+    created = create_task(api, "kept")
+    with pytest.raises(Invalid) as refused:
+        task_service.task_update(actor=user.id, task_id=created["id"], changes={"title": "x", key: "y"})
+    assert refused.value.problems[0].about == key
+    stored = get_repository(Task).get_by_id(created["id"])
+    assert stored is not None and stored.title == "kept" and not stored.is_deleted
+    assert PostgresTask.objects.get(mongo_id=created["id"]).title == "kept"

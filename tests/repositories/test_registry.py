@@ -1,5 +1,6 @@
 """The explicit registry: every collection has a MongoDB and a Postgres repository, and
-`get_repository(Model)` answers the entity interface its static type promises, in every phase."""
+`get_repository(Model)` answers the entity interface its static type promises, in every phase (in
+read_migration through a routed repository that answers every member of it)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ from typing import Any
 
 import pytest
 
+from todo.mappings import get_registry
 from todo.models import documents as domain_models
 from todo.repositories import abstract_repository as interfaces
 from todo.repositories.factory import get_repository
 from todo.repositories.mongo_repository import MONGO_REPOSITORIES, MongoRepository
 from todo.repositories.postgres_repository import POSTGRES_REPOSITORIES, PostgresRepository
+from todo.repositories.routing import RoutedRepository
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,8 +44,28 @@ def test_each_collection_has_both_implementations_of_its_interface(
     assert mongo.model is model and postgres.model is model
 
 
-def test_the_registries_list_the_same_collections() -> None:
-    assert set(MONGO_REPOSITORIES) == set(POSTGRES_REPOSITORIES) == {m.collection for m in INTERFACES}
+def test_every_mapped_collection_and_domain_model_has_both_repositories() -> None:
+    """A new collection (a domain model and its mapping) without its repositories fails here."""
+    mapped = set(get_registry().collections)
+    models = {m.collection for m in domain_models.DOMAIN_MODELS}
+    assert set(MONGO_REPOSITORIES) == set(POSTGRES_REPOSITORIES) == mapped == models
+    assert set(INTERFACES) == set(domain_models.DOMAIN_MODELS)  # and this test names its interface
+
+
+@pytest.mark.parametrize("source", ["shadow", "postgres"])
+@pytest.mark.parametrize("model", INTERFACES, ids=lambda model: model.collection)
+def test_in_read_migration_every_public_member_of_the_interface_answers(
+    settings: Any, source: str, model: type[domain_models.DomainModel]
+) -> None:
+    """A routed repository is not a subclass of the interface, but callers typed against it reach
+    every public member: reads routed by the source, everything else from the store of record."""
+    settings.MIGRATION_PHASE = "read_migration"
+    settings.DUAL_WRITE_READ_SOURCE = {model.collection: source}
+    repository = get_repository(model)
+    assert isinstance(repository, RoutedRepository)
+    for name in dir(INTERFACES[model]):
+        if not name.startswith("_"):
+            assert getattr(repository, name) is not None, name
 
 
 @pytest.mark.parametrize("phase", ["dual_write", "postgres_only"])

@@ -207,7 +207,8 @@ class TaskRepository(interfaces.AbstractTaskRepository, MongoRepository[domain_m
     # -- parts -----------------------------------------------------------------------------------
     def _list_scope(self, query: task_lists.TaskListQuery) -> tuple[dict[str, Any] | None, bool]:
         """The scope's filter (`_list_base`) and whether it holds legacy-typed values, read once
-        per query: a list asks for its page and then its count with the same query object."""
+        per query: a list sorted by assignee asks for its count and then all of its tasks with the
+        same query object."""
         held = self._scope_of
         if held is not None and held[0] is query:
             return held[1], held[2]

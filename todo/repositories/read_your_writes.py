@@ -64,7 +64,10 @@ def filtered_ids(filters: Filters) -> list[str] | None:
 
 
 def model_ids(result: Any) -> list[str]:
-    """The ids of the documents in a read result (a model, a list of models, or anything else)."""
+    """The ids of the documents in a read result (a model, a list of models, a tuple of those, or
+    anything else)."""
+    if isinstance(result, tuple):
+        return [mongo_id for part in result for mongo_id in model_ids(part)]
     items = result if isinstance(result, list) else [result]
     return [item.id for item in items if isinstance(item, domain_models.DomainModel) and item.id]
 

@@ -41,7 +41,12 @@ def _dump(value: BaseModel) -> dict[str, Any]:
 
 
 def differing_fields(primary: Any, shadow: Any) -> list[str]:
-    """Names of what differs between two read results (models, lists of models, scalars)."""
+    """Names of what differs between two read results (models, lists of models, tuples of
+    those, e.g. a page and whether another follows, scalars)."""
+    if isinstance(primary, tuple) and isinstance(shadow, tuple) and len(primary) == len(shadow):
+        return sorted(
+            {f for left, right in zip(primary, shadow, strict=True) for f in differing_fields(left, right)}
+        )
     if isinstance(primary, BaseModel) and isinstance(shadow, BaseModel):
         left, right = _dump(primary), _dump(shadow)
         return sorted(k for k in left.keys() | right.keys() if left.get(k) != right.get(k))
@@ -84,9 +89,11 @@ class RoutedRepository:
 
     def __getattr__(self, name: str) -> Any:
         kind = getattr(getattr(type(self.mongo), name, None), "__repository_kind__", None)
-        if kind is None:
+        if kind is None and name.startswith("_"):
             raise AttributeError(f"{type(self.mongo).__name__} has no repository method {name!r}")
-        if kind == "write" or self.source == MONGO:
+        # Writes, and the interface's other public members (its mapping, audit and sibling
+        # helpers), are the store of record's: MongoDB until postgres_only.
+        if kind != "read" or self.source == MONGO:
             return getattr(self.mongo, name)
         if self.source == POSTGRES:
             return getattr(self.postgres, name)

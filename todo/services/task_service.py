@@ -35,6 +35,23 @@ from todo.selectors.tasks import (
 )
 from todo.services import task_assignment_service
 
+# A task's document keys an update may change: every field of the domain model but those the
+# service keeps (a new field of the model is editable once the update serializer accepts it).
+SERVICE_KEYS = {
+    "displayId",
+    "isDeleted",
+    "deferredDetails",
+    "createdAt",
+    "createdBy",
+    "updatedAt",
+    "updatedBy",
+}
+EDITABLE_KEYS = (
+    {str(info.alias or name) for name, info in domain_models.Task.model_fields.items()}
+    - SERVICE_KEYS
+    - {"_id", "id"}
+)
+
 
 def editable_task(task_id: str, actor: str) -> domain_models.Task:
     """A live task the actor may change: its creator or an assignee (Forbidden otherwise)."""
@@ -138,7 +155,11 @@ def task_update(*, actor: str, task_id: str, changes: dict[str, Any]) -> TaskDet
     assignee = changes.pop("assignee", None)
     if changes.get("status") == TaskStatus.DEFERRED:
         del changes["status"]
-    # The body's other keys are the task's document keys (TaskUpdateSerializer names them so).
+    # The body's other keys are the task's document keys (TaskUpdateSerializer names them so); the
+    # keys the service keeps itself (identity, deletion, deferral, audit) are not changed here.
+    refused = sorted(set(changes) - EDITABLE_KEYS)
+    if refused:
+        raise Invalid.value(refused[0], "is not a field a task update changes")
     fields = changes
     if "title" in fields and not fields["title"].strip():
         raise Invalid.value("title", "must not be blank")
