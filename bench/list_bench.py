@@ -54,7 +54,7 @@ from todo.repositories import task_list as task_lists  # noqa: E402
 from todo.repositories.factory import get_repository  # noqa: E402
 from todo.repositories.queries import In  # noqa: E402
 from todo.selectors import tasks as task_selectors  # noqa: E402
-from todo.services import watchlist_service  # noqa: E402
+from todo.selectors import watchlist as watchlist_selectors  # noqa: E402
 from todo.services.enhanced_dual_write_service import EnhancedDualWriteService  # noqa: E402
 
 SMALL, LARGE = 100, int(os.environ.get("LIST_BENCH_LARGE", "20000"))
@@ -231,7 +231,7 @@ def lists(owner: str, find: str, *, baseline: bool) -> dict[str, Callable[[], An
         return {"task list": lambda: old_task_list(owner), "watchlist": lambda: old_watchlist(owner)}
     return {
         "task list": lambda: task_selectors.task_list(actor=owner, page=1, limit=PAGE),
-        "watchlist": lambda: watchlist_service.watchlist_tasks(actor=owner, page=1, limit=PAGE),
+        "watchlist": lambda: watchlist_selectors.watchlist_tasks(actor=owner, page=1, limit=PAGE),
         "user search": search,
     }
 
@@ -244,7 +244,7 @@ def check(owners: dict[str, str]) -> None:
         old, old_total = old_task_list(owner, page=2)
         assert [x.task.id for x in new] == [x.task.id for x in old], name
         assert more == (old_total > 2 * PAGE), name
-        new_w, more_w = watchlist_service.watchlist_tasks(actor=owner, page=2, limit=PAGE)
+        new_w, more_w = watchlist_selectors.watchlist_tasks(actor=owner, page=2, limit=PAGE)
         old_w, old_wt = old_watchlist(owner, page=2)
         assert [x.task.id for x, _ in new_w] == [x.task.id for x in old_w], name
         assert more_w == (old_wt > 2 * PAGE), name

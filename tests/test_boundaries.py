@@ -60,3 +60,15 @@ def test_the_domain_knows_no_http() -> None:
         if any(module == name or module.startswith(f"{name}.") for name in http)
     }
     assert sorted(offenders) == []
+
+
+def test_selectors_read_without_services() -> None:
+    """Reads (todo/selectors/) never call into the write side (todo/services/): services may use
+    selectors, not the other way round."""
+    offenders = {
+        f"{path.relative_to(ROOT)}: {module}"
+        for path in (ROOT / "todo" / "selectors").rglob("*.py")
+        for module in _imported_modules(path)
+        if module == "todo.services" or module.startswith("todo.services.")
+    }
+    assert sorted(offenders) == []

@@ -29,8 +29,8 @@ from todo.repositories import task_list as task_lists
 from todo.repositories.abstract_repository import now
 from todo.repositories.factory import get_repository
 from todo.repositories.queries import ANY_OF, AnyOf, In
+from todo.selectors.roles import is_moderator
 from todo.selectors.teams import is_member, live_team
-from todo.services.role_service import is_moderator
 
 SORT_FIELDS = ("priority", "dueAt", "createdAt", "updatedAt", "assignee")
 # Without `sort_by`: newest activity first (updatedAt, else createdAt, descending).

@@ -10,7 +10,7 @@ from todo.models.documents import User, UserRole
 from todo.models.enums import RoleName, RoleScope
 from todo.repositories.abstract_repository import now
 from todo.repositories.factory import get_repository
-from todo.services.role_service import is_moderator
+from todo.selectors.roles import is_moderator
 
 
 def grant_admin_if_listed(user: User) -> bool:

@@ -15,14 +15,13 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
-
 from todo.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from todo.models.documents import Role, Team, User, UserRole
 from todo.models.enums import RoleName, RoleScope
 from todo.repositories.abstract_repository import now
 from todo.repositories.factory import get_repository
 from todo.repositories.queries import ASC, Filters
+from todo.selectors.roles import is_admin, is_moderator, team_role_names
 from todo.selectors.teams import is_member
 
 TEAM_ROLE_NAMES = (RoleName.OWNER.value, RoleName.ADMIN.value, RoleName.MEMBER.value)
@@ -44,38 +43,9 @@ def require_self_or_moderator(*, actor: str, user_id: str) -> None:
         raise Forbidden("Only moderators see another user's roles", about="user_id")
 
 
-def is_moderator(user_id: str) -> bool:
-    """True when the user holds the GLOBAL moderator role (an application admin)."""
-    return get_repository(UserRole).exists(
-        {"user_id": user_id, "role_name": RoleName.MODERATOR.value, "scope": RoleScope.GLOBAL.value,
-         "is_active": True}
-    )  # fmt: skip
-
-
-def is_listed_admin(user_id: str) -> bool:
-    """True when the user's email is in the ADMIN_EMAILS setting (compared ignoring case)."""
-    listed = {email.strip().lower() for email in settings.ADMIN_EMAILS}
-    if not listed:
-        return False
-    found = get_repository(User).get_by_id(user_id)
-    email = (found.email_id or "").strip().lower() if found is not None else ""
-    return bool(email) and email in listed
-
-
-def is_admin(user_id: str) -> bool:
-    """An application admin: a GLOBAL moderator, or a user listed in ADMIN_EMAILS."""
-    return is_moderator(user_id) or is_listed_admin(user_id)
-
-
 def require_admin(user_id: str) -> None:
     if not is_admin(user_id):
         raise Forbidden("Only admins may do this")
-
-
-def team_role_names(user_id: str, team_id: str) -> set[str]:
-    """The active TEAM roles the user holds in the team."""
-    grants = get_repository(UserRole).get_by_user(user_id, team_id=team_id)
-    return {g.role_name for g in grants if g.scope == RoleScope.TEAM.value and g.role_name}
 
 
 def role_list(*, scope: str | None, page: int, limit: int) -> tuple[list[Role], int]:

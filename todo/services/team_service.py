@@ -30,6 +30,7 @@ from todo.repositories.abstract_repository import now
 from todo.repositories.errors import DuplicateKey
 from todo.repositories.factory import get_repository
 from todo.repositories.queries import In
+from todo.selectors.roles import is_moderator, team_role_names
 from todo.selectors.teams import is_member, membership
 from todo.services import role_service
 from todo.services.invite_code_service import consume_invite_code, release_invite_code
@@ -50,7 +51,7 @@ def existing_team(team_id: str) -> Team:
 def team_for_member(*, actor: str, team_id: str) -> Team:
     """The team, when the actor may read it (a member, or a moderator)."""
     team = existing_team(team_id)
-    if not is_member(actor, team.id) and not role_service.is_moderator(actor):
+    if not is_member(actor, team.id) and not is_moderator(actor):
         raise Forbidden("Only members of this team may see it")
     return team
 
@@ -184,7 +185,7 @@ def _add_membership(*, team_id: str, user_id: str, actor: str) -> None:
             {"action": action.value, "timestamp": moment, "performed_by": actor, "team_id": team_id,
              "assignee_to": user_id}
         )  # fmt: skip
-    if RoleName.MEMBER.value not in role_service.team_role_names(user_id, team_id):
+    if RoleName.MEMBER.value not in team_role_names(user_id, team_id):
         role_service.grant_team_role(
             team_id=team_id, user_id=user_id, role_name=RoleName.MEMBER.value, actor=actor
         )
@@ -252,7 +253,7 @@ def team_change_poc(*, actor: str, team_id: str, poc_id: str) -> Team:
     """Name a new point of contact (an active member, else Invalid): the creator, or an admin
     or owner, only (Forbidden)."""
     team = existing_team(team_id)
-    held = role_service.team_role_names(actor, team.id)
+    held = team_role_names(actor, team.id)
     if actor != team.created_by and not held & role_service.ROLE_MANAGERS:
         raise Forbidden("Only the team's creator or an admin may change its point of contact")
     if not is_member(poc_id, team.id):
@@ -336,13 +337,13 @@ def team_remove_member(*, actor: str, team_id: str, user_id: str) -> int:
     """Deactivate a membership and the member's team roles; their open team tasks return to the
     team, and the team gets a new join code. Returns how many tasks went back to the team."""
     team = existing_team(team_id)
-    if actor != user_id and not role_service.team_role_names(actor, team.id) & role_service.ROLE_MANAGERS:
+    if actor != user_id and not team_role_names(actor, team.id) & role_service.ROLE_MANAGERS:
         raise Forbidden("Removing a member needs the admin or owner role in this team")
     role_service.existing_user(user_id)
     current = membership(user_id, team.id)
     if current is None:
         raise NotFound("The user is not a member of this team", about="user_id")
-    if user_id == team.created_by or RoleName.OWNER.value in role_service.team_role_names(user_id, team.id):
+    if user_id == team.created_by or RoleName.OWNER.value in team_role_names(user_id, team.id):
         raise Forbidden("The team's owner cannot be removed", about="user_id")
     if user_id == team.poc_id:
         raise Forbidden("The point of contact cannot be removed; name another one first", about="user_id")

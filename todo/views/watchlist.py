@@ -14,7 +14,8 @@ from todo.api.domain_errors import error_sources, in_body, in_query
 from todo.api.fields import validated
 from todo.api.params import invalid, object_id, page_and_limit, paginated
 from todo.auth.authentication import signed_in
-from todo.services import watchlist_service as service
+from todo.selectors import watchlist as watchlist_selectors
+from todo.services import watchlist_service
 
 
 class WatchlistTasksView(APIView):
@@ -25,7 +26,7 @@ class WatchlistTasksView(APIView):
     )
     def get(self, request: Request) -> Response:
         page, limit = page_and_limit(request)
-        found, more = service.watchlist_tasks(actor=signed_in(request).id, page=page, limit=limit)
+        found, more = watchlist_selectors.watchlist_tasks(actor=signed_in(request).id, page=page, limit=limit)
         items = [task_serializers.watch_item(details, entry) for details, entry in found]
         return Response({**paginated(request, "tasks", items, page, limit, more=more), "error": None})
 
@@ -37,7 +38,7 @@ class WatchlistTasksView(APIView):
     )
     def post(self, request: Request) -> Response:
         body = validated(task_serializers.WatchlistCreateSerializer, request.data)
-        entry = service.watchlist_add(actor=signed_in(request).id, task_id=body["taskId"])
+        entry = watchlist_service.watchlist_add(actor=signed_in(request).id, task_id=body["taskId"])
         return Response(
             {
                 "statusCode": http.HTTP_201_CREATED,
@@ -57,7 +58,7 @@ class WatchlistTaskView(APIView):
     def patch(self, request: Request, task_id: str) -> Response:
         task = object_id(task_id, "task_id")
         body = validated(task_serializers.WatchlistUpdateSerializer, request.data)
-        entry = service.watchlist_update(
+        entry = watchlist_service.watchlist_update(
             actor=signed_in(request).id, task_id=task, is_active=body.get("isActive")
         )
         return Response({"statusCode": 200, "data": task_serializers.watchlist_entry(entry)})
@@ -75,5 +76,5 @@ class WatchlistCheckView(APIView):
         if raw is None or raw == "":
             raise invalid("task_id", "is required")
         task = object_id(raw, "task_id", "parameter")
-        watched = service.watchlist_check(actor=signed_in(request).id, task_id=task)
+        watched = watchlist_service.watchlist_check(actor=signed_in(request).id, task_id=task)
         return Response({"statusCode": 200, "data": {"taskId": task, "in_watchlist": watched}})
