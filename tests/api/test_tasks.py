@@ -477,3 +477,26 @@ def test_the_update_service_refuses_keys_it_keeps_itself(api: Client, user: Any,
     stored = get_repository(Task).get_by_id(created["id"])
     assert stored is not None and stored.title == "kept" and not stored.is_deleted
     assert PostgresTask.objects.get(mongo_id=created["id"]).title == "kept"
+
+
+@pytest.mark.parametrize("key", ["isDeleted", "displayId", "createdBy", "deferredDetails", "unknown"])
+def test_the_create_service_refuses_keys_it_keeps_itself(user: Any, key: str) -> None:
+    from todo.domain.errors import Invalid
+    from todo.services import task_service
+
+    with pytest.raises(Invalid) as refused:
+        task_service.task_create(actor=user.id, fields={"title": "new", key: "y"})
+    assert refused.value.problems[0].about == key
+    assert get_repository(Task).get_all({}) == [] and not PostgresTask.objects.exists()
+
+
+def test_the_create_service_fills_the_keys_it_keeps(user: Any) -> None:
+    """Given only a title, the service writes the task's defaults and its own keys."""
+    from todo.services import task_service
+
+    created = task_service.task_create(actor=user.id, fields={"title": "bare"}).task
+    assert (created.priority, created.status, created.labels, created.description) == (3, "TODO", [], None)
+    assert created.display_id and created.display_id.startswith("#") and not created.is_deleted
+    assert created.created_by == created.updated_by == user.id and created.started_at is None
+    row = PostgresTask.objects.get(mongo_id=created.id)
+    assert (row.title, row.priority, row.status, row.display_id) == ("bare", 3, "TODO", created.display_id)

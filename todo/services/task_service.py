@@ -89,25 +89,29 @@ def check_labels(label_ids: list[str]) -> None:
 def task_create(
     *,
     actor: str,
-    title: str,
-    description: str | None = None,
-    priority: str = TaskPriority.LOW.name,
-    status: str = TaskStatus.TODO,
-    labels: list[str] | None = None,
-    due_at: dt.datetime | None = None,
+    fields: dict[str, Any],
     timezone: str | None = None,
     assignee: dict[str, str] | None = None,
     team_id: str | None = None,
 ) -> TaskDetails:
     """Create a task (and its assignment when an assignee is given); returns its details.
 
-    `team_id` (with a user assignee) makes the assignment a team's: the team exists, the actor
-    belongs to it and the assignee is a member."""
-    if not title.strip():
+    `fields` are the new task's document keys (the create body names them so: `title`, and any of
+    `description`, `priority` by name, `status`, `labels`, `dueAt`, or a field added to the model
+    since); the service sets the rest: display id, deletion, deferral, `startedAt` and the audit
+    keys. `team_id` (with a user assignee) makes the assignment a team's: the team exists, the
+    actor belongs to it and the assignee is a member."""
+    fields = dict(fields)
+    refused = sorted(set(fields) - EDITABLE_KEYS)
+    if refused:
+        raise Invalid.value(refused[0], "is not a field a task is created with")
+    if not str(fields.get("title") or "").strip():
         raise Invalid.value("title", "must not be blank")
-    check_due_date(due_at, timezone)
-    labels = labels or []
-    check_labels(labels)
+    fields["priority"] = TaskPriority[fields.get("priority") or TaskPriority.LOW.name].value
+    fields["status"] = fields.get("status") or TaskStatus.TODO
+    fields["labels"] = fields.get("labels") or []
+    check_due_date(fields.get("dueAt"), timezone)
+    check_labels(fields["labels"])
     if assignee is not None:
         task_assignment_service.check_assignee(
             actor=actor, assignee_id=assignee["assignee_id"], user_type=assignee["user_type"], team_id=team_id
@@ -115,17 +119,14 @@ def task_create(
     moment = now()
     task = get_repository(domain_models.Task).create(
         {
-            "displayId": next_display_id(),
-            "title": title,
-            "description": description,
-            "priority": TaskPriority[priority].value,
-            "status": status,
+            "description": None,
             "isAcknowledged": False,
-            "labels": labels,
+            "dueAt": None,
+            **fields,
+            "displayId": next_display_id(),
             "isDeleted": False,
             "deferredDetails": None,
-            "startedAt": moment if status == TaskStatus.IN_PROGRESS else None,
-            "dueAt": due_at,
+            "startedAt": moment if fields["status"] == TaskStatus.IN_PROGRESS else None,
             "createdAt": moment,
             "updatedAt": moment,
             "createdBy": actor,

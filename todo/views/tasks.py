@@ -96,17 +96,10 @@ class TasksView(APIView):
     )
     def post(self, request: Request) -> Response:
         body = validated(task_serializers.TaskCreateSerializer, request.data)
+        # The body's other keys are the new task's document keys (TaskCreateSerializer names them so).
+        timezone, assignee, team_id = (body.pop(key, None) for key in ("timezone", "assignee", "team_id"))
         created = task_service.task_create(
-            actor=signed_in(request).id,
-            title=body["title"],
-            description=body.get("description"),
-            priority=body.get("priority", "LOW"),
-            status=body.get("status", TaskStatus.TODO),
-            labels=body.get("labels", []),
-            due_at=body.get("dueAt"),
-            timezone=body.get("timezone"),
-            assignee=body.get("assignee"),
-            team_id=body.get("team_id"),
+            actor=signed_in(request).id, fields=body, timezone=timezone, assignee=assignee, team_id=team_id
         )
         return Response(
             {
