@@ -55,14 +55,13 @@ def drain(
     if seconds > 0 and engine.enabled:
         Sweeper(engine.registry, engine.source, engine.queue, grace=0.0).sweep()
         engine.queue.requeue_failed()  # one fresh set of attempts for every FAILED record
+        # The kinds of failure retried again until the time is up (RetryPolicy.retries_while_draining).
+        again = [str(kind) for kind in ErrorKind if engine.policy.retries_while_draining(kind)]
         while True:
             engine.queue.make_due()
             report = worker.run_once(limit=ROUND, sweep=False)
             outcome.applied += report.succeeded
-            # Records that used up their attempts on a transient error (a lock or statement
-            # timeout, a connection lost) are tried again until the time is up; records Postgres
-            # refused keep the one extra set of attempts they got above.
-            retried = engine.queue.requeue_failed({"error_kind": str(ErrorKind.TRANSIENT)})
+            retried = engine.queue.requeue_failed({"error_kind": {"$in": again}}) if again else 0
             if report.processed == 0 and report.postponed == 0 and retried == 0:
                 break  # nothing due: every record is resolved, FAILED, or leased elsewhere
             remaining = deadline - clock()

@@ -52,7 +52,7 @@ from dualwrite.mapping import (
 )
 from dualwrite.operations import CREATE, DELETE, UPDATE, Operation, apply_set
 from dualwrite.ordering import State, document_state, in_step
-from dualwrite.policy import ErrorKind, RetryPolicy, classify, describe, no_connection
+from dualwrite.policy import ErrorKind, RetryPolicy, classify, describe
 from dualwrite.queue import FAILED, PENDING, QueueRecord, RetryQueue
 from dualwrite.reconcile import Reconciler
 from dualwrite.sink import PostgresSink
@@ -567,7 +567,7 @@ class DualWriteEngine:
                 self._discard_connection()
                 if not self.policy.retries_in_request(exc):
                     raise  # refused, slow (a timeout: queue it now) or MongoDB's: no breaker
-                if no_connection(exc) or attempt == len(delays) - 1:
+                if self.policy.opens_breaker(exc, last_try=attempt == len(delays) - 1):
                     BREAKER.open(self.breaker_seconds)
                     raise
                 continue

@@ -116,6 +116,18 @@ class RetryPolicy:
         cannot help (a permanent error)."""
         return kind is ErrorKind.PERMANENT or attempts >= self.attempts
 
+    def opens_breaker(self, exc: BaseException, *, last_try: bool) -> bool:
+        """After an in-request write failed on a connection or server error: stop sending writes
+        to Postgres for a moment (the engine's breaker, every later write queued at once) when the
+        connection is gone, or when the last brief retry failed too."""
+        return no_connection(exc) or last_try
+
+    def retries_while_draining(self, kind: ErrorKind) -> bool:
+        """At a graceful stop, a record that used up its attempts on a transient error (a lock or
+        statement timeout, a lost connection) is tried again until the drain's time is up; one
+        that Postgres refused keeps the single extra set of attempts every FAILED record gets."""
+        return kind is ErrorKind.TRANSIENT
+
     def postpones(self, exc: BaseException) -> bool:
         """A retry that could not reach a store at all (no connection to Postgres, MongoDB
         unavailable) was not attempted: it is postponed without using up an attempt, so that an

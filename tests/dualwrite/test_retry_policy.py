@@ -66,3 +66,17 @@ def test_only_failures_postgres_returned_count_as_attempts() -> None:
     assert POLICY.counts_attempt(ErrorKind.REJECTED)
     assert POLICY.counts_attempt(ErrorKind.PERMANENT)
     assert not POLICY.counts_attempt(ErrorKind.TRANSIENT)
+
+
+def test_the_breaker_opens_when_the_connection_is_gone_or_the_last_brief_retry_failed() -> None:
+    lost = _django(PoolTimeout("no connection"))
+    reset = _django(psycopg.OperationalError("server closed the connection unexpectedly"))
+    assert POLICY.opens_breaker(lost, last_try=False)  # no connection: at once
+    assert not POLICY.opens_breaker(reset, last_try=False)  # a broken statement: one more brief try
+    assert POLICY.opens_breaker(reset, last_try=True)
+
+
+def test_only_transient_failures_are_retried_until_a_drain_ends() -> None:
+    assert POLICY.retries_while_draining(ErrorKind.TRANSIENT)
+    assert not POLICY.retries_while_draining(ErrorKind.REJECTED)
+    assert not POLICY.retries_while_draining(ErrorKind.PERMANENT)
